@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "CSupport", dependencies: ["CLua", "CHDF5"], cSettings: optimisedC),
 
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimised),
-        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors"]),
+        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport"]),
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: optimised),

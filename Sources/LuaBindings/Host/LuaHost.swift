@@ -1,0 +1,123 @@
+import CLua
+import CSupport
+import Foundation
+
+/// One Lua state with the standard libraries and mpm loaded, and the ways the command line
+/// runs code in it. Errors are reported as `mpmlua: message` plus one traceback.
+///
+/// ```swift
+/// let host = LuaHost()
+/// host.runChunk(code: "print(mpm.version)", name: "=(example)")
+/// ```
+public final class LuaHost {
+    public let lua: LuaState
+    public let libraryPath: String?
+    /// Where error reports go (standard error by default; tests capture them).
+    public var reportSink: (String) -> Void = { FileHandle.standardError.write($0.data(using: .utf8)!) }
+
+    /// Creates the state. `libraryPath` overrides the search for the Lua library folder.
+    public init(libraryPath: String? = LibraryPath.find()) {
+        guard let state = luaL_newstate() else {
+            FileHandle.standardError.write("mpmlua: cannot create the Lua state (out of memory)\n".data(using: .utf8)!)
+            exit(1)
+        }
+        lua = LuaState(state)
+        luaL_openlibs(state)
+        MPMLibrary.open(lua)
+        self.libraryPath = libraryPath
+        if let libraryPath { prependPackagePath(libraryPath) }
+        // `mpm` is the one global; require "mpm" returns the same table.
+        if !runChunk(code: "mpm = require 'mpm'", name: "=(mpmlua)", reportErrors: false) {
+            // Without the Lua half, the Swift core still works.
+            runChunk(code: "mpm = require 'mpm.core'", name: "=(mpmlua)")
+            reportWarning("the Lua library (lua/mpm/init.lua) was not found; set MPMLUA_PATH")
+        }
+    }
+
+    private func prependPackagePath(_ folder: String) {
+        runChunk(code: "local dir = ...; package.path = dir .. '/?.lua;' .. dir .. '/?/init.lua;' .. package.path",
+                 name: "=(mpmlua)", arguments: [folder])
+    }
+
+    // MARK: Running
+
+    /// Calls the function on top of the stack (below its `arguments`) with the traceback
+    /// handler, Ctrl-C armed. Leaves the results (or the error message) on the stack.
+    public func callChunk(arguments: Int32, results: Int32) -> Bool {
+        let base = lua.top - arguments
+        lua_pushcclosure(lua.state, mpm_traceback_handler, 0)
+        mpm_insert(lua.state, base)
+        mpm_interrupt_clear()
+        mpm_interrupt_arm(lua.state)
+        let status = mpm_pcall(lua.state, arguments, results, base)
+        mpm_interrupt_disarm()
+        lua_sethook(lua.state, nil, 0, 0)  // a Ctrl-C hook that fired after the chunk ended
+        mpm_remove(lua.state, base)
+        return status == LUA_OK
+    }
+
+    /// Runs a string of code with `arguments` as `...`; on error reports it (by default).
+    @discardableResult
+    public func runChunk(code: String, name: String, arguments: [String] = [], reportErrors: Bool = true) -> Bool {
+        let top = lua.top
+        defer { lua.setTop(top) }
+        guard mpm_loadbuffer(lua.state, code, code.utf8.count, name) == LUA_OK else {
+            if reportErrors { reportError() }
+            return false
+        }
+        for argument in arguments { lua.push(argument) }
+        guard callChunk(arguments: Int32(arguments.count), results: 0) else {
+            if reportErrors { reportError() }
+            return false
+        }
+        return true
+    }
+
+    /// Runs a script file (or standard input for "-") with `arguments` as `...`.
+    public func runScript(_ path: String, arguments: [String]) -> Bool {
+        let top = lua.top
+        defer { lua.setTop(top) }
+        guard mpm_loadfile(lua.state, path == "-" ? nil : path) == LUA_OK else {
+            reportError()
+            return false
+        }
+        for argument in arguments { lua.push(argument) }
+        guard callChunk(arguments: Int32(arguments.count), results: 0) else {
+            reportError()
+            return false
+        }
+        return true
+    }
+
+    /// `require(name)` into the global named by its last component, as `lua -l`.
+    public func requireGlobal(_ name: String) -> Bool {
+        runChunk(code: "local name = ...; _G[name:match('[^.]+$')] = require(name)",
+                 name: "=(command line)", arguments: [name])
+    }
+
+    /// Builds Lua's global `arg`: arg[0] is the script, negative indices the interpreter and
+    /// options, positive indices the script's arguments (as in lua.c).
+    public func setArgTable(_ all: [String], scriptIndex: Int?) {
+        let zero = scriptIndex ?? 0
+        lua.newTable(array: Int32(max(0, all.count - zero - 1)), hash: Int32(zero + 1))
+        for (index, value) in all.enumerated() {
+            lua.push(value)
+            lua_rawseti(lua.state, -2, lua_Integer(index - zero))
+        }
+        lua.setRawGlobal("arg")
+    }
+
+    // MARK: Reporting
+
+    public func reportError() {
+        let message = lua.plainString(-1) ?? "(error object is a \(lua.typeName(-1)) value)"
+        reportSink("mpmlua: \(message)\n")
+        lua.pop()
+    }
+
+    public func reportWarning(_ message: String) {
+        reportSink("mpmlua: warning: \(message)\n")
+    }
+
+    deinit { lua_close(lua.state) }
+}

@@ -1,0 +1,101 @@
+import CLua
+import CSupport
+import Foundation
+
+/// Builds the `mpm` core table in a Lua state. The Lua half (`lua/mpm/init.lua`) requires it as
+/// `mpm.core` and adds what is written in Lua.
+public enum MPMLibrary {
+    public static let version = "0.1.0"
+
+    /// Prepares `state` for Swift functions and installs `package.loaded["mpm.core"]`.
+    /// Call before running any script.
+    ///
+    /// ```swift
+    /// let L = luaL_newstate()!; luaL_openlibs(L); MPMLibrary.open(LuaState(L))
+    /// ```
+    public static func open(_ lua: LuaState) {
+        mpm_prepare_state(lua.state)
+        lua.newTable()
+        let mpm = lua.top
+        lua.push(version)
+        lua.setRawField(mpm, "version")
+        registerHostFunctions(lua, in: mpm)
+        // package.loaded["mpm.core"] = mpm
+        lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)
+        lua.pushValue(mpm)
+        lua.setRawField(-2, "mpm.core")
+        lua.pop(2)
+    }
+
+    static func registerHostFunctions(_ lua: LuaState, in mpm: Int32) {
+        lua.register("doc", in: mpm, doc: """
+            mpm.doc(value) -> string or nil
+            The docstring attached to a function or type, as shown by help(value).
+            """) { lua in
+            LuaDocs.pushDoc(lua, of: 1)
+            return 1
+        }
+        lua.register("clock", in: mpm, doc: """
+            mpm.clock() -> seconds
+            Monotonic wall-clock time in seconds, for timing code: local t0 = mpm.clock().
+            """) { lua in
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            lua.push(Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9)
+            return 1
+        }
+        lua.register("memory", in: mpm, doc: """
+            mpm.memory() -> {rss = bytes, peak_rss = bytes, tensor_bytes = bytes, collections = n}
+            Resident memory of the process (now and peak), bytes held by live tensors, and the
+            number of collections that tensor memory has triggered.
+            """) { lua in
+            let usage = ProcessMemory.read()
+            lua.newTable(hash: 4)
+            lua.push(usage.resident)
+            lua.setRawField(-2, "rss")
+            lua.push(usage.peakResident)
+            lua.setRawField(-2, "peak_rss")
+            lua.push(Int(mpm_bytes_live()))
+            lua.setRawField(-2, "tensor_bytes")
+            lua.push(Int(mpm_collections_triggered()))
+            lua.setRawField(-2, "collections")
+            return 1
+        }
+        lua.register("timeit", in: mpm, doc: """
+            mpm.timeit(f [, repeats]) -> seconds
+            Calls f() `repeats` times (default 10) and returns the fastest call's time in seconds.
+            An error inside f stops the timing and propagates unchanged.
+            """) { lua in
+            try lua.checkFunction(1)
+            let repeats = try lua.optionalInteger(2, default: 10)
+            guard repeats >= 1 else { throw LuaError.argument(2, "repeats must be at least 1, got \(repeats)") }
+            var best = Double.infinity
+            for _ in 0..<repeats {
+                lua.pushValue(1)
+                let start = DispatchTime.now().uptimeNanoseconds
+                try lua.protectedCall(arguments: 0, results: 0)
+                best = min(best, Double(DispatchTime.now().uptimeNanoseconds - start) * 1e-9)
+            }
+            lua.push(best)
+            return 1
+        }
+    }
+}
+
+/// Resident memory from /proc/self/status (Linux), in bytes.
+struct ProcessMemory {
+    var resident = 0
+    var peakResident = 0
+
+    static func read() -> ProcessMemory {
+        var usage = ProcessMemory()
+        guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return usage }
+        for line in text.split(separator: "\n") {
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            guard fields.count >= 2, let kilobytes = Int(fields[1]) else { continue }
+            if fields[0] == "VmRSS:" { usage.resident = kilobytes * 1024 }
+            if fields[0] == "VmHWM:" { usage.peakResident = kilobytes * 1024 }
+        }
+        return usage
+    }
+}

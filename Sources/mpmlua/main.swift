@@ -1,0 +1,50 @@
+// mpmlua: runs Lua scripts with the mpm library, or an interactive REPL.
+import Foundation
+import LuaBindings
+
+setvbuf(stdout, nil, _IOLBF, 0)
+
+let arguments = CommandLine.arguments
+let options: Options
+do {
+    options = try Options.parse(arguments)
+} catch {
+    FileHandle.standardError.write("mpmlua: \(error)\n\(Options.usage)\n".data(using: .utf8)!)
+    exit(1)
+}
+if options.showHelp {
+    print(Options.usage)
+    exit(0)
+}
+if options.showVersion {
+    print("mpmlua \(MPMLibrary.version) (Lua 5.4)")
+    if options.actions.isEmpty && options.script == nil && !options.interactive { exit(0) }
+}
+
+let host = LuaHost()
+host.setArgTable(arguments, scriptIndex: options.scriptIndex)
+
+for action in options.actions {
+    let ok: Bool
+    switch action {
+    case .execute(let code): ok = host.runChunk(code: code, name: "=(command line)")
+    case .require(let name): ok = host.requireGlobal(name)
+    }
+    if !ok { exit(1) }
+}
+
+if let script = options.script, let index = options.scriptIndex {
+    if !host.runScript(script, arguments: Array(arguments[(index + 1)...])) { exit(1) }
+}
+
+let ranSomething = options.script != nil || !options.actions.isEmpty || options.showVersion
+if options.interactive {
+    REPL(host: host).run()
+} else if !ranSomething {
+    if isatty(STDIN_FILENO) != 0 {
+        REPL(host: host).run()
+    } else if !host.runScript("-", arguments: []) {
+        exit(1)
+    }
+}
+exit(0)

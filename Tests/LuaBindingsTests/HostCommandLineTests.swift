@@ -1,0 +1,79 @@
+import Foundation
+import Testing
+
+/// The `mpmlua` command line, run as a child process like a user runs it.
+@Suite("mpmlua command line")
+struct HostCommandLineTests {
+    @Test func executesCode() throws {
+        let result = try runHost(["-e", "print(1+1)"])
+        #expect(result.status == 0)
+        #expect(result.output == "2\n")
+    }
+
+    @Test func printsVersionAndHelp() throws {
+        let version = try runHost(["--version"])
+        #expect(version.status == 0)
+        #expect(version.output.hasPrefix("mpmlua 0."))
+        let help = try runHost(["--help"])
+        #expect(help.output.contains("usage: mpmlua"))
+        let bad = try runHost(["--frobnicate"])
+        #expect(bad.status == 1)
+        #expect(bad.error.contains("unrecognized option '--frobnicate'"))
+    }
+
+    @Test func scriptReceivesArguments() throws {
+        let script = try temporaryScript("print(select('#', ...), ..., arg[0] ~= nil, arg[1], arg[2])")
+        let result = try runHost([script, "a", "b c"])
+        #expect(result.status == 0)
+        #expect(result.output == "2\ta\tb c\ttrue\ta\tb c\n")
+    }
+
+    @Test func syntaxErrorReportsFileAndLine() throws {
+        let script = try temporaryScript("local x = 1\nprint(x +)\n")
+        let result = try runHost([script])
+        #expect(result.status == 1)
+        #expect(result.error.contains("\(script):2:"))
+        #expect(result.error.hasPrefix("mpmlua: "))
+    }
+
+    @Test func runtimeErrorPrintsOneTraceback() throws {
+        let script = try temporaryScript("local function f()\n  error('broken here')\nend\nf()\n")
+        let result = try runHost([script])
+        #expect(result.status == 1)
+        #expect(result.error.contains("\(script):2: broken here"))
+        #expect(result.error.components(separatedBy: "stack traceback:").count == 2)
+    }
+
+    @Test func tableErrorValueIsNamed() throws {
+        let result = try runHost(["-e", "error({})"])
+        #expect(result.status == 1)
+        #expect(result.error.contains("error object is a table value"))
+    }
+
+    @Test func runsStandardInput() throws {
+        let result = try runHost(["-"], input: "print(mpm.version ~= nil)\n")
+        #expect(result.output == "true\n")
+        let piped = try runHost([], input: "print('piped')\n")
+        #expect(piped.output == "piped\n")
+    }
+
+    @Test func requireWorksFromAnyDirectory() throws {
+        // The host runs in the temporary directory: lua/ is found next to the build.
+        let result = try runHost(["-e", "print(require('mpm') == mpm, package.loaded['mpm.core'] ~= nil)"])
+        #expect(result.output == "true\ttrue\n")
+        let explicit = try runHost(["-e", "print(package.path:find('/nowhere', 1, true) ~= nil)"],
+                                   environment: ["MPMLUA_PATH": "/nowhere"])
+        #expect(explicit.output == "true\n")
+    }
+
+    @Test func requireLibraryOption() throws {
+        let result = try runHost(["-l", "mpm.testing", "-e", "print(type(testing.close))"])
+        #expect(result.output == "function\n")
+    }
+
+    private func temporaryScript(_ source: String) throws -> String {
+        let path = NSTemporaryDirectory() + "mpmlua-test-\(UUID().uuidString).lua"
+        try source.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+}

@@ -1,0 +1,131 @@
+import Foundation
+import Testing
+
+/// The REPL driven through a pipe (`mpmlua -i`), and through tmux for what needs a terminal.
+@Suite("REPL")
+struct REPLTests {
+    @Test func printsExpressionsAndSilencesWithSemicolon() throws {
+        let result = try runHost(["-i"], input: "1+1\nx = 5\nx\nx;\n'text'\n{1, 2, a = 3}\n")
+        #expect(result.output == "2\n5\n\"text\"\n{1, 2, a = 3}\n")
+    }
+
+    @Test func continuesIncompleteChunks() throws {
+        let result = try runHost(["-i"], input: "function f(a)\n  return a * 2\nend\nf(21)\nfor i = 1, 2 do\nprint(i)\nend\n")
+        #expect(result.output == "42\n1\n2\n")
+    }
+
+    @Test func underscoreHoldsLastResult() throws {
+        let result = try runHost(["-i"], input: "6 * 7\n_ + 1\n")
+        #expect(result.output == "42\n43\n")
+    }
+
+    @Test func errorsDoNotEndTheSession() throws {
+        let result = try runHost(["-i"], input: "error('first')\nmpm.timeit('x')\n'still here'\n")
+        #expect(result.output == "\"still here\"\n")
+        #expect(result.error.contains("stdin:1: first"))
+        #expect(result.error.contains("bad argument #1 to 'timeit' (function expected, got string)"))
+    }
+
+    @Test func timingToggle() throws {
+        let result = try runHost(["-i"], input: ":time\n1\n:time\n2\n")
+        let lines = result.output.split(separator: "\n").map(String.init)
+        #expect(lines.count == 5)
+        #expect(lines[0] == "timing on")
+        #expect(lines[1] == "1")
+        #expect(lines[2].hasPrefix("(") && lines[2].hasSuffix(" s)"))
+        #expect(lines[3] == "timing off")
+        #expect(lines[4] == "2")
+    }
+
+    @Test func helpPrintsDocstrings() throws {
+        let result = try runHost(["-i"], input: "help(mpm.clock)\n")
+        #expect(result.output.contains("mpm.clock() -> seconds"))
+    }
+
+    @Test func scriptThenREPL() throws {
+        let script = NSTemporaryDirectory() + "mpmlua-repl-\(UUID().uuidString).lua"
+        try "answer = 41".write(toFile: script, atomically: true, encoding: .utf8)
+        let result = try runHost(["-i", script], input: "answer + 1\n")
+        #expect(result.output == "42\n")
+    }
+
+    // MARK: Through a terminal (tmux): completion, Ctrl-C, history
+
+    @Test func completionAndInterruptInATerminal() throws {
+        let tmux = Tmux()
+        guard tmux.available else {
+            Issue.record("tmux is not installed (make test installs it)")
+            return
+        }
+        let home = NSTemporaryDirectory() + "mpmlua-home-\(UUID().uuidString)"
+        try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
+        try tmux.start(command: "env HOME=\(home) \(TestPaths.binary)")
+        defer { tmux.stop() }
+        try tmux.waitFor("> ")
+
+        // Tab completes table fields.
+        tmux.send(keys: ["mpm.cl", "Tab"])
+        try tmux.waitFor("mpm.clock")
+        tmux.send(keys: ["C-u"])
+
+        // Ctrl-C interrupts a running chunk and the session goes on.
+        tmux.send(keys: ["while true do end", "Enter"])
+        Thread.sleep(forTimeInterval: 0.5)
+        tmux.send(keys: ["C-c"])
+        try tmux.waitFor("interrupted!")
+        tmux.send(keys: ["print('alive' .. 1)", "Enter"])
+        try tmux.waitFor("alive1")
+
+        // Ctrl-D ends the session and the history file keeps the commands.
+        tmux.send(keys: ["C-d"])
+        Thread.sleep(forTimeInterval: 0.5)
+        let history = (try? String(contentsOfFile: home + "/.mpmlua_history", encoding: .utf8)) ?? ""
+        #expect(history.contains("alive"))
+    }
+}
+
+/// A tmux session driven with send-keys and read with capture-pane.
+struct Tmux {
+    let name = "mpmlua-test-\(UUID().uuidString.prefix(8))"
+
+    var available: Bool { (try? run(["-V"])) != nil }
+
+    @discardableResult
+    func run(_ arguments: [String]) throws -> String {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["tmux"] + arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = Pipe()
+        try process.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { throw TmuxError(message: "tmux \(arguments.joined(separator: " ")) failed") }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    func start(command: String) throws {
+        try run(["new-session", "-d", "-s", name, "-x", "120", "-y", "30", command])
+    }
+
+    func send(keys: [String]) { _ = try? run(["send-keys", "-t", name] + keys) }
+
+    func screen() -> String { (try? run(["capture-pane", "-p", "-t", name])) ?? "" }
+
+    func waitFor(_ text: String, seconds: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            if screen().contains(text) { return }
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        throw TmuxError(message: "timed out waiting for '\(text)'; screen:\n\(screen())")
+    }
+
+    func stop() { _ = try? run(["kill-session", "-t", name]) }
+}
+
+struct TmuxError: Error, CustomStringConvertible {
+    let message: String
+    var description: String { message }
+}
