@@ -1,0 +1,163 @@
+import Foundation
+
+/// NumPy broadcasting and the strided iteration engine every elementwise kernel runs on.
+
+/// The broadcast shape of two shapes, or a TensorError naming `op`.
+/// ```swift
+/// try broadcastShapes([3, 1], [4], op: "add")   // [3, 4]
+/// ```
+public func broadcastShapes(_ a: [Int], _ b: [Int], op: String) throws -> [Int] {
+    let n = Swift.max(a.count, b.count)
+    var out = [Int](repeating: 1, count: n)
+    for i in 0..<n {
+        let da = i < n - a.count ? 1 : a[i - (n - a.count)]
+        let db = i < n - b.count ? 1 : b[i - (n - b.count)]
+        if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else {
+            throw TensorError("\(op): shapes \(shapeString(a)) and \(shapeString(b)) cannot broadcast")
+        }
+    }
+    return out
+}
+
+extension Tensor {
+    /// Strides that read this tensor as if expanded to `target` (0 along broadcast dims).
+    /// The caller has checked that the shapes broadcast.
+    func broadcastStrides(to target: [Int]) -> [Int] {
+        var s = [Int](repeating: 0, count: target.count)
+        let lead = target.count - shape.count
+        for i in 0..<shape.count where shape[i] != 1 || target[i + lead] == 1 {
+            s[i + lead] = shape[i] == 1 ? 0 : strides[i]
+        }
+        return s
+    }
+}
+
+/// Number of worker threads for parallel kernels.
+let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+/// Below this many elements a kernel runs on the calling thread: dispatch costs more than it saves.
+let parallelThreshold = 1 << 16
+
+/// Runs `body(chunkStart, chunkEnd)` over `0..<count`, split across threads when `work` is large.
+@inline(__always)
+func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
+    if work < parallelThreshold || kernelThreads == 1 || count < 2 {
+        if count > 0 { body(0, count) }
+        return
+    }
+    let chunks = Swift.min(count, kernelThreads * 4)
+    DispatchQueue.concurrentPerform(iterations: chunks) { c in
+        body(c * count / chunks, (c + 1) * count / chunks)
+    }
+}
+
+/// An iteration plan over `shape` for several operands with their own element strides. Size-1
+/// dims are dropped and dims that are contiguous for every operand are merged, so most kernels
+/// end up with one long inner loop. The inner loop runs over the last (merged) dim.
+struct StridedPlan {
+    var outer: [Int] = []
+    var outerStrides: [[Int]]
+    var n = 1
+    var inner: [Int]
+    var rows = 1
+
+    init(shape: [Int], strides: [[Int]]) {
+        let k = strides.count
+        var dims: [Int] = []
+        var st: [[Int]] = Array(repeating: [], count: k)
+        for (i, s) in shape.enumerated() where s != 1 {
+            if !dims.isEmpty, (0..<k).allSatisfy({ st[$0].last! == strides[$0][i] * s }) {
+                dims[dims.count - 1] *= s
+                for o in 0..<k { st[o][st[o].count - 1] = strides[o][i] }
+            } else {
+                dims.append(s)
+                for o in 0..<k { st[o].append(strides[o][i]) }
+            }
+        }
+        outerStrides = st
+        inner = Array(repeating: 0, count: k)
+        if shape.contains(0) { rows = 0; n = 0; return }
+        if let last = dims.popLast() {
+            n = last
+            for o in 0..<k { inner[o] = st[o].removeLast() }
+        }
+        outer = dims
+        outerStrides = st
+        rows = dims.reduce(1, *)
+    }
+
+    /// Element offset of row `r`'s first element for operand `k`.
+    @inline(__always) func base(_ r: Int, _ k: Int) -> Int {
+        var rem = r, off = 0
+        var d = outer.count - 1
+        while d >= 0 {
+            let s = outer[d]
+            off += (rem % s) * outerStrides[k][d]
+            rem /= s
+            d -= 1
+        }
+        return off
+    }
+
+    /// Calls `body(row, j0, j1)` for every row segment, in parallel when the plan is large.
+    /// Long single rows are split too, so `x + scalar` over 4M elements still uses every core.
+    @inline(__always) func run(_ body: (Int, Int, Int) -> Void) {
+        let total = rows * n
+        if total < parallelThreshold || kernelThreads == 1 {
+            for r in 0..<rows { body(r, 0, n) }
+            return
+        }
+        let target = kernelThreads * 4
+        if rows >= target {
+            DispatchQueue.concurrentPerform(iterations: target) { c in
+                for r in (c * rows / target)..<((c + 1) * rows / target) { body(r, 0, n) }
+            }
+        } else {
+            let segs = (target + rows - 1) / rows
+            DispatchQueue.concurrentPerform(iterations: rows * segs) { i in
+                let r = i / segs, s = i % segs
+                body(r, s * n / segs, (s + 1) * n / segs)
+            }
+        }
+    }
+}
+
+/// Copies `src` (any strides, already broadcast to `shape`) into `dst` (any strides), moving
+/// raw elements of type `T` (dtype-agnostic: f32 moves as UInt32 too).
+@inline(__always)
+func stridedCopy<T>(_ t: T.Type, shape: [Int], src: UnsafePointer<T>, srcStrides: [Int],
+                    dst: UnsafeMutablePointer<T>, dstStrides: [Int]) {
+    let plan = StridedPlan(shape: shape, strides: [dstStrides, srcStrides])
+    let so = plan.inner[0], si = plan.inner[1]
+    plan.run { r, j0, j1 in
+        let o = dst + plan.base(r, 0), a = src + plan.base(r, 1)
+        if so == 1 && si == 1 {
+            (o + j0).update(from: a + j0, count: j1 - j0)
+        } else if so == 1 && si == 0 {
+            let v = a.pointee
+            for j in j0..<j1 { o[j] = v }
+        } else {
+            for j in j0..<j1 { o[j * so] = a[j * si] }
+        }
+    }
+}
+
+extension Tensor {
+    /// Copies this tensor's elements (viewed with `srcStrides` over `shape`) into `dst`.
+    func copyElements(into dst: Tensor, shape: [Int], srcStrides: [Int]) {
+        switch dtype.byteSize {
+        case 4: stridedCopy(UInt32.self, shape: shape, src: pointer(UInt32.self), srcStrides: srcStrides,
+                            dst: dst.pointer(UInt32.self), dstStrides: dst.strides)
+        case 8: stridedCopy(UInt64.self, shape: shape, src: pointer(UInt64.self), srcStrides: srcStrides,
+                            dst: dst.pointer(UInt64.self), dstStrides: dst.strides)
+        default: stridedCopy(UInt8.self, shape: shape, src: pointer(UInt8.self), srcStrides: srcStrides,
+                             dst: dst.pointer(UInt8.self), dstStrides: dst.strides)
+        }
+    }
+
+    /// A contiguous copy of this view's data, never recorded by autograd.
+    func contiguousData() -> Tensor {
+        let out = Tensor(uninitialized: shape, dtype: dtype)
+        copyElements(into: out, shape: shape, srcStrides: strides)
+        return out
+    }
+}
