@@ -1,0 +1,90 @@
+/// Joining and splitting: cat, stack, split, chunk.
+
+extension Tensor {
+    /// Concatenates tensors along `dim` (shapes equal elsewhere; dtypes promoted).
+    /// ```swift
+    /// let x = try Tensor.cat([a, b], dim: 1)
+    /// ```
+    public static func cat(_ tensors: [Tensor], dim d: Int = 0) throws -> Tensor {
+        guard let first = tensors.first else { throw TensorError("cat: expected a non-empty list of tensors") }
+        guard first.dim > 0 else { throw TensorError("cat: zero-dimensional tensors cannot be concatenated (use stack)") }
+        let a = try first.normalizeDim(d, op: "cat")
+        var total = 0
+        var dt = first.dtype
+        for (i, t) in tensors.enumerated() {
+            let ok = t.dim == first.dim && (0..<t.dim).allSatisfy { $0 == a || t.shape[$0] == first.shape[$0] }
+            guard ok else {
+                throw TensorError("cat: tensor \(i + Tensor.dimDisplayBase) has shape \(shapeString(t.shape)), expected \(shapeString(first.shape)) except in dim \(d + Tensor.dimDisplayBase)")
+            }
+            total += t.shape[a]
+            dt = DType.promoted(dt, t.dtype)
+        }
+        var shape = first.shape
+        shape[a] = total
+        let out = Tensor(uninitialized: shape, dtype: dt)
+        var start = 0
+        var sizes: [Int] = []
+        for t in tensors {
+            let n = t.shape[a]
+            var sh = shape
+            sh[a] = n
+            let dst = out.aliased(sh, out.strides, start * out.strides[a])
+            let src = t.to(dt)
+            src.copyElements(into: dst, shape: sh, srcStrides: src.strides)
+            start += n
+            sizes.append(n)
+        }
+        return record("cat", out, tensors) { g in
+            var s = 0
+            return try sizes.map { n in defer { s += n }; return try g.narrow(a, start: s, length: n) }
+        }
+    }
+
+    /// Stacks equally shaped tensors along a new dim.
+    /// ```swift
+    /// let batch = try Tensor.stack([x, y])   // [2, ...]
+    /// ```
+    public static func stack(_ tensors: [Tensor], dim d: Int = 0) throws -> Tensor {
+        guard let first = tensors.first else { throw TensorError("stack: expected a non-empty list of tensors") }
+        for (i, t) in tensors.enumerated() where t.shape != first.shape {
+            throw TensorError("stack: tensor \(i + Tensor.dimDisplayBase) has shape \(shapeString(t.shape)), expected \(shapeString(first.shape))")
+        }
+        let a = try first.normalizeDim(d, op: "stack", rank: first.dim + 1)
+        return try cat(tensors.map { try $0.unsqueeze(a) }, dim: a)
+    }
+
+    /// Splits into views of `size` along `dim` (the last may be smaller).
+    /// ```swift
+    /// let parts = try x.split(2, dim: 0)
+    /// ```
+    public func split(_ size: Int, dim d: Int = 0) throws -> [Tensor] {
+        guard size > 0 else { throw TensorError("split: split size must be positive (got \(size))") }
+        let a = try normalizeDim(d, op: "split")
+        let n = shape[a]
+        return try stride(from: 0, to: Swift.max(n, 1), by: size).map { try narrow(a, start: $0, length: Swift.min(size, n - $0)) }
+    }
+
+    /// Splits into views with the given sizes along `dim` (they must sum to the dim's size).
+    /// ```swift
+    /// let (q, kv) = try x.split(sizes: [64, 128], dim: -1)
+    /// ```
+    public func split(sizes: [Int], dim d: Int = 0) throws -> [Tensor] {
+        let a = try normalizeDim(d, op: "split")
+        guard sizes.allSatisfy({ $0 >= 0 }), sizes.reduce(0, +) == shape[a] else {
+            throw TensorError("split: sizes \(shapeString(sizes)) do not sum to \(shape[a]), the size of dim \(d + Tensor.dimDisplayBase)")
+        }
+        var s = 0
+        return try sizes.map { n in defer { s += n }; return try narrow(a, start: s, length: n) }
+    }
+
+    /// Splits into `chunks` nearly equal views along `dim` (as torch.chunk: fewer when too small).
+    /// ```swift
+    /// let halves = try x.chunk(2, dim: -1)
+    /// ```
+    public func chunk(_ chunks: Int, dim d: Int = 0) throws -> [Tensor] {
+        guard chunks > 0 else { throw TensorError("chunk: number of chunks must be positive (got \(chunks))") }
+        let a = try normalizeDim(d, op: "chunk")
+        let size = Swift.max(1, (shape[a] + chunks - 1) / chunks)
+        return try split(size, dim: a)
+    }
+}
