@@ -2,6 +2,8 @@
 -- this file adds what is written in Lua and returns the one `mpm` table (DESIGN.md).
 local mpm = require "mpm.core"
 
+require "mpm.autograd" (mpm)
+
 --- mpm.help(value): prints the docstring of a function or type, or an overview.
 function mpm.help(value)
   if value == nil then

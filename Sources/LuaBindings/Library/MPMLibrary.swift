@@ -20,6 +20,8 @@ public enum MPMLibrary {
         lua.push(version)
         lua.setRawField(mpm, "version")
         registerHostFunctions(lua, in: mpm)
+        TensorLibrary.register(lua, in: mpm)
+        AutogradLibrary.register(lua, in: mpm)
         // package.loaded["mpm.core"] = mpm
         lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)
         lua.pushValue(mpm)

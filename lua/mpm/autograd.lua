@@ -1,0 +1,79 @@
+-- Grad-mode scopes and functional gradients, on the Swift primitives in mpm.autograd.
+return function(mpm)
+  local autograd = mpm.autograd
+  local push, pop = autograd._push_grad_mode, autograd._pop_grad_mode
+
+  local scope_mt = { __close = function() pop() end, __name = "grad mode scope" }
+
+  -- Runs f(...) with grad mode `enabled`, restoring the mode even if f raises.
+  local function run_in_mode(enabled, f, ...)
+    push(enabled)
+    local results = table.pack(pcall(f, ...))
+    pop()
+    if not results[1] then error(results[2], 0) end
+    return table.unpack(results, 2, results.n)
+  end
+
+  --- mpm.no_grad([f, ...]): with f, calls f(...) recording nothing for autograd and returns
+  --- its results; without, returns a scope for `local g <close> = mpm.no_grad()`.
+  function mpm.no_grad(f, ...)
+    if f ~= nil then return run_in_mode(false, f, ...) end
+    push(false)
+    return setmetatable({}, scope_mt)
+  end
+
+  --- mpm.enable_grad([f, ...]): the opposite of no_grad, inside a no_grad region.
+  function mpm.enable_grad(f, ...)
+    if f ~= nil then return run_in_mode(true, f, ...) end
+    push(true)
+    return setmetatable({}, scope_mt)
+  end
+
+  -- Flattens nested tables of tensors into a list, remembering where each came from.
+  local function flatten(value, list, seen)
+    if mpm.is_tensor(value) then
+      list[#list + 1] = value
+      return
+    end
+    if type(value) ~= "table" then return end
+    if seen[value] then error("autograd.grad: the argument table contains a cycle", 3) end
+    seen[value] = true
+    for _, child in pairs(value) do flatten(child, list, seen) end
+  end
+
+  -- Rebuilds `value`'s shape, replacing each tensor by its entry in `map`.
+  local function rebuild(value, map)
+    if mpm.is_tensor(value) then return map[value] end
+    if type(value) ~= "table" then return value end
+    local copy = {}
+    for k, child in pairs(value) do copy[k] = rebuild(child, map) end
+    return copy
+  end
+
+  --- mpm.autograd.grad(f) -> g, with g(params, ...) returning grads, value, ...:
+  --- the gradients of the scalar f(params, ...) with respect to every tensor in `params`
+  --- (a tensor or nested tables of tensors), shaped like `params`. Nothing touches .grad.
+  function autograd.grad(f)
+    if type(f) ~= "function" then error("autograd.grad: expected a function, got " .. type(f), 2) end
+    return function(params, ...)
+      local originals = {}
+      flatten(params, originals, {})
+      if #originals == 0 then error("autograd.grad: the first argument holds no tensors", 2) end
+      local leaves, map = {}, {}
+      for i, t in ipairs(originals) do
+        leaves[i] = t:detach():requires_grad_(true)
+        map[t] = leaves[i]
+      end
+      local results = table.pack(mpm.enable_grad(f, rebuild(params, map), ...))
+      local value = results[1]
+      if not mpm.is_tensor(value) or value:numel() ~= 1 then
+        error("autograd.grad: f must return a one-element tensor first, got " ..
+          (mpm.is_tensor(value) and ("a tensor with " .. value:numel() .. " elements") or type(value)), 2)
+      end
+      local gradients = autograd.grad_of(value, leaves)
+      local by_original = {}
+      for i, t in ipairs(originals) do by_original[t] = gradients[i] end
+      return rebuild(params, by_original), table.unpack(results, 1, results.n)
+    end
+  end
+end
