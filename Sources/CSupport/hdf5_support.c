@@ -22,3 +22,25 @@ unsigned mpm_h5f_acc_rdwr(void) { return H5F_ACC_RDWR; }
 unsigned mpm_h5f_acc_trunc(void) { return H5F_ACC_TRUNC; }
 unsigned mpm_h5f_acc_excl(void) { return H5F_ACC_EXCL; }
 void mpm_h5_silence_errors(void) { H5Eset_auto2(H5E_DEFAULT, NULL, NULL); }
+#include <stdio.h>
+
+hid_t mpm_h5p_dataset_access(void) { return H5P_DATASET_ACCESS; }
+size_t mpm_h5t_variable(void) { return H5T_VARIABLE; }
+
+// H5Ewalk visits the stack from the most specific error upward; the first entry is the one
+// that says what is actually wrong ("truncated file: eof = ..."). The text is copied during the
+// walk because the stack owns it.
+typedef struct { char *buffer; size_t size; } mpm_h5_error_text;
+
+static herr_t mpm_h5_first_error(unsigned n, const H5E_error2_t *err, void *data) {
+    mpm_h5_error_text *out = (mpm_h5_error_text *)data;
+    if (n == 0 && err && err->desc) snprintf(out->buffer, out->size, "%s", err->desc);
+    return 0;
+}
+
+void mpm_h5_last_error(char *buffer, size_t size) {
+    if (size == 0) return;
+    buffer[0] = 0;
+    mpm_h5_error_text out = { buffer, size };
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, mpm_h5_first_error, &out);
+}

@@ -122,5 +122,12 @@ unsigned mpm_h5f_acc_trunc(void);
 unsigned mpm_h5f_acc_excl(void);
 /// Silences HDF5's automatic error stack printing; callers report errors themselves.
 void mpm_h5_silence_errors(void);
+/// Dataset access property list class (chunk cache settings).
+hid_t mpm_h5p_dataset_access(void);
+/// The size that marks a variable-length string type (H5T_VARIABLE).
+size_t mpm_h5t_variable(void);
+/// The most specific message on this thread's HDF5 error stack, copied into `buffer`
+/// (empty string when the stack is empty). Used to explain failed opens and reads.
+void mpm_h5_last_error(char *buffer, size_t size);
 
 #endif
