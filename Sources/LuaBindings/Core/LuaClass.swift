@@ -58,6 +58,11 @@ public final class LuaClass<Object: AnyObject> {
                 try body(lua, try self.check(lua, 1))
             }
         }
+        // obj:release() frees now; unlike other methods it accepts an already released object.
+        lua.register("release", in: methodTable, doc: "obj:release(): frees the object now (later use raises an error)") { [unowned self] lua in
+            self.release(lua, 1)
+            return 0
+        }
         lua.pushValue(methodTable)
         lua.setRawField(metatable, "methods")  // for help() and tab completion
 

@@ -73,10 +73,6 @@ enum TensorBasics {
         TensorFunction("zero_", "t:zero_() -> t: sets every element to 0", function: false) { lua, t in
             lua.result(try t.fill_(0))
         },
-        TensorFunction("release", "t:release(): frees the tensor now (later use raises an error)", function: false) { lua, _ in
-            tensorClass.release(lua, 1)
-            return 0
-        },
 
         // MARK: Autograd
         TensorFunction("backward", """
