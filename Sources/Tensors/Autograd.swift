@@ -26,6 +26,7 @@ public enum GradMode {
 /// ```swift
 /// let y = try withNoGrad { try w.mul(2) }   // y.requiresGrad == false
 /// ```
+@discardableResult
 public func withNoGrad<R>(_ body: () throws -> R) rethrows -> R {
     GradMode.push(enabled: false)
     defer { GradMode.pop() }

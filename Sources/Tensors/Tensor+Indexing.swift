@@ -35,7 +35,7 @@ extension Tensor {
         let idx = try index.indexValues(op: "index_select", size: src.shape[a], base: indexBase, what: "dim \(d + Tensor.dimDisplayBase)")
         var outShape = src.shape
         outShape[a] = idx.count
-        let A = src.shape[..<a].reduce(1, *), N = src.shape[a], C = src.shape[(a + 1)...].reduce(1, *)
+        let N = src.shape[a], C = src.shape[(a + 1)...].reduce(1, *)
         let out = Tensor(uninitialized: outShape, dtype: dtype)
         Tensor.moveElements(dtype, src, out, { k in
             let c = k % C, i = (k / C) % idx.count, ai = k / (C * idx.count)
