@@ -1,0 +1,87 @@
+import Tensors
+
+/// A stack of `depth` pre-norm TransformerLayers on packed sets, with optional learned
+/// registers prepended to every set and an optional final LayerNorm. The MPMv2 encoder is
+/// dim 512, depth 8, 8 heads, ff_mult 2, LayerScale 1e-3, 8 registers.
+///
+/// Registers are parameters [R, D], init N(0, 1) * `registerStd` (1e-3, as MPMv2). By default
+/// they are removed from the output, which then has the input's layout; `encode` returns the
+/// output with the registers kept and its offsets (the MPMv2 decoder carries them over).
+///
+/// ```swift
+/// var o = TransformerOptions(); o.layerscaleInit = 1e-3
+/// let enc = try TransformerEncoder(dim: 128, depth: 4, heads: 4, registers: 8, options: o)
+/// let y = try enc(x, offsets: offsets)                     // [T, 128]
+/// let (withRegs, regOffsets) = try enc.encode(x, offsets: offsets)
+/// ```
+public final class TransformerEncoder: Module {
+    public let dim: Int
+    public let depth: Int
+    public let registerCount: Int
+    public let keepRegisters: Bool
+    public let registers: Tensor?
+    public let layers: ModuleList
+    public let finalNorm: LayerNorm?
+    public let options: TransformerOptions
+
+    public init(dim: Int, depth: Int, heads: Int, registers: Int = 0, registerStd: Double = 1e-3, finalNorm: Bool = true,
+                keepRegisters: Bool = false, options: TransformerOptions = TransformerOptions()) throws {
+        try Init.checkSize(depth, "depth", "TransformerEncoder")
+        guard registers >= 0 else { throw TensorError("TransformerEncoder: registers must be at least 0, got \(registers)") }
+        self.dim = dim
+        self.depth = depth
+        self.registerCount = registers
+        self.keepRegisters = keepRegisters
+        self.options = options
+        layers = ModuleList(try (0..<depth).map { _ in try TransformerLayer(dim: dim, heads: heads, options: options) })
+        self.finalNorm = finalNorm ? try LayerNorm(dim, eps: options.eps) : nil
+        self.registers = registers > 0 ? Init.normal([registers, dim], std: registerStd) : nil
+        super.init()
+        if let r = self.registers { registerParameter("registers", r) }
+        registerChild("layers", layers)
+        if let n = self.finalNorm { registerChild("final_norm", n) }
+    }
+
+    public override var extraDescription: String {
+        "dim=\(dim), depth=\(depth), registers=\(registerCount)" + (finalNorm != nil ? ", final_norm" : "")
+    }
+
+    public override var signature: Signature {
+        Signature(["x", "offsets"] + (options.contextDim != nil ? ["context"] : []))
+    }
+
+    /// Runs the stack and returns the output with the registers still in front of every set,
+    /// and the offsets of that layout.
+    public func encode(_ x: Tensor, offsets: Tensor, context: Tensor? = nil) throws -> (Tensor, Tensor) {
+        guard x.dim == 2, x.shape[1] == dim else {
+            throw TensorError("TransformerEncoder(dim=\(dim)): x must be packed [T, \(dim)], got \(Module.shapeText(x.shape))")
+        }
+        var h = x, o = offsets
+        if let r = registers { (h, o) = try NNOps.prependRows(x, offsets: offsets, rows: r, op: "TransformerEncoder") }
+        var ctx = context
+        // A per-row context must gain rows for the registers; per-set context needs nothing.
+        if let c = context, registerCount > 0, c.dim == 2, c.shape[0] == x.shape[0], c.shape[0] != offsets.numel - 1 {
+            ctx = try NNOps.prependRows(c, offsets: offsets, rows: Tensor.zeros([registerCount, c.shape[1]]), op: "TransformerEncoder").0
+        }
+        for case let layer as TransformerLayer in layers.modules {
+            h = try layer(h, offsets: o, context: ctx)
+        }
+        if let n = finalNorm { h = try n(h) }
+        return (h, o)
+    }
+
+    public func callAsFunction(_ x: Tensor, offsets: Tensor, context: Tensor? = nil) throws -> Tensor {
+        let (h, o) = try encode(x, offsets: offsets, context: context)
+        if registerCount == 0 || keepRegisters { return h }
+        return try NNOps.dropLeadingRows(h, offsets: o, count: registerCount, op: "TransformerEncoder").0
+    }
+
+    /// Returns [y] with the input's layout, or [y, offsets] when `keepRegisters` is set.
+    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+        let a = try arguments(inputs)
+        let (h, o) = try encode(a[0]!, offsets: a[1]!, context: a.count > 2 ? a[2] : nil)
+        if registerCount == 0 { return [h] }
+        if keepRegisters { return [h, o] }
+        return [try NNOps.dropLeadingRows(h, offsets: o, count: registerCount, op: "TransformerEncoder").0]
+    }
+}
