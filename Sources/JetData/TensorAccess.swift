@@ -28,6 +28,13 @@ enum TensorAccess {
         return try withExtendedLifetime(c) { try body(UnsafeBufferPointer(start: p, count: c.numel)) }
     }
 
+    /// A fresh contiguous copy of `t` converted to `T`'s dtype (never a view of `t`).
+    static func copy<T: TensorElement>(_ t: Tensor, _ type: T.Type) throws -> Tensor {
+        try read(t, as: T.self) { src in
+            try make(t.shape, T.self) { p, n in if n > 0 { p.update(from: src.baseAddress!, count: n) } }
+        }
+    }
+
     /// Typed pointer to a tensor this module created (contiguous, right dtype).
     static func pointer<T: TensorElement>(_ t: Tensor, _ type: T.Type) -> UnsafeMutablePointer<T> {
         t.storage.data.assumingMemoryBound(to: T.self) + t.offset

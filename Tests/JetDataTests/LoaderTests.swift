@@ -78,6 +78,22 @@ struct LoaderTests {
         }
     }
 
+    @Test func appliesPreprocessingDeterministically() throws {
+        let dir = TestFiles.scratch(); defer { TestFiles.cleanup(dir) }
+        let (ds, _) = try Self.makeFile(dir)
+        let pre = try Preprocessing.fit(.quantile, dataset: ds, quantiles: 50)
+        let o = LoaderOptions(batchSize: 40, shuffle: true, seed: 8, windowJets: 64, preprocessing: pre)
+        let a = try Self.collect(try Loader(dataset: ds, options: o).iterator(epoch: 1))
+        let b = try Self.collect(try Loader(dataset: ds, options: o).iterator(epoch: 1))
+        for (x, y) in zip(a, b) {
+            let raw = try ds.read(indices: x.jetIndices.toInt64Array().map { Int($0) })
+            let physical = try pre.inverse(features: x.features, types: x.types).toFloatArray()
+            let close = zip(physical, raw.features.toFloatArray()).allSatisfy { abs($0 - $1) <= 1e-3 * max(1, abs($1)) }
+            #expect(close, "loader features are not the transform of the file's features")
+            #expect(x.features.toFloatArray() == y.features.toFloatArray(), "noise must be fixed by seed, epoch and batch")
+        }
+    }
+
     @Test func rangeOptionsAndDropLast() throws {
         let dir = TestFiles.scratch(); defer { TestFiles.cleanup(dir) }
         let (ds, _) = try Self.makeFile(dir)

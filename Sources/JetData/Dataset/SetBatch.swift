@@ -56,6 +56,14 @@ public final class SetBatch {
         self.offsetsArray = offsetsArray
     }
 
+    /// The same batch with other features (same shape); everything else, masking included, is shared.
+    func replacingFeatures(_ features: Tensor) -> SetBatch {
+        let b = SetBatch(kind: kind, features: features, types: types, offsets: offsets, labels: labels, jets: jets,
+                         vertexIds: vertexIds, trackTypes: trackTypes, jetIndices: jetIndices, offsetsArray: offsetsArray)
+        b.masking = masking
+        return b
+    }
+
     /// Builds a batch from tensors (e.g. generated jets), checking that they fit together.
     /// `jets` defaults to zeros with the constituent count in column 4; `jetIndices` to 0..<B.
     /// ```swift

@@ -112,6 +112,13 @@ final class BatchProducer {
 
     /// Applies the configured per-batch work; its randomness is keyed by (seed, epoch, batch).
     private func prepare(_ batch: SetBatch, index: Int) throws -> SetBatch {
-        batch
+        if let pre = options.preprocessing {
+            // The batch is fresh and owned here, so its features are transformed in place.
+            var random = RandomSource(seed: seed, stream: [UInt64(plan.epoch), 0x9E9E, UInt64(index)])
+            let types = TensorAccess.pointer(batch.types, Int64.self)
+            pre.transformInPlace(TensorAccess.pointer(batch.features, Float.self), types: types,
+                                 count: batch.particleCount, random: &random)
+        }
+        return batch
     }
 }

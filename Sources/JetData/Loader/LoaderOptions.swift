@@ -29,10 +29,12 @@ public struct LoaderOptions {
     public var blockJets: Int?
     /// Batches prepared ahead by the background thread.
     public var prefetch: Int
+    /// Feature transform applied to every batch (in the background thread).
+    public var preprocessing: Preprocessing?
 
     public init(batchSize: Int = 1000, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false,
                 maxJets: Int? = nil, start: Int = 0, stop: Int? = nil, windowJets: Int = 50_000,
-                blockJets: Int? = nil, prefetch: Int = 4) {
+                blockJets: Int? = nil, prefetch: Int = 4, preprocessing: Preprocessing? = nil) {
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.seed = seed
@@ -43,5 +45,6 @@ public struct LoaderOptions {
         self.windowJets = windowJets
         self.blockJets = blockJets
         self.prefetch = prefetch
+        self.preprocessing = preprocessing
     }
 }

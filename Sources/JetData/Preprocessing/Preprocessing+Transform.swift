@@ -1,0 +1,106 @@
+import Foundation
+import Tensors
+
+/// Applying the fitted transform and its inverse.
+extension Preprocessing {
+    /// Transformed copy of packed features [T, 7]; `types` [T] marks the neutral particles whose
+    /// impact parameters become N(0,1) noise drawn from `seed`.
+    /// ```swift
+    /// let z = try pre.transform(features: b.features, types: b.types, seed: 7)
+    /// ```
+    public func transform(features: Tensor, types: Tensor, seed: UInt64) throws -> Tensor {
+        try checkInputs(features, types, op: "transform")
+        let out = try TensorAccess.copy(features, Float.self)
+        let t = features.shape[0]
+        TensorAccess.read(types, as: Int64.self) { ty in
+            var random = RandomSource(seed: seed)
+            transformInPlace(TensorAccess.pointer(out, Float.self), types: ty.baseAddress, count: t, random: &random)
+        }
+        return out
+    }
+
+    /// A copy of `batch` with transformed features (everything else shared).
+    public func transform(_ batch: SetBatch, seed: UInt64) throws -> SetBatch {
+        let z = try transform(features: batch.features, types: batch.types, seed: seed)
+        return batch.replacingFeatures(z)
+    }
+
+    /// Physical-unit copy of transformed features [T, 7]. With `types`, neutral particles get
+    /// their impact parameters back as exact zeros.
+    /// ```swift
+    /// let x = try pre.inverse(features: decoded, types: b.types)
+    /// ```
+    public func inverse(features: Tensor, types: Tensor? = nil) throws -> Tensor {
+        guard features.dim == 2, features.shape[1] == JetSchema.featureCount else {
+            throw DataError("preprocessing inverse: features must be [T, 7], got \(shapeText(features.shape))")
+        }
+        if let types, types.shape != [features.shape[0]] {
+            throw DataError("preprocessing inverse: types must be [T] = [\(features.shape[0])], got \(shapeText(types.shape))")
+        }
+        let out = try TensorAccess.copy(features, Float.self)
+        let p = TensorAccess.pointer(out, Float.self)
+        let f = JetSchema.featureCount, t = features.shape[0]
+        let ty: [Int64]? = types.map { TensorAccess.read($0, as: Int64.self) { Array($0) } }
+        parallelRows(t) { lo, hi in
+            for i in lo..<hi {
+                for k in 0..<f {
+                    if let ty, Preprocessing.isNeutralImpactParameter(feature: k, type: ty[i]) {
+                        p[i * f + k] = 0
+                        continue
+                    }
+                    let y = Double(p[i * f + k])
+                    p[i * f + k] = Float(method == .quantile ? maps[k].inverse(y) : y * std[k] + mean[k])
+                }
+            }
+        }
+        return out
+    }
+
+    /// Transforms `count` rows in place. The noise for neutral impact parameters is drawn in row
+    /// order first, so the result does not depend on how the rows are split across threads.
+    func transformInPlace(_ p: UnsafeMutablePointer<Float>, types: UnsafePointer<Int64>?, count t: Int,
+                          random: inout RandomSource) {
+        let f = JetSchema.featureCount
+        let ip = JetSchema.impactParameterFeatures
+        var noiseRows: [Int] = []
+        if let types {
+            for i in 0..<t where JetSchema.neutralTypes.contains(types[i]) { noiseRows.append(i) }
+        }
+        var noise = [Float](repeating: 0, count: noiseRows.count * ip.count)
+        for j in 0..<noise.count { noise[j] = Float(random.normal()) }
+        parallelRows(t) { lo, hi in
+            for i in lo..<hi {
+                for k in 0..<f {
+                    let x = Double(p[i * f + k])
+                    p[i * f + k] = Float(method == .quantile ? maps[k].forward(x) : (x - mean[k]) / std[k])
+                }
+            }
+        }
+        for (j, i) in noiseRows.enumerated() {
+            for (m, k) in ip.enumerated() { p[i * f + k] = noise[j * ip.count + m] }
+        }
+    }
+
+    func checkInputs(_ features: Tensor, _ types: Tensor, op: String) throws {
+        guard features.dim == 2, features.shape[1] == JetSchema.featureCount else {
+            throw DataError("preprocessing \(op): features must be [T, 7], got \(shapeText(features.shape))")
+        }
+        guard types.shape == [features.shape[0]] else {
+            throw DataError("preprocessing \(op): types must be [T] = [\(features.shape[0])], got \(shapeText(types.shape))")
+        }
+    }
+}
+
+/// Runs `body` on row ranges of 0..<n, split across cores when n is large enough to pay for it.
+func parallelRows(_ n: Int, minimumPerThread: Int = 4096, _ body: (Int, Int) -> Void) {
+    let threads = min(ProcessInfo.processInfo.activeProcessorCount, max(1, n / minimumPerThread))
+    if threads <= 1 {
+        if n > 0 { body(0, n) }
+        return
+    }
+    let per = (n + threads - 1) / threads
+    DispatchQueue.concurrentPerform(iterations: threads) { k in
+        let lo = k * per, hi = min(n, lo + per)
+        if lo < hi { body(lo, hi) }
+    }
+}
