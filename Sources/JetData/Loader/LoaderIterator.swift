@@ -119,6 +119,10 @@ final class BatchProducer {
             pre.transformInPlace(TensorAccess.pointer(batch.features, Float.self), types: types,
                                  count: batch.particleCount, random: &random)
         }
+        if let masking = options.masking {
+            var random = RandomSource(seed: seed, stream: [UInt64(plan.epoch), 0x3A5C, UInt64(index)])
+            batch.masking = try masking.split(offsets: batch.offsetsArray, random: &random)
+        }
         return batch
     }
 }

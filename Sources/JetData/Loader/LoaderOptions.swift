@@ -31,10 +31,13 @@ public struct LoaderOptions {
     public var prefetch: Int
     /// Feature transform applied to every batch (in the background thread).
     public var preprocessing: Preprocessing?
+    /// MPM masking applied to every batch (in the background thread).
+    public var masking: Masking?
 
     public init(batchSize: Int = 1000, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false,
                 maxJets: Int? = nil, start: Int = 0, stop: Int? = nil, windowJets: Int = 50_000,
-                blockJets: Int? = nil, prefetch: Int = 4, preprocessing: Preprocessing? = nil) {
+                blockJets: Int? = nil, prefetch: Int = 4, preprocessing: Preprocessing? = nil,
+                masking: Masking? = nil) {
         self.batchSize = batchSize
         self.shuffle = shuffle
         self.seed = seed
@@ -46,5 +49,6 @@ public struct LoaderOptions {
         self.blockJets = blockJets
         self.prefetch = prefetch
         self.preprocessing = preprocessing
+        self.masking = masking
     }
 }
