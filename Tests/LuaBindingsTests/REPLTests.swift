@@ -90,23 +90,25 @@ struct Tmux {
 
     var available: Bool { (try? run(["-V"])) != nil }
 
+    /// Runs tmux; `capture` reads its output. The server that `new-session` forks inherits
+    /// the client's descriptors, so a session start must not be given a pipe to read to the end.
     @discardableResult
-    func run(_ arguments: [String]) throws -> String {
+    func run(_ arguments: [String], capture: Bool = true) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = ["tmux"] + arguments
         let output = Pipe()
-        process.standardOutput = output
-        process.standardError = Pipe()
+        process.standardOutput = capture ? output : FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
         try process.run()
-        let data = output.fileHandleForReading.readDataToEndOfFile()
+        let data = capture ? output.fileHandleForReading.readDataToEndOfFile() : Data()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw TmuxError(message: "tmux \(arguments.joined(separator: " ")) failed") }
         return String(decoding: data, as: UTF8.self)
     }
 
     func start(command: String) throws {
-        try run(["new-session", "-d", "-s", name, "-x", "120", "-y", "30", command])
+        try run(["new-session", "-d", "-s", name, "-x", "120", "-y", "30", command], capture: false)
     }
 
     func send(keys: [String]) { _ = try? run(["send-keys", "-t", name] + keys) }
