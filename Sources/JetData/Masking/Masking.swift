@@ -80,14 +80,14 @@ public struct Masking {
         ranks.reserveCapacity(totalDropped)
         var keptOffsets = [Int64](repeating: 0, count: b + 1)
         var droppedOffsets = [Int64](repeating: 0, count: b + 1)
-        var isDropped: [Bool] = []
-        var slots: [Int] = []
+        // Scratch buffers sized for the longest jet, reused for every jet.
+        let longest = (0..<b).map { o[$0 + 1] - o[$0] }.max() ?? 0
+        var slots = [Int](repeating: 0, count: longest)
+        var isDropped = [Bool](repeating: false, count: longest)
         for j in 0..<b {
             let n = o[j + 1] - o[j], k = dropCounts[j]
             // Partial Fisher-Yates: the first k slots of a random permutation are dropped.
-            slots.removeAll(keepingCapacity: true)
-            slots.append(contentsOf: 0..<n)
-            isDropped = [Bool](repeating: false, count: n)
+            for s in 0..<n { slots[s] = s; isDropped[s] = false }
             for i in 0..<k {
                 slots.swapAt(i, i + random.below(n - i))
                 isDropped[slots[i]] = true

@@ -64,15 +64,21 @@ extension Preprocessing {
         let ip = JetSchema.impactParameterFeatures
         var noiseRows: [Int] = []
         if let types {
-            for i in 0..<t where JetSchema.neutralTypes.contains(types[i]) { noiseRows.append(i) }
+            for i in 0..<t where Preprocessing.isNeutral(types[i]) { noiseRows.append(i) }
         }
         var noise = [Float](repeating: 0, count: noiseRows.count * ip.count)
         for j in 0..<noise.count { noise[j] = Float(random.normal()) }
         parallelRows(t) { lo, hi in
-            for i in lo..<hi {
+            if method == .quantile {
+                // Feature-major loops keep one quantile table hot in cache.
                 for k in 0..<f {
-                    let x = Double(p[i * f + k])
-                    p[i * f + k] = Float(method == .quantile ? maps[k].forward(x) : (x - mean[k]) / std[k])
+                    let map = maps[k]
+                    for i in lo..<hi { p[i * f + k] = Float(map.forward(Double(p[i * f + k]))) }
+                }
+            } else {
+                for k in 0..<f {
+                    let m = mean[k], s = std[k]
+                    for i in lo..<hi { p[i * f + k] = Float((Double(p[i * f + k]) - m) / s) }
                 }
             }
         }

@@ -49,7 +49,12 @@ public final class Preprocessing {
 
     /// Whether feature `k` of a particle of type `type` is a meaningless impact parameter.
     @inline(__always) static func isNeutralImpactParameter(feature k: Int, type: Int64) -> Bool {
-        k >= JetSchema.impactParameterFeatures.lowerBound && JetSchema.neutralTypes.contains(type)
+        k >= JetSchema.impactParameterFeatures.lowerBound && isNeutral(type)
+    }
+
+    /// Photon (0) or neutral hadron (2); a comparison, not a Set lookup, as it runs per value.
+    @inline(__always) static func isNeutral(_ type: Int64) -> Bool {
+        type == 0 || type == 2
     }
 }
 

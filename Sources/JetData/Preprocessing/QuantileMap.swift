@@ -32,27 +32,39 @@ struct QuantileMap {
 
     /// Physical value -> standard normal.
     @inline(__always) func forward(_ x: Double) -> Double {
-        let q = quantiles, r = references, last = q.count - 1
-        let u: Double
-        if x - QuantileMap.boundsThreshold < q[0] {
-            u = 0
-        } else if x + QuantileMap.boundsThreshold > q[last] {
-            u = 1
-        } else {
-            // Ascending interpolation: the last j with q[j] <= x.
-            var lo = 0, hi = q.count
-            while lo < hi { let m = (lo + hi) >> 1; if q[m] <= x { lo = m + 1 } else { hi = m } }
-            let j = lo - 1
-            let up = j >= last ? r[last] : r[j] + (r[j + 1] - r[j]) * (x - q[j]) / (q[j + 1] - q[j])
-            // Descending interpolation: the first i with q[i] >= x.
-            lo = 0; hi = q.count
-            while lo < hi { let m = (lo + hi) >> 1; if q[m] < x { lo = m + 1 } else { hi = m } }
-            let i = lo
-            let down = i == 0 ? r[0] : r[i] - (r[i] - r[i - 1]) * (q[i] - x) / (q[i] - q[i - 1])
-            u = 0.5 * (up + down)
+        quantiles.withUnsafeBufferPointer { q in
+            references.withUnsafeBufferPointer { r in
+                let last = q.count - 1
+                let u: Double
+                if x - QuantileMap.boundsThreshold < q[0] {
+                    u = 0
+                } else if x + QuantileMap.boundsThreshold > q[last] {
+                    u = 1
+                } else {
+                    // j: the last index with q[j] <= x (ascending interpolation starts there).
+                    // Branch-free halving (q[0] <= x holds here), so it compiles to
+                    // conditional moves instead of mispredicted branches.
+                    var j = 0, n = q.count
+                    while n > 1 {
+                        let half = n >> 1
+                        j = q[j + half] <= x ? j + half : j
+                        n -= half
+                    }
+                    if q[j] < x {
+                        // Strictly between two quantiles: both interpolation directions agree.
+                        u = r[j] + (r[j + 1] - r[j]) * (x - q[j]) / (q[j + 1] - q[j])
+                    } else {
+                        // On a (possibly repeated) quantile: ascending gives the last of the run,
+                        // descending the first; sklearn averages them.
+                        var i = j
+                        while i > 0 && q[i - 1] == x { i -= 1 }
+                        u = 0.5 * (r[j] + r[i])
+                    }
+                }
+                let y = NormalDistribution.quantile(u)
+                return min(max(y, -QuantileMap.clip), QuantileMap.clip)
+            }
         }
-        let y = NormalDistribution.quantile(u)
-        return min(max(y, -QuantileMap.clip), QuantileMap.clip)
     }
 
     /// Standard normal -> physical value.
