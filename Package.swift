@@ -31,12 +31,14 @@ let package = Package(
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimised),
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
         .target(name: "JetData", dependencies: ["Tensors", "CHDF5", "CSupport"], swiftSettings: optimised),
-        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN"]),
+        .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
+        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "MPM"]),
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: optimised),
         .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: optimised),
         .testTarget(name: "JetDataTests", dependencies: ["JetData"], swiftSettings: optimised),
+        .testTarget(name: "MPMTests", dependencies: ["MPM"], swiftSettings: optimised),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "CLua", "CSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,0 +1,54 @@
+import Tensors
+import XCTest
+
+/// Finite-difference check of d(sum(w * f()))/d(tensor) for every tensor in `wrt`, with fixed
+/// pseudo-random weights w so that every output element matters. At most `maxPerTensor`
+/// elements of each tensor are probed (spread across it). The difference quotient divides by
+/// the actual float step, so f32 rounding of the probe point does not bias it.
+func gradCheck(_ wrt: [(String, Tensor)], eps: Float = 1e-3, tol: Double = 2e-2, maxPerTensor: Int = 24,
+               file: StaticString = #filePath, line: UInt = #line, _ f: () throws -> Tensor) throws {
+    for (_, t) in wrt where !t.requiresGrad { try t.requiresGrad_() }
+    for (_, t) in wrt { t.grad = nil }
+    let y = try f()
+    XCTAssertTrue(y.requiresGrad, "output does not require grad", file: file, line: line)
+    let weights = (0..<y.numel).map { Double(($0 * 7919) % 13) / 13 - 0.4 }
+    let w = try Tensor(weights.map(Float.init), shape: y.shape)
+    try y.mul(w).sum().backward()
+    func scalar() throws -> Double {
+        let v = try withNoGrad { try f() }.toFloatArray()
+        return zip(v, weights).reduce(0) { $0 + Double($1.0) * $1.1 }
+    }
+    var checked = 0
+    for (name, x) in wrt {
+        XCTAssertTrue(x.isContiguous, "\(name) must be contiguous for probing", file: file, line: line)
+        let p = x.storage.data.assumingMemoryBound(to: Float.self) + x.offset
+        let analytic = x.grad?.toFloatArray() ?? [Float](repeating: 0, count: x.numel)
+        let stride = Swift.max(1, x.numel / maxPerTensor)
+        for i in Swift.stride(from: 0, to: x.numel, by: stride) {
+            let orig = p[i]
+            p[i] = orig + eps
+            let hi = p[i]
+            let up = try scalar()
+            p[i] = orig - eps
+            let lo = p[i]
+            let down = try scalar()
+            p[i] = orig
+            let numeric = (up - down) / Double(hi - lo)
+            let diff = Swift.abs(Double(analytic[i]) - numeric)
+            XCTAssert(diff <= tol * Swift.max(1, Swift.abs(numeric)),
+                      "\(name)[\(i)]: analytic \(analytic[i]) vs numeric \(numeric)", file: file, line: line)
+            checked += 1
+        }
+    }
+    XCTAssertGreaterThan(checked, 0, file: file, line: line)
+}
+
+/// A float tensor from Doubles.
+func tensor(_ values: [Double], _ shape: [Int]) throws -> Tensor { try Tensor(values.map(Float.init), shape: shape) }
+
+/// Packed offsets [B+1] for sets of the given lengths.
+func offsetsFor(_ lengths: [Int]) throws -> Tensor {
+    var o: [Int64] = [0]
+    for n in lengths { o.append(o.last! + Int64(n)) }
+    return try Tensor(o, shape: [o.count])
+}
