@@ -3,6 +3,8 @@
 local mpm = require "mpm.core"
 
 require "mpm.autograd" (mpm)
+require "mpm.nn" (mpm)
+require "mpm.optim" (mpm)
 
 --- mpm.help(value): prints the docstring of a function or type, or an overview.
 function mpm.help(value)

@@ -22,6 +22,7 @@ public enum MPMLibrary {
         registerHostFunctions(lua, in: mpm)
         TensorLibrary.register(lua, in: mpm)
         AutogradLibrary.register(lua, in: mpm)
+        NNLibrary.register(lua, in: mpm)
         // package.loaded["mpm.core"] = mpm
         lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)
         lua.pushValue(mpm)

@@ -1,0 +1,114 @@
+import CLua
+import CSupport
+import NN
+import Tensors
+
+/// Installs `mpm.nn` (Swift modules, functional helpers) and the Swift half of `mpm.optim`
+/// (update kernels). The Lua half — the module protocol, Lua-defined modules, optimiser
+/// objects, schedules — is lua/mpm/nn and lua/mpm/optim.
+public enum NNLibrary {
+    public static func register(_ lua: LuaState, in mpm: Int32) {
+        // Ids handed to modules from Lua count from 1, like every index in Lua (DESIGN.md).
+        Embedding.genericIndexBase = 1
+        ModuleClass.moduleClass.install(lua)
+
+        lua.newTable()
+        let nn = lua.top
+        ModuleConstructors.register(lua, in: nn)
+        registerCore(lua, in: nn)
+        registerFunctional(lua, in: nn)
+        lua.pushValue(nn)
+        lua.setRawField(mpm, "nn")
+        lua.pop()
+
+        lua.newTable()
+        let optim = lua.top
+        OptimLibrary.register(lua, in: optim)
+        lua.pushValue(optim)
+        lua.setRawField(mpm, "optim")
+        lua.pop()
+    }
+
+    /// Primitives the Lua module protocol is built on (underscored: not for scripts).
+    static func registerCore(_ lua: LuaState, in nn: Int32) {
+        lua.register("_is_swift_module", in: nn, doc: "internal: whether v is a Swift module userdata") { lua in
+            lua.push(ModuleClass.moduleClass.isInstance(lua, 1))
+            return 1
+        }
+        lua.register("_swift_methods", in: nn, doc: "internal: the method table of Swift modules") { lua in
+            guard lua_getfield(lua.state, mpm_registryindex(), "mpmlua.class.nn.Module") == LUA_TTABLE else {
+                throw LuaError.message("nn: the module metatable is not installed")
+            }
+            lua.rawField(-1, "methods")
+            return 1
+        }
+        lua.register("_fits", in: nn, doc: "internal: nil when src can be loaded into dst, else why not") { lua in
+            let dst = try lua.tensor(1), src = try lua.tensor(2)
+            if dst.shape != src.shape || dst.dtype != src.dtype {
+                lua.push("expected \(dst.dtype.name) \(Module.shapeText(dst.shape)), got \(src.dtype.name) \(Module.shapeText(src.shape))")
+            } else {
+                lua.pushNil()
+            }
+            return 1
+        }
+        lua.register("_assign", in: nn, doc: "internal: copies src into dst without recording autograd") { lua in
+            let dst = try lua.tensor(1), src = try lua.tensor(2)
+            try withNoGrad { _ = try dst.copy_(src) }
+            return 0
+        }
+        lua.register("_clip_grad_norm", in: nn, doc: "internal: clip_grad_norm_ on a list of tensors") { lua in
+            let params = try AutogradLibrary.tensors(lua, 1, what: "parameters")
+            lua.push(try OptimKernels.clipGradNorm(params, maxNorm: try lua.number(2)))
+            return 1
+        }
+    }
+
+    static func registerFunctional(_ lua: LuaState, in nn: Int32) {
+        lua.newTable()
+        let f = lua.top
+        lua.register("attention", in: f, doc: """
+            mpm.nn.functional.attention(q, k, v, q_offsets, k_offsets, heads) -> [Tq, D]
+            Multi-head softmax(q k^T / sqrt(D/heads)) v on packed sets: set b of q attends to set b of k, v.
+            """) { lua in
+            lua.result(try PackedAttention.attend(q: try lua.tensor(1), k: try lua.tensor(2), v: try lua.tensor(3),
+                                                  queryOffsets: try lua.tensor(4), keyOffsets: try lua.tensor(5),
+                                                  heads: try lua.integer(6)))
+        }
+        lua.register("prepend_rows", in: f, doc: """
+            mpm.nn.functional.prepend_rows(x, offsets, rows) -> x2, offsets2
+            Puts the same rows [R, D] in front of every set of a packed x [T, D] (registers, tokens).
+            """) { lua in
+            let (x, o) = try NNOps.prependRows(try lua.tensor(1), offsets: try lua.tensor(2), rows: try lua.tensor(3))
+            lua.push(x)
+            lua.push(o)
+            return 2
+        }
+        lua.register("drop_leading_rows", in: f, doc: """
+            mpm.nn.functional.drop_leading_rows(x, offsets, n) -> x2, offsets2
+            Removes the first n rows of every set (undoes prepend_rows).
+            """) { lua in
+            let (x, o) = try NNOps.dropLeadingRows(try lua.tensor(1), offsets: try lua.tensor(2), count: try lua.integer(3))
+            lua.push(x)
+            lua.push(o)
+            return 2
+        }
+        lua.register("layer_norm", in: f, doc: """
+            mpm.nn.functional.layer_norm(x [, weight, bias, eps=1e-5]) -> tensor
+            Normalises the last dim (biased variance), then scales and shifts.
+            """) { lua in
+            lua.result(try NNOps.layerNorm(try lua.tensor(1), weight: try lua.optionalTensor(2), bias: try lua.optionalTensor(3),
+                                           eps: try lua.optionalNumber(4, default: 1e-5)))
+        }
+        lua.register("dropout", in: f, doc: """
+            mpm.nn.functional.dropout(x, p [, training=true]) -> tensor
+            Zeroes elements with probability p and scales the rest by 1/(1-p); identity when not training.
+            """) { lua in
+            let x = try lua.tensor(1), p = try lua.number(2)
+            guard p >= 0 && p < 1 else { throw LuaError.argument(2, "dropout: p must be in [0, 1), got \(p)") }
+            return lua.result(try lua.optionalBoolean(3, default: true) ? try NNOps.dropout(x, p: p) : x)
+        }
+        lua.pushValue(f)
+        lua.setRawField(nn, "functional")
+        lua.pop()
+    }
+}
