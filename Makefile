@@ -5,7 +5,7 @@ RELEASE_BIN = .build/release/mpmlua
 DEBUG_BIN = .build/debug/mpmlua
 N ?= 100000
 
-.PHONY: all deps build debug test demo bench install uninstall data clean
+.PHONY: all deps build debug test demo bench docs install uninstall data clean
 
 all: build
 
@@ -29,6 +29,10 @@ demo: build
 
 bench: build
 	$(RELEASE_BIN) bench/run.lua
+
+# Regenerates docs/reference.md from the docstrings.
+docs: build
+	$(RELEASE_BIN) tools/gen_docs.lua docs/reference.md
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mpmlua

@@ -7,6 +7,7 @@ import Tensors
 enum TensorLibrary {
     /// Every tensor operation, by area; each file adds its list here.
     static let functions: [TensorFunction] = TensorBasics.functions + TensorViews.functions + TensorMath.functions
+        + TensorIndexing.functions
 
     static let configuredClass: LuaClass<Tensor> = {
         for function in functions { tensorClass.method(function.name, doc: function.doc, function.body) }
@@ -24,6 +25,7 @@ enum TensorLibrary {
             }
         }
         TensorCreation.register(lua, in: mpm)
+        TensorIndexing.registerJoining(lua, in: mpm)
         lua.register("is_tensor", in: mpm, doc: "mpm.is_tensor(x) -> true if x is a tensor") { lua in
             lua.push(tensorClass.isInstance(lua, 1))
             return 1
