@@ -1,0 +1,99 @@
+import Foundation
+import NN
+import Tensors
+
+/// The shape of an MPM backbone: the encoder (on the kept particles, with registers) and the
+/// decoder (pt-rank mask tokens for the dropped slots). `paper` is MPMv2's Table 2; `small`
+/// is sized to train usefully on two CPU cores in a few minutes (about 0.9M parameters).
+///
+/// ```swift
+/// var c = MPMConfig.preset("small")!
+/// c.encoderDepth = 6
+/// let model = try MPMModel(config: c)
+/// ```
+public struct MPMConfig: Equatable, Codable {
+    /// Continuous features per particle (pt, deta, dphi, d0, d0err, dz, dzerr).
+    public var inputFeatures = 7
+    /// Particle types (photon ... antimuon).
+    public var particleTypes = 8
+    public var encoderDim = 512
+    public var encoderDepth = 8
+    public var encoderHeads = 8
+    /// Learned registers prepended to every set in the encoder and carried into the decoder.
+    public var registers = 8
+    public var decoderDim = 128
+    public var decoderDepth = 4
+    public var decoderHeads = 4
+    /// Mask tokens, one per pt rank among the dropped particles of a jet.
+    public var maskTokens = 128
+    /// SwiGLU hidden width = ffMult * dim (encoder and decoder).
+    public var ffMult = 2.0
+    /// LayerScale init on both residual branches.
+    public var layerscaleInit = 1e-3
+
+    public init() {}
+
+    /// The names `preset` accepts.
+    public static let presetNames = ["paper", "small", "tiny"]
+
+    /// A named configuration: "paper" (D=512, 8 layers, 8 heads, 8 registers; decoder 128 x 4
+    /// layers x 4 heads), "small" (D=128, 4 layers, 4 heads, 4 registers; decoder 64 x 2 x 2),
+    /// "tiny" (for tests: D=32, 2 layers; decoder 16 x 1).
+    public static func preset(_ name: String) -> MPMConfig? {
+        var c = MPMConfig()
+        switch name {
+        case "paper":
+            break
+        case "small":
+            c.encoderDim = 128; c.encoderDepth = 4; c.encoderHeads = 4; c.registers = 4
+            c.decoderDim = 64; c.decoderDepth = 2; c.decoderHeads = 2
+        case "tiny":
+            c.encoderDim = 32; c.encoderDepth = 2; c.encoderHeads = 2; c.registers = 2
+            c.decoderDim = 16; c.decoderDepth = 1; c.decoderHeads = 2
+        default:
+            return nil
+        }
+        return c
+    }
+
+    /// Checks that the sizes fit together, naming the option the way Lua spells it.
+    public func validate() throws {
+        func positive(_ v: Int, _ name: String) throws {
+            guard v >= 1 else { throw TensorError("MPM: \(name) must be at least 1, got \(v)") }
+        }
+        try positive(inputFeatures, "input_features"); try positive(particleTypes, "particle_types")
+        try positive(encoderDim, "encoder_dim"); try positive(encoderDepth, "encoder_depth"); try positive(encoderHeads, "encoder_heads")
+        try positive(decoderDim, "decoder_dim"); try positive(decoderDepth, "decoder_depth"); try positive(decoderHeads, "decoder_heads")
+        try positive(maskTokens, "mask_tokens")
+        guard registers >= 0 else { throw TensorError("MPM: registers must be at least 0, got \(registers)") }
+        guard encoderDim % encoderHeads == 0 else {
+            throw TensorError("MPM: encoder_dim (\(encoderDim)) must be divisible by encoder_heads (\(encoderHeads))")
+        }
+        guard decoderDim % decoderHeads == 0 else {
+            throw TensorError("MPM: decoder_dim (\(decoderDim)) must be divisible by decoder_heads (\(decoderHeads))")
+        }
+        guard ffMult > 0 else { throw TensorError("MPM: ff_mult must be positive, got \(ffMult)") }
+    }
+
+    /// Transformer settings of the encoder and decoder blocks (pre-norm, SwiGLU, LayerScale).
+    var transformerOptions: TransformerOptions {
+        var o = TransformerOptions()
+        o.ffMult = ffMult
+        o.layerscaleInit = layerscaleInit
+        return o
+    }
+
+    /// The configuration as JSON (stored with saved backbones).
+    public func json() throws -> String {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys]
+        return String(decoding: try e.encode(self), as: UTF8.self)
+    }
+
+    /// Reads a configuration written by `json()`.
+    public static func fromJSON(_ text: String) throws -> MPMConfig {
+        do { return try JSONDecoder().decode(MPMConfig.self, from: Data(text.utf8)) } catch {
+            throw TensorError("MPM: the stored configuration is not valid (\(error))")
+        }
+    }
+}
