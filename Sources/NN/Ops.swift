@@ -1,17 +1,15 @@
 import Foundation
 import Tensors
 
-/// Composite building blocks the modules share: softmax, layer norm, dropout and packed-set
-/// helpers, written with differentiable tensor ops so autograd needs nothing new.
+/// Building blocks the modules share: softmax and layer norm (the fused kernels of
+/// `Functional`), dropout, and packed-set helpers written with differentiable tensor ops.
 public enum NNOps {
-    /// Softmax over `dim`, shifted by the (constant) maximum for stability.
+    /// Softmax over `dim` (the fused kernel of `Functional`).
     /// ```swift
     /// let w = try NNOps.softmax(scores, dim: -1)
     /// ```
     public static func softmax(_ x: Tensor, dim: Int = -1) throws -> Tensor {
-        let m = try withNoGrad { try x.amax(dims: [dim], keepDim: true) }
-        let e = try x.sub(m).exp()
-        return try e.div(e.sum(dims: [dim], keepDim: true))
+        try Functional.softmax(x, dim: dim)
     }
 
     /// Layer normalisation over the last dim: (x - mean) / sqrt(var + eps) * weight + bias, with
@@ -20,13 +18,8 @@ public enum NNOps {
     /// let y = try NNOps.layerNorm(x, weight: w, bias: b, eps: 1e-5)
     /// ```
     public static func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double) throws -> Tensor {
-        let mean = try x.mean(dims: [-1], keepDim: true)
-        let centred = try x.sub(mean)
-        let variance = try centred.square().mean(dims: [-1], keepDim: true)
-        var y = try centred.mul(variance.add(eps).rsqrt())
-        if let weight { y = try y.mul(weight) }
-        if let bias { y = try y.add(bias) }
-        return y
+        guard x.dim >= 1 else { throw TensorError("layer_norm: expected at least 1 dim, got a 0-D tensor") }
+        return try Functional.layerNorm(x, normalizedShape: [x.shape[x.dim - 1]], weight: weight, bias: bias, eps: eps)
     }
 
     /// Inverted dropout: zeroes each element with probability `p` and scales the rest by

@@ -6,7 +6,9 @@ import Tensors
 /// are packed"). Each head gets D/heads channels; weights are softmax(q k^T / sqrt(D/heads)).
 ///
 /// A query set whose key set is empty gets zeros (there is nothing to attend to); an empty
-/// query set produces no rows.
+/// query set produces no rows. Without dropout this is the fused kernel
+/// `Functional.packedAttention`; attention dropout (train mode only) takes the composite path,
+/// which drops weights after the softmax as PyTorch's scaled_dot_product_attention does.
 ///
 /// ```swift
 /// // q [Tq, D], k and v [Tk, D], qOffsets [B+1], kOffsets [B+1]
@@ -30,6 +32,24 @@ public enum PackedAttention {
         guard qo.count == ko.count else {
             throw TensorError("\(op): query offsets describe \(qo.count - 1) sets but key offsets \(ko.count - 1)")
         }
+        if dropout <= 0 {
+            return try Functional.packedAttention(query: q, key: k, value: v, queryOffsets: queryOffsets,
+                                                  keyOffsets: keyOffsets, numHeads: heads)
+        }
+        return try composite(q: q, k: k, v: v, qo: qo, ko: ko, heads: heads, dropout: dropout)
+    }
+
+    /// Set-by-set attention from differentiable tensor ops, with dropout on the weights; also
+    /// the independent check of the fused kernel in the tests (dropout 0).
+    public static func attendComposite(q: Tensor, k: Tensor, v: Tensor, queryOffsets: Tensor, keyOffsets: Tensor,
+                                       heads: Int, dropout: Double = 0) throws -> Tensor {
+        let qo = try NNOps.offsets(queryOffsets, rows: q.shape[0], op: "attention", what: "query offsets")
+        let ko = try NNOps.offsets(keyOffsets, rows: k.shape[0], op: "attention", what: "key offsets")
+        return try composite(q: q, k: k, v: v, qo: qo, ko: ko, heads: heads, dropout: dropout)
+    }
+
+    static func composite(q: Tensor, k: Tensor, v: Tensor, qo: [Int], ko: [Int], heads: Int, dropout: Double) throws -> Tensor {
+        let D = q.shape[1]
         let hd = D / heads
         let scale = 1 / Double(hd).squareRoot()
         var pieces: [Tensor] = []

@@ -37,9 +37,7 @@ public final class SwiGLU: Module {
     public override var isRowWise: Bool { true }
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
-        let h = try lin1(x)
-        let halves = try h.chunk(2, dim: -1)
-        var g = try halves[0].silu().mul(halves[1])
+        var g = try Functional.swiglu(lin1(x))
         if training && dropout > 0 { g = try NNOps.dropout(g, p: dropout) }
         return try lin2(g)
     }

@@ -42,6 +42,21 @@ final class AttentionTests: XCTestCase {
         }
     }
 
+    func testFusedKernelEqualsCompositePath() throws {
+        // Modules use the fused kernel without dropout and the composite with it: both agree.
+        let ql = [3, 1, 4], kl = [2, 5, 1]
+        let q = try Tensor.randn([8, 6]).requiresGrad_(), k = try Tensor.randn([8, 6]).requiresGrad_()
+        let v = try Tensor.randn([8, 6]).requiresGrad_()
+        let qo = try offsetsFor(ql), ko = try offsetsFor(kl)
+        let fused = try PackedAttention.attend(q: q, k: k, v: v, queryOffsets: qo, keyOffsets: ko, heads: 3)
+        let composite = try PackedAttention.attendComposite(q: q, k: k, v: v, queryOffsets: qo, keyOffsets: ko, heads: 3)
+        XCTAssertLessThanOrEqual(maxDiff(fused, composite), 1e-5)
+        let w = try Tensor.randn([8, 6])
+        let gf = try Tensor.autogradGrad(outputs: [fused.mul(w).sum()], inputs: [q, k, v])
+        let gc = try Tensor.autogradGrad(outputs: [composite.mul(w).sum()], inputs: [q, k, v])
+        for i in 0..<3 { XCTAssertLessThanOrEqual(maxDiff(gf[i]!, gc[i]!), 1e-5, "gradient \(i)") }
+    }
+
     func testPaddingDoesNotLeak() throws {
         // Changing one set's rows must not change another set's output.
         let lengths = [2, 3]

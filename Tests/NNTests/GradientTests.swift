@@ -59,6 +59,11 @@ final class GradientTests: XCTestCase {
         try gradCheck(probes(m, [("x", x)])) { try m(x, offsets: o) }
     }
 
+    func testSelfAttentionWithDropoutPath() throws {
+        let m = try MultiheadAttention(dim: D, heads: 2, dropout: 0.25), x = try input(), o = try offsetsFor(mixedLengths)
+        try gradCheck(probes(m, [("x", x)])) { manualSeed(5); return try m(x, offsets: o) }
+    }
+
     func testCrossAttention() throws {
         let m = try MultiheadAttention(dim: D, heads: 2, cross: true, kvDim: 6)
         let x = try input(), o = try offsetsFor(mixedLengths)
