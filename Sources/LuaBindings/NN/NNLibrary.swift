@@ -3,8 +3,8 @@ import CSupport
 import NN
 import Tensors
 
-/// Installs `mpm.nn` (Swift modules, functional helpers) and the Swift half of `mpm.optim`
-/// (update kernels). The Lua half — the module protocol, Lua-defined modules, optimiser
+/// Installs `mpm.nn` (Swift modules, functional helpers), the Swift half of `mpm.optim`
+/// (update kernels) and the checkpoint functions `mpm.save` / `mpm.load`. The Lua half — the module protocol, Lua-defined modules, optimiser
 /// objects, schedules — is lua/mpm/nn and lua/mpm/optim.
 public enum NNLibrary {
     public static func register(_ lua: LuaState, in mpm: Int32) {
@@ -27,6 +27,8 @@ public enum NNLibrary {
         lua.pushValue(optim)
         lua.setRawField(mpm, "optim")
         lua.pop()
+
+        Checkpoint.register(lua, in: mpm)
     }
 
     /// Primitives the Lua module protocol is built on (underscored: not for scripts).
