@@ -27,8 +27,23 @@ test: debug
 demo: build
 	$(RELEASE_BIN) examples/demo.lua
 
+# Our kernels against NumPy (and PyTorch when installed) measured in the same run.
 bench: build
+	python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q --only-binary=:all: numpy
 	$(RELEASE_BIN) bench/run.lua
+
+# Generates larger JetClass-like and BTag-like sets with Pythia 8 into data/generated/
+# (make data N=100000 WORKERS=2); the bundled files in data/ stay as they are.
+WORKERS ?= 2
+data:
+	python3 -m pip install -q --only-binary=:all: -r tools/jetgen/requirements.txt
+	mkdir -p data/generated
+	python3 tools/jetgen/jetgen.py jetclass --n $(N) --seed 11 --workers $(WORKERS) --out data/generated/jetclass_train.h5
+	python3 tools/jetgen/jetgen.py jetclass --n $$(( $(N) / 10 )) --seed 12 --workers $(WORKERS) --out data/generated/jetclass_val.h5
+	python3 tools/jetgen/jetgen.py jetclass --n $$(( $(N) / 10 )) --seed 13 --workers $(WORKERS) --out data/generated/jetclass_test.h5
+	python3 tools/jetgen/jetgen.py btag --n $(N) --seed 21 --workers $(WORKERS) --out data/generated/btag_train.h5
+	python3 tools/jetgen/jetgen.py btag --n $$(( $(N) / 10 )) --seed 22 --workers $(WORKERS) --out data/generated/btag_val.h5
+	python3 tools/jetgen/jetgen.py btag --n $$(( $(N) / 10 )) --seed 23 --workers $(WORKERS) --out data/generated/btag_test.h5
 
 # Regenerates docs/reference.md from the docstrings.
 docs: build

@@ -10,12 +10,13 @@ static mpm_dispatch_function dispatcher = NULL;
 void mpm_set_dispatcher(mpm_dispatch_function function) { dispatcher = function; }
 
 // --- pending error ---------------------------------------------------------------------------
-// One buffer, reused and never freed: the trampoline raises right after formatting from it, so
-// nothing may need releasing after the longjmp. The Lua state is single-threaded (one per host).
+// One buffer per thread, reused and never freed: the trampoline raises right after formatting
+// from it, so nothing may need releasing after the longjmp. A Lua state stays on one thread;
+// several states may run on several threads.
 
-static char *error_buffer = NULL;
-static size_t error_capacity = 0;
-static int error_argument = 0;
+static _Thread_local char *error_buffer = NULL;
+static _Thread_local size_t error_capacity = 0;
+static _Thread_local int error_argument = 0;
 static const char *const out_of_memory = "not enough memory for the error message";
 
 void mpm_error_set(const char *message, int argument) {

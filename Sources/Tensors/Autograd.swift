@@ -1,25 +1,42 @@
+import Foundation
+
 /// Define-by-run autograd: every differentiable op on a tensor that requires grad records a
 /// `Node` (its input edges and a backward closure). `backward()` walks the recorded graph in
 /// reverse topological order without recursion, so graphs 100k nodes deep are fine.
 
-/// Global gradient-recording mode, as a stack so scopes nest (`no_grad` inside `enable_grad`).
-/// Ops are recorded by the thread that drives training; data loader threads never create
-/// tensors that require grad, so one process-wide stack is enough.
+/// Gradient-recording mode, as a stack so scopes nest (`no_grad` inside `enable_grad`).
+/// One stack per thread: several Lua states (tests, embedders) may run on different threads,
+/// and one's `no_grad` scope must not switch recording off for another.
 ///
 /// ```swift
 /// GradMode.push(enabled: false); defer { GradMode.pop() }
 /// ```
 public enum GradMode {
-    nonisolated(unsafe) private static var stack: [Bool] = []
+    private final class Stack { var modes: [Bool] = [] }
 
-    /// Whether ops are currently recorded.
-    public static var isEnabled: Bool { stack.last ?? true }
+    private static let key: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key) { pointer in
+            if let pointer { Unmanaged<AnyObject>.fromOpaque(pointer).release() }
+        }
+        return key
+    }()
+
+    private static var current: Stack {
+        if let pointer = pthread_getspecific(key) { return Unmanaged<Stack>.fromOpaque(pointer).takeUnretainedValue() }
+        let stack = Stack()
+        pthread_setspecific(key, Unmanaged.passRetained(stack).toOpaque())
+        return stack
+    }
+
+    /// Whether ops are currently recorded on this thread.
+    public static var isEnabled: Bool { current.modes.last ?? true }
 
     /// Enters a scope with recording on or off (the bindings' `mpm.no_grad()` pushes false).
-    public static func push(enabled: Bool) { stack.append(enabled) }
+    public static func push(enabled: Bool) { current.modes.append(enabled) }
 
     /// Leaves the innermost scope; unbalanced pops are ignored.
-    public static func pop() { _ = stack.popLast() }
+    public static func pop() { _ = current.modes.popLast() }
 }
 
 /// Runs `body` with gradient recording off.

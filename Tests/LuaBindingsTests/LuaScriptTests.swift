@@ -3,7 +3,7 @@ import LuaBindings
 import Testing
 
 /// Every lua/tests/*.lua runs in a fresh embedded interpreter and is reported as its own test.
-@Suite("Lua test scripts")
+@Suite("Lua test scripts", .serialized)
 struct LuaScriptTests {
     @Test("lua/tests script", arguments: TestPaths.luaScripts(in: "lua/tests"))
     func script(_ name: String) {

@@ -61,7 +61,7 @@ struct REPLTests {
         try FileManager.default.createDirectory(atPath: home, withIntermediateDirectories: true)
         try tmux.start(command: "env HOME=\(home) \(TestPaths.binary)")
         defer { tmux.stop() }
-        try tmux.waitFor("> ")
+        try tmux.waitFor("Ctrl-D quits.")
 
         // Tab completes table fields.
         tmux.send(keys: ["mpm.cl", "Tab"])

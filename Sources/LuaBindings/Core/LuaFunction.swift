@@ -1,22 +1,40 @@
 import CLua
 import CSupport
+import Foundation
 
 /// A Swift function callable from Lua: reads its arguments from `lua`, pushes its results and
 /// returns how many; throws to raise a Lua error (raised by the C trampoline, never by Swift).
 public typealias LuaFunction = (LuaState) throws -> Int32
 
 /// Every Swift function exposed to Lua, by the integer index the trampoline carries as upvalue.
-/// Append-only; the Lua state lives on one thread (docs/lua-binding.md).
-nonisolated(unsafe) private var functions: [LuaFunction] = []
+/// Append-only. Each Lua state lives on one thread, but several states may live on several
+/// threads (tests, embedders), so the table is locked.
+private enum FunctionTable {
+    nonisolated(unsafe) static var functions: [LuaFunction] = []
+    static let lock = NSLock()
+
+    static func append(_ function: @escaping LuaFunction) -> Int {
+        lock.lock()
+        defer { lock.unlock() }
+        functions.append(function)
+        return functions.count - 1
+    }
+
+    static func function(at index: Int) -> LuaFunction? {
+        lock.lock()
+        defer { lock.unlock() }
+        return functions.indices.contains(index) ? functions[index] : nil
+    }
+}
 
 /// The one entry point from C into Swift.
 private let dispatch: mpm_dispatch_function = { state, index in
-    guard let state, index >= 0, Int(index) < functions.count else {
+    guard let state, let function = FunctionTable.function(at: Int(index)) else {
         mpm_error_set("mpmlua: unknown Swift function \(index)", 0)
         return Int32(MPM_ERROR_MESSAGE)
     }
     do {
-        return try functions[Int(index)](LuaState(state))
+        return try function(LuaState(state))
     } catch {
         return recordError(error)
     }
@@ -30,8 +48,7 @@ extension LuaState {
     /// ```
     public func push(function: @escaping LuaFunction, doc: String? = nil) {
         mpm_set_dispatcher(dispatch)
-        functions.append(function)
-        mpm_push_swift_function(state, lua_Integer(functions.count - 1))
+        mpm_push_swift_function(state, lua_Integer(FunctionTable.append(function)))
         if let doc { LuaDocs.attach(self, doc: doc, to: -1) }
     }
 

@@ -1,0 +1,76 @@
+-- make bench: times mpmlua's kernels and, in the same run on the same threads, NumPy's and
+-- PyTorch's (when installed), and prints the ratios. Each figure is the fastest of several runs.
+--   mpmlua bench/run.lua [--threads N] [--no-reference]
+local threads, reference = 2, true
+for i = 1, #arg do
+  if arg[i] == "--threads" then threads = tonumber(arg[i + 1])
+  elseif arg[i] == "--no-reference" then reference = false end
+end
+
+mpm.manual_seed(0)
+local F = mpm.nn and mpm.nn.functional
+local cases, order = {}, {}
+local function case(name, f, repeats)
+  order[#order + 1] = name
+  f()  -- warm up: allocator cache, BLAS threads
+  cases[name] = mpm.timeit(f, repeats or 10)
+end
+
+local a, b = mpm.randn(1024, 1024), mpm.randn(1024, 1024)
+case("matmul 1024x1024", function() return a:matmul(b) end)
+local big, big2 = mpm.randn(4 * 1024 * 1024), mpm.randn(4 * 1024 * 1024)
+case("add 4M floats", function() return big + big2 end)
+local rows = mpm.randn(16384, 512)
+case("sum over last dim [16384,512]", function() return rows:sum(2) end)
+
+if F and F.layer_norm then
+  local x = mpm.randn(16384, 512, {requires_grad = true})
+  case("layer_norm fwd+bwd [16384,512]", function()
+    F.layer_norm(x, {512}):sum():backward()
+  end, 5)
+  case("softmax fwd+bwd [16384,512]", function()
+    local y = F.softmax(x, 2)
+    (y * y):sum():backward()
+  end, 5)
+end
+
+if F and F.packed_attention then
+  local lengths, offsets, total = {}, {0}, 0
+  for i = 0, 255 do
+    lengths[#lengths + 1] = 10 + (i * 37) % 119
+    total = total + lengths[#lengths]
+    offsets[#offsets + 1] = total
+  end
+  offsets = mpm.tensor(offsets)
+  local q = mpm.randn(total, 512, {requires_grad = true})
+  local k = mpm.randn(total, 512, {requires_grad = true})
+  local v = mpm.randn(total, 512, {requires_grad = true})
+  case("attention fwd+bwd, 256 packed sets, 8x64 heads", function()
+    F.packed_attention(q, k, v, offsets, offsets, {num_heads = 8}):sum():backward()
+  end, 3)
+end
+
+-- The reference timings, in a child process on the same number of threads.
+local ref = {}
+if reference then
+  local command = ("OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d python3 bench/reference.py %d 2>/dev/null")
+    :format(threads, threads, threads)
+  local pipe = io.popen(command)
+  local text = pipe and pipe:read("a") or ""
+  if pipe then pipe:close() end
+  for name, body in text:gmatch('"([^"]+)": (%b{})') do
+    ref[name] = {}
+    for library, seconds in body:gmatch('"(%w+)": ([%d%.e%-]+)') do ref[name][library] = tonumber(seconds) end
+  end
+  if next(ref) == nil then print("(NumPy reference unavailable: pip install numpy [torch==2.13.0+cpu])") end
+end
+
+local function ms(seconds) return seconds and ("%9.3f ms"):format(seconds * 1e3) or "        -   " end
+local function ratio(ours, theirs) return theirs and ("%6.2fx"):format(ours / theirs) or "     - " end
+print(("%-48s %12s %12s %12s %8s %8s"):format("case", "mpmlua", "numpy", "torch", "/numpy", "/torch"))
+for _, name in ipairs(order) do
+  local r = ref[name] or {}
+  print(("%-48s %12s %12s %12s %8s %8s"):format(name, ms(cases[name]), ms(r.numpy), ms(r.torch),
+    ratio(cases[name], r.numpy), ratio(cases[name], r.torch)))
+end
+print("ratios below 1 mean mpmlua is faster; measured in one run, fastest of several repeats")
