@@ -34,7 +34,8 @@ public struct TransformerOptions {
     }
 
     var description: String {
-        var s = "ff_mult=\(ffMult)"
+        // 2 rather than 2.0: the multiplier is almost always whole.
+        var s = "ff_mult=" + (ffMult.rounded() == ffMult && Swift.abs(ffMult) < 1e9 ? String(Int(ffMult)) : String(ffMult))
         if let l = layerscaleInit { s += ", layerscale_init=\(l)" }
         if let c = contextDim { s += ", ctx_dim=\(c)" }
         if dropout > 0 { s += ", dropout=\(dropout)" }
