@@ -7,7 +7,7 @@ import Tensors
 enum TensorLibrary {
     /// Every tensor operation, by area; each file adds its list here.
     static let functions: [TensorFunction] = TensorBasics.functions + TensorViews.functions + TensorMath.functions
-        + TensorIndexing.functions
+        + TensorIndexing.functions + FunctionalLibrary.tensorFunctions
 
     static let configuredClass: LuaClass<Tensor> = {
         for function in functions { tensorClass.method(function.name, doc: function.doc, function.body) }
