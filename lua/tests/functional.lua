@@ -102,3 +102,6 @@ T.raises(function() F.packed_attention(q, k, v, offsets) end, "num_heads is requ
 T.raises(function() F.packed_attention(q, k, v, offsets, {heads = 2}) end, "unknown option 'heads'")
 T.raises(function() F.packed_attention(q, k, v, mpm.tensor({0, 5}, {dtype = "int64"}), {num_heads = 2}) end,
   "offsets end at 5 but the packed tensor has 11 rows")
+local positional = F.packed_attention(q, k:narrow(1, 1, 5), v:narrow(1, 1, 5), offsets, kv_offsets, {num_heads = 2, scale = 0.5})
+T.close(max_abs_diff(positional, cross), 0, 0, "kv_offsets as argument 5")
+T.raises(function() F.packed_attention(q, k, v, offsets, offsets, {kv_offsets = offsets, num_heads = 2}) end, "given twice")

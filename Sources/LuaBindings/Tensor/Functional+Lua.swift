@@ -65,6 +65,11 @@ enum FunctionalLibrary {
         return r
     }
 
+    /// The tensor at `index` when there is one there, else nil (a table or nothing).
+    static func optionalTensorOnly(_ lua: LuaState, _ index: Int32) throws -> Tensor? {
+        lua.type(index) == LUA_TUSERDATA ? try lua.tensor(index) : nil
+    }
+
     /// A normalized_shape: one size or a table of sizes.
     static func sizes(_ lua: LuaState, _ index: Int32) throws -> [Int] {
         if lua.type(index) == LUA_TNUMBER { return [try lua.integer(index)] }
@@ -171,17 +176,24 @@ enum FunctionalLibrary {
 
     static func registerAttention(_ lua: LuaState, in f: Int32) {
         lua.register("packed_attention", in: f, doc: """
-            F.packed_attention(q, k, v, offsets [, {kv_offsets=, num_heads=, scale=}]) -> tensor
+            F.packed_attention(q, k, v, offsets [, kv_offsets] [, {kv_offsets=, num_heads=, scale=}]) -> tensor
             Scaled dot-product attention over packed sets: q [Tq, H*D] (or [Tq, H, D]), k and v
             [Tk, ...]; set b's queries (rows offsets[b]..offsets[b+1]-1, 0-based offsets as in a
             batch) attend only to set b's keys and values (rows of kv_offsets, default offsets).
             num_heads is required for 2-D inputs; scale defaults to 1/sqrt(D). Returns q's layout.
             """) { lua in
-            try lua.checkOptions(5, allowed: ["kv_offsets", "num_heads", "scale"], function: "packed_attention")
+            // kv_offsets may come positionally (argument 5) or as an option.
+            let positional = try optionalTensorOnly(lua, 5)
+            let options: Int32 = positional == nil ? 5 : 6
+            try lua.checkOptions(options, allowed: ["kv_offsets", "num_heads", "scale"], function: "packed_attention")
+            let named = try lua.option(options, "kv_offsets", lua.tensor)
+            if positional != nil && named != nil {
+                throw LuaError.argument(options, "packed_attention: kv_offsets given twice (argument 5 and the option)")
+            }
             return lua.result(try Functional.packedAttention(
                 query: try lua.tensor(1), key: try lua.tensor(2), value: try lua.tensor(3), queryOffsets: try lua.tensor(4),
-                keyOffsets: try lua.option(5, "kv_offsets", lua.tensor), numHeads: try lua.option(5, "num_heads", lua.integer),
-                scale: try lua.option(5, "scale", lua.number)))
+                keyOffsets: positional ?? named, numHeads: try lua.option(options, "num_heads", lua.integer),
+                scale: try lua.option(options, "scale", lua.number)))
         }
     }
 }
