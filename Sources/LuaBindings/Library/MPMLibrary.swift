@@ -24,6 +24,7 @@ public enum MPMLibrary {
         AutogradLibrary.register(lua, in: mpm)
         NNLibrary.register(lua, in: mpm)
         FunctionalLibrary.register(lua, in: mpm)
+        DataLibrary.register(lua, in: mpm)
         // package.loaded["mpm.core"] = mpm
         lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)
         lua.pushValue(mpm)
