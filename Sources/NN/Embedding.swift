@@ -19,6 +19,7 @@ public final class Embedding: Module {
         try Init.checkSize(dim, "embedding_dim", "Embedding")
         self.count = count
         self.dim = dim
+        try Init.checkShape([count, dim], "weight", "Embedding")
         weight = Init.normal([count, dim])
         super.init()
         registerParameter("weight", weight)

@@ -25,8 +25,25 @@ public enum Init {
         (try? Tensor.full(shape, value: value)) ?? Tensor(scalar: Float(0))
     }
 
+    /// The most elements one parameter may have (2^36, 256 GiB of float32): beyond it, and before
+    /// the element count could overflow, construction fails with a message instead of trapping.
+    public static let maxElements = 1 << 36
+
+    /// Throws unless `shape` has a representable, allocatable number of elements.
+    public static func checkShape(_ shape: [Int], _ what: String, _ module: String) throws {
+        var n = 1
+        for d in shape {
+            let (p, overflow) = n.multipliedReportingOverflow(by: Swift.max(d, 0))
+            guard !overflow, p <= maxElements else {
+                throw TensorError("\(module): \(what) of shape \(Module.shapeText(shape)) is too large (more than \(maxElements) elements)")
+            }
+            n = p
+        }
+    }
+
     /// Throws unless `value` is a positive size, naming the module and argument.
     static func checkSize(_ value: Int, _ what: String, _ module: String) throws {
         guard value >= 1 else { throw TensorError("\(module): \(what) must be at least 1, got \(value)") }
+        guard value <= maxElements else { throw TensorError("\(module): \(what) \(value) is too large") }
     }
 }

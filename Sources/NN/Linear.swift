@@ -19,6 +19,7 @@ public final class Linear: Module {
         try Init.checkSize(outFeatures, "out_features", "Linear")
         self.inFeatures = inFeatures
         self.outFeatures = outFeatures
+        try Init.checkShape([outFeatures, inFeatures], "weight", "Linear")
         let bound = 1 / Double(inFeatures).squareRoot()
         weight = Init.uniform([outFeatures, inFeatures], bound: bound)
         self.bias = bias ? Init.uniform([outFeatures], bound: bound) : nil

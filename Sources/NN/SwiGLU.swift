@@ -19,8 +19,11 @@ public final class SwiGLU: Module {
 
     public init(dim: Int, mult: Double = 2, outDim: Int? = nil, dropout: Double = 0, bias: Bool = true) throws {
         try Init.checkSize(dim, "dim", "SwiGLU")
-        let hidden = Int((Double(dim) * mult).rounded())
-        guard mult > 0, hidden >= 1 else { throw TensorError("SwiGLU: mult must give a hidden width of at least 1 (dim \(dim), mult \(mult))") }
+        let width = (Double(dim) * mult).rounded()
+        guard mult > 0, width >= 1, width <= Double(Init.maxElements) else {
+            throw TensorError("SwiGLU: mult must give a hidden width of at least 1 (dim \(dim), mult \(mult))")
+        }
+        let hidden = Int(width)
         guard dropout >= 0 && dropout < 1 else { throw TensorError("SwiGLU: dropout must be in [0, 1), got \(dropout)") }
         self.dim = dim
         self.hiddenDim = hidden

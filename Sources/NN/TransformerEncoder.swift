@@ -35,6 +35,7 @@ public final class TransformerEncoder: Module {
         self.options = options
         layers = ModuleList(try (0..<depth).map { _ in try TransformerLayer(dim: dim, heads: heads, options: options) })
         self.finalNorm = finalNorm ? try LayerNorm(dim, eps: options.eps) : nil
+        try Init.checkShape([registers, dim], "registers", "TransformerEncoder")
         self.registers = registers > 0 ? Init.normal([registers, dim], std: registerStd) : nil
         super.init()
         if let r = self.registers { registerParameter("registers", r) }
