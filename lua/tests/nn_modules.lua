@@ -60,6 +60,9 @@ T.raises(function() lin(x, "offsets") end, "must be a tensor or nil, got string"
 T.raises(function() lin.weight = mpm.zeros(2, 3) end, "cannot set field 'weight'")
 T.raises(function() nn.Linear(3.5, 2) end, "integer representation")
 T.raises(function() nn.ModuleList({ lin })(x) end, "not callable")
+T.raises(function() nn.Linear(2 ^ 40, 2 ^ 40) end, "too large")          -- never an overflow trap
+T.raises(function() nn.Embedding(2 ^ 33, 2 ^ 33) end, "too large")
+T.raises(function() nn.SwiGLU(4, { mult = 0 / 0 }) end, "mult must give a hidden width")
 
 -- A Lua-defined module holding Swift modules ---------------------------------------------------
 local Block = nn.Module:extend "Block"
