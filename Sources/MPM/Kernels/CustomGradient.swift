@@ -21,12 +21,21 @@ enum CustomGradient {
     /// `inputs`: (tensor, Jacobian of the output with respect to it, whether the Jacobian has
     /// an extra trailing dim to sum over: parameters [N, P] feeding an output [N]).
     static func attach(value: Tensor, inputs: [(tensor: Tensor, jacobian: Tensor, reduceLast: Bool)]) throws -> Tensor {
-        guard GradMode.isEnabled else { return value }
-        var out = value
-        for (t, j, reduce) in inputs where t.requiresGrad {
-            var term = try t.sub(t.detach()).mul(j)
-            if reduce { term = try term.sum(dims: [-1]) }
-            out = try out.add(term)
+        try attach(values: [value], inputs: inputs.map { ($0.tensor, [$0.jacobian], $0.reduceLast) })[0]
+    }
+
+    /// Several outputs of one kernel at once; `jacobians[k]` belongs to `values[k]`. The
+    /// difference input - input.detach() is formed once per input and shared.
+    static func attach(values: [Tensor], inputs: [(tensor: Tensor, jacobians: [Tensor], reduceLast: Bool)]) throws -> [Tensor] {
+        guard GradMode.isEnabled else { return values }
+        var out = values
+        for (t, js, reduce) in inputs where t.requiresGrad {
+            let delta = try t.sub(t.detach())
+            for (k, j) in js.enumerated() {
+                var term = try delta.mul(j)
+                if reduce { term = try term.sum(dims: [-1]) }
+                out[k] = try out[k].add(term)
+            }
         }
         return out
     }

@@ -111,9 +111,8 @@ public enum RationalQuadraticSpline {
             }
         }
         guard wantGrad else { return (y, l) }
-        let outY = try CustomGradient.attach(value: y, inputs: [(x, jx!, false), (params, jp!, true)])
-        let outL = try CustomGradient.attach(value: l, inputs: [(x, jlx!, false), (params, jlp!, true)])
-        return (outY, outL)
+        let out = try CustomGradient.attach(values: [y, l], inputs: [(x, [jx!, jlx!], false), (params, [jp!, jlp!], true)])
+        return (out[0], out[1])
     }
 
     // MARK: The per-element kernel (Double precision; internal for tests)
