@@ -111,6 +111,13 @@ final class FunctionalAttentionTests: XCTestCase {
         assertThrows("query head size 3 and key head size 2 differ") {
             _ = try Functional.packedAttention(query: q, key: Tensor.zeros([4, 4]), value: q, queryOffsets: o, numHeads: 2)
         }
+        assertThrows("head sizes must be at least 1") {
+            _ = try Functional.packedAttention(query: Tensor.zeros([4, 0]), key: Tensor.zeros([4, 0]), value: q, queryOffsets: o, numHeads: 2)
+        }
+        assertThrows("needs a score matrix larger than 1024 MiB") {
+            _ = try Functional.packedAttention(query: Tensor.zeros([12000, 1]), key: Tensor.zeros([12000, 1]), value: Tensor.zeros([12000, 1]),
+                                               queryOffsets: offsetsTensor([12000]), numHeads: 1)
+        }
         assertThrows("key has 4 rows but value has 3") {
             _ = try Functional.packedAttention(query: q, key: q, value: Tensor.zeros([3, 6]), queryOffsets: o, numHeads: 2)
         }

@@ -118,6 +118,9 @@ final class FunctionalLossTests: XCTestCase {
         assertThrows("target 0 at position 1 is out of range 1..3") {
             _ = try Functional.crossEntropy(x, Tensor([Int64(0), 1]), indexBase: 1)
         }
+        assertThrows("target -9223372036854775808 at position 1 is out of range 1..3") {
+            _ = try Functional.crossEntropy(x, Tensor([Int64.min, 1]), indexBase: 1)
+        }
         assertThrows("input [2,3] needs a target of shape [2]") { _ = try Functional.crossEntropy(x, Tensor([Int64(1)])) }
         assertThrows("needs a target of shape [2,3] (float32 probabilities)") { _ = try Functional.crossEntropy(x, Tensor.zeros([2, 2])) }
         assertThrows("weight must have shape [3]") { _ = try Functional.crossEntropy(x, Tensor([Int64(1), 0]), weight: Tensor.ones([2])) }

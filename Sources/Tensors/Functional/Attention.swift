@@ -74,10 +74,17 @@ extension Functional {
         guard qo.count == ko.count else {
             throw TensorError("packed_attention: query offsets describe \(qo.count - 1) sets but key/value offsets describe \(ko.count - 1)")
         }
+        guard dh >= 1 && dv >= 1 else {
+            throw TensorError("packed_attention: head sizes must be at least 1 (query/key \(dh), value \(dv))")
+        }
         let s = Float(scale ?? 1 / Double(dh).squareRoot())
         guard s.isFinite else { throw TensorError("packed_attention: scale must be finite, got \(scale ?? .nan)") }
 
         let plan = AttentionPlan(qo: qo, ko: ko, heads: heads, dh: dh, dv: dv, scale: s)
+        // Each worker holds one set's score matrix (twice in the backward).
+        guard Double(plan.maxQ) * Double(plan.maxK) * 8 <= Double(AttentionPlan.maxScratchBytes) else {
+            throw TensorError("packed_attention: a set of \(plan.maxQ) queries and \(plan.maxK) keys needs a score matrix larger than \(AttentionPlan.maxScratchBytes >> 20) MiB; split such sets")
+        }
         let q = AttentionOperand(query, width: heads * dh), k = AttentionOperand(key, width: heads * dh),
             v = AttentionOperand(value, width: heads * dv)
         let tq = query.shape[0]
@@ -148,11 +155,14 @@ struct AttentionPlan {
         maxK = lk.max() ?? 0
     }
 
-    /// Total multiply-adds, to decide whether threads pay off.
-    var work: Int {
-        var total = 0
-        for b in 0..<(qo.count - 1) { total += (qo[b + 1] - qo[b]) * (ko[b + 1] - ko[b]) }
-        return total * heads * (dh + dv)
+    /// Largest scratch (two score matrices) one worker may allocate.
+    static let maxScratchBytes = 1 << 30
+
+    /// Total multiply-adds, to decide whether threads pay off (Double: no overflow to trap on).
+    var work: Double {
+        var total = 0.0
+        for b in 0..<(qo.count - 1) { total += Double(qo[b + 1] - qo[b]) * Double(ko[b + 1] - ko[b]) }
+        return total * Double(heads * (dh + dv))
     }
 
     /// Runs `body(set, head, scratch)` for every pair, dealt round-robin to workers that each
@@ -160,7 +170,7 @@ struct AttentionPlan {
     func forEachPair(scratch: Int, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         let n = pairs.count
         if n == 0 { return }
-        let workers = work < parallelThreshold * 4 || kernelThreads == 1 ? 1 : Swift.min(n, kernelThreads * 4)
+        let workers = work < Double(parallelThreshold * 4) || kernelThreads == 1 ? 1 : Swift.min(n, kernelThreads * 4)
         func run(_ w: Int) {
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(scratch, 1))
             defer { buf.deallocate() }

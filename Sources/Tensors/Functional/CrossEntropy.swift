@@ -121,11 +121,11 @@ enum CrossEntropyKernel {
         for i in 0..<m {
             let t = Int(raw[i])
             if t == ignoreIndex { continue }
-            let k = t - indexBase
-            guard k >= 0 && k < c else {
+            // Compare before subtracting: a label near Int64.min must not overflow.
+            guard t >= indexBase && t - indexBase < c else {
                 throw TensorError("cross_entropy: target \(t) at position \(i + indexBase) is out of range \(indexBase)..\(c - 1 + indexBase) for \(c) classes (ignore_index is \(ignoreIndex))")
             }
-            cls[i] = k
+            cls[i] = t - indexBase
         }
         let x = Functional.dense(logits), w = weight.map(Functional.dense)
         let xp = x.pointer(Float.self), wp = w?.pointer(Float.self)
