@@ -65,17 +65,11 @@ public enum NNLibrary {
         }
     }
 
+    /// The parameter-free helpers the modules use on packed sets. The fused kernels (softmax,
+    /// layer_norm, packed_attention, losses) are added to the same table by FunctionalLibrary.
     static func registerFunctional(_ lua: LuaState, in nn: Int32) {
         lua.newTable()
         let f = lua.top
-        lua.register("attention", in: f, doc: """
-            mpm.nn.functional.attention(q, k, v, q_offsets, k_offsets, heads) -> [Tq, D]
-            Multi-head softmax(q k^T / sqrt(D/heads)) v on packed sets: set b of q attends to set b of k, v.
-            """) { lua in
-            lua.result(try PackedAttention.attend(q: try lua.tensor(1), k: try lua.tensor(2), v: try lua.tensor(3),
-                                                  queryOffsets: try lua.tensor(4), keyOffsets: try lua.tensor(5),
-                                                  heads: try lua.integer(6)))
-        }
         lua.register("prepend_rows", in: f, doc: """
             mpm.nn.functional.prepend_rows(x, offsets, rows) -> x2, offsets2
             Puts the same rows [R, D] in front of every set of a packed x [T, D] (registers, tokens).
@@ -93,13 +87,6 @@ public enum NNLibrary {
             lua.push(x)
             lua.push(o)
             return 2
-        }
-        lua.register("layer_norm", in: f, doc: """
-            mpm.nn.functional.layer_norm(x [, weight, bias, eps=1e-5]) -> tensor
-            Normalises the last dim (biased variance), then scales and shifts.
-            """) { lua in
-            lua.result(try NNOps.layerNorm(try lua.tensor(1), weight: try lua.optionalTensor(2), bias: try lua.optionalTensor(3),
-                                           eps: try lua.optionalNumber(4, default: 1e-5)))
         }
         lua.register("dropout", in: f, doc: """
             mpm.nn.functional.dropout(x, p [, training=true]) -> tensor
