@@ -7,9 +7,11 @@ enum TestPaths {
         .deletingLastPathComponent().deletingLastPathComponent()
     static let lua = root.appendingPathComponent("lua").path
 
-    /// The mpmlua binary: $MPMLUA_BIN (set by `make test`), else the debug build.
+    /// The mpmlua binary: $MPMLUA_BIN (set by `make test`), else the release or debug build.
     static var binary: String {
         if let explicit = ProcessInfo.processInfo.environment["MPMLUA_BIN"], !explicit.isEmpty { return explicit }
+        let release = root.appendingPathComponent(".build/release/mpmlua").path
+        if FileManager.default.fileExists(atPath: release) { return release }
         return root.appendingPathComponent(".build/debug/mpmlua").path
     }
 
