@@ -114,17 +114,8 @@ public final class LuaClass<Object: AnyObject> {
     private static var cacheName: String { "mpmlua.objects" }
 
     private func ensureCache(_ lua: LuaState) {
-        if lua_getfield(lua.state, mpm_registryindex(), Self.cacheName) != LUA_TTABLE {
-            lua.pop()
-            lua.newTable()
-            lua.newTable()
-            lua.push("v")
-            lua.setRawField(-2, "__mode")
-            lua_setmetatable(lua.state, -2)
-            lua_setfield(lua.state, mpm_registryindex(), Self.cacheName)
-        } else {
-            lua.pop()
-        }
+        lua.pushWeakRegistryTable(Self.cacheName, mode: "v")
+        lua.pop()
     }
 
     /// Pushes the userdata for `object`, reusing the existing one if it is still alive.

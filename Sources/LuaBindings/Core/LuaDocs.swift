@@ -6,18 +6,9 @@ import CSupport
 public enum LuaDocs {
     private static let registryName = "mpmlua.docs"
 
-    /// Pushes the docs table, creating it on first use. The registry has no metatable, so
-    /// these field accesses cannot run metamethods.
+    /// Pushes the docs table, creating it on first use.
     static func pushTable(_ lua: LuaState) {
-        if lua_getfield(lua.state, mpm_registryindex(), registryName) == LUA_TTABLE { return }
-        lua.pop()
-        lua.newTable()
-        lua.newTable()
-        lua.push("k")
-        lua.setRawField(-2, "__mode")
-        lua_setmetatable(lua.state, -2)
-        lua.pushValue(-1)
-        lua_setfield(lua.state, mpm_registryindex(), registryName)
+        lua.pushWeakRegistryTable(registryName, mode: "k")
     }
 
     /// Attaches `doc` to the value at `index`.

@@ -149,6 +149,20 @@ public struct LuaState {
         pop()
     }
 
+    /// Pushes the registry table `name`, creating it with weak keys ("k") or values ("v") on
+    /// first use. The registry has no metatable, so these accesses cannot run metamethods.
+    public func pushWeakRegistryTable(_ name: String, mode: String) {
+        if lua_getfield(state, mpm_registryindex(), name) == LUA_TTABLE { return }
+        pop()
+        newTable()
+        newTable()
+        push(mode)
+        setRawField(-2, "__mode")
+        lua_setmetatable(state, -2)
+        pushValue(-1)
+        lua_setfield(state, mpm_registryindex(), name)
+    }
+
     /// Length of a sequence table, without `__len`.
     public func rawLength(_ index: Int32) -> Int { Int(lua_rawlen(state, index)) }
 
@@ -192,6 +206,15 @@ public struct LuaState {
     public func push(_ value: Bool) { lua_pushboolean(state, value ? 1 : 0) }
     public func push(_ value: String) { lua_pushstring(state, value) }
     public func pushNil() { lua_pushnil(state) }
+
+    /// Pushes a sequence table of integers (a shape, a list of sizes).
+    public func push(integers: [Int]) {
+        newTable(array: Int32(integers.count))
+        for (position, value) in integers.enumerated() {
+            push(value)
+            lua_rawseti(state, -2, lua_Integer(position + 1))
+        }
+    }
     public func pushValue(_ index: Int32) { lua_pushvalue(state, index) }
     public func newTable(array: Int32 = 0, hash: Int32 = 0) { lua_createtable(state, array, hash) }
 }

@@ -6,20 +6,12 @@ import Tensors
 enum TensorBasics {
     static let functions: [TensorFunction] = [
         TensorFunction("shape", "t:shape() -> table: the sizes, e.g. {2, 3}", function: false) { lua, t in
-            lua.newTable(array: Int32(t.dim))
-            for (position, size) in t.shape.enumerated() {
-                lua.push(size)
-                lua_rawseti(lua.state, -2, lua_Integer(position + 1))
-            }
+            lua.push(integers: t.shape)
             return 1
         },
         TensorFunction("size", "t:size([dim]) -> size of dim, or the shape table", function: false) { lua, t in
             guard !lua.isNoneOrNil(2) else {
-                lua.newTable(array: Int32(t.dim))
-                for (position, size) in t.shape.enumerated() {
-                    lua.push(size)
-                    lua_rawseti(lua.state, -2, lua_Integer(position + 1))
-                }
+                lua.push(integers: t.shape)
                 return 1
             }
             let dim = try lua.dim(2)
