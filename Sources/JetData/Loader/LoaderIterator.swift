@@ -84,12 +84,14 @@ final class BatchProducer {
         let size = options.batchSize
         var carry = PackedJets(kind: dataset.kind)
         var batchIndex = 0
-        for (w, blocks) in plan.windows.enumerated() {
-            var window = PackedJets(kind: dataset.kind)
-            for block in blocks {
-                if queue.isCancelled { return }
-                window.append(try dataset.readPacked(block))
-            }
+        // The next window is read on another thread while this one's batches are prepared, so
+        // decompression overlaps preprocessing and masking (two windows are held at most).
+        var next = plan.windows.isEmpty ? nil : WindowRead(dataset: dataset, blocks: plan.windows[0], queue: queue)
+        for w in plan.windows.indices {
+            guard let current = next else { return }
+            let window = try current.wait()
+            next = w + 1 < plan.windows.count ? WindowRead(dataset: dataset, blocks: plan.windows[w + 1], queue: queue) : nil
+            if queue.isCancelled { return }
             let permutation = plan.permutation(window: w, count: window.count)
             var store = carry
             let base = store.count
@@ -124,5 +126,28 @@ final class BatchProducer {
             batch.masking = try masking.split(offsets: batch.offsetsArray, random: &random)
         }
         return batch
+    }
+}
+
+/// One window's blocks read and packed on a background queue; `wait` returns them or rethrows
+/// the read error. Stops early (with a partial window nobody uses) once the epoch is cancelled.
+final class WindowRead {
+    private let finished = DispatchSemaphore(value: 0)
+    private var result: Result<PackedJets, Error> = .failure(DataError("loader: window read did not run"))
+
+    init(dataset: JetDataset, blocks: [Range<Int>], queue: BatchQueue) {
+        DispatchQueue.global().async { [self] in
+            result = Result {
+                var window = PackedJets(kind: dataset.kind)
+                for block in blocks where !queue.isCancelled { window.append(try dataset.readPacked(block)) }
+                return window
+            }
+            finished.signal()
+        }
+    }
+
+    func wait() throws -> PackedJets {
+        finished.wait()
+        return try result.get()
     }
 }
