@@ -1,0 +1,44 @@
+import CLua
+import Foundation
+import CSupport
+import MPM
+import Tensors
+
+/// Installs the Swift half of the MPM layer: `mpm.kmeans`, `mpm.ode`, `mpm.rq_spline`, the
+/// `mpm.tasks` table and the internal `mpm._mpm` table the Lua half (lua/mpm/tasks) builds
+/// `mpm.MPM`, the task classes and the tokenizer on.
+enum MPMBindings {
+    static func register(_ lua: LuaState, in mpm: Int32) {
+        DroppedSetBinding.droppedSetClass.install(lua)
+        lua.newTable()
+        let kmeans = lua.top
+        KernelBindings.registerKMeans(lua, in: kmeans)
+        lua.setRawField(mpm, "kmeans")
+
+        lua.newTable()
+        let ode = lua.top
+        KernelBindings.registerODE(lua, in: ode)
+        lua.setRawField(mpm, "ode")
+
+        KernelBindings.registerSpline(lua, in: mpm)
+
+        lua.newTable()
+        lua.setRawField(mpm, "tasks")
+
+        lua.newTable()
+        let core = lua.top
+        ModelBinding.register(lua, in: core)
+        TaskBinding.register(lua, in: core)
+        TokenizerBinding.register(lua, in: core)
+        lua.register("isatty", in: core, doc: "internal: whether file descriptor fd (1 = stdout) is a terminal") { lua in
+            lua.push(isatty(Int32(try lua.optionalInteger(1, default: 1))) != 0)
+            return 1
+        }
+        lua.setRawField(mpm, "_mpm")
+    }
+
+    /// Runs `body`, turning Tensors errors into plain Lua messages.
+    static func guarded<R>(_ body: () throws -> R) throws -> R {
+        do { return try body() } catch let e as TensorError { throw LuaError.message(e.message) }
+    }
+}

@@ -1,0 +1,126 @@
+import CLua
+import CSupport
+import JetData
+import MPM
+import NN
+import Tensors
+
+/// `mpm._mpm.new_model`, `forward`, `config`, `backbone`, `new_backbone`: the Swift side of
+/// `mpm.MPM` (lua/mpm/tasks/model.lua).
+enum ModelBinding {
+    /// Option names of mpm.MPM{...} besides `preset`, with the config field each sets.
+    static let intOptions: [(String, WritableKeyPath<MPMConfig, Int>)] = [
+        ("input_features", \.inputFeatures), ("particle_types", \.particleTypes),
+        ("encoder_dim", \.encoderDim), ("encoder_depth", \.encoderDepth), ("encoder_heads", \.encoderHeads),
+        ("registers", \.registers), ("decoder_dim", \.decoderDim), ("decoder_depth", \.decoderDepth),
+        ("decoder_heads", \.decoderHeads), ("mask_tokens", \.maskTokens),
+    ]
+    static let numberOptions: [(String, WritableKeyPath<MPMConfig, Double>)] = [
+        ("ff_mult", \.ffMult), ("layerscale_init", \.layerscaleInit),
+    ]
+    static var optionNames: [String] { ["preset"] + intOptions.map { $0.0 } + numberOptions.map { $0.0 } }
+
+    /// A configuration from an options table: a preset (default "small") with fields overridden.
+    static func config(_ lua: LuaState, _ index: Int32, function: String) throws -> MPMConfig {
+        try lua.checkOptions(index, allowed: optionNames, function: function)
+        let presetName = try lua.option(index, "preset") { try lua.string($0) } ?? "small"
+        guard var c = MPMConfig.preset(presetName) else {
+            throw LuaError.argument(index, "\(function): unknown preset '\(presetName)' (expected one of: \(MPMConfig.presetNames.joined(separator: ", ")))")
+        }
+        for (name, path) in intOptions { if let v = try lua.option(index, name, lua.integer) { c[keyPath: path] = v } }
+        for (name, path) in numberOptions { if let v = try lua.option(index, name, lua.number) { c[keyPath: path] = v } }
+        try MPMBindings.guarded { try c.validate() }
+        return c
+    }
+
+    /// Pushes a configuration as a plain table (the keys `config` accepts, without preset).
+    static func push(_ lua: LuaState, _ c: MPMConfig) {
+        lua.newTable(hash: Int32(intOptions.count + numberOptions.count))
+        for (name, path) in intOptions { lua.push(c[keyPath: path]); lua.setRawField(-2, name) }
+        for (name, path) in numberOptions { lua.push(c[keyPath: path]); lua.setRawField(-2, name) }
+    }
+
+    static func model(_ lua: LuaState, _ index: Int32) throws -> MPMModel {
+        guard let m = try ModuleClass.moduleClass.test(lua, index) as? MPMModel else {
+            throw lua.typeError(index, expected: "MPM model core")
+        }
+        return m
+    }
+
+    /// The masked jets of a `data.Batch` (with a mask split) or of a table {features, types
+    /// (1-based), offsets, mask = {kept, kept_offsets, dropped, dropped_offsets, ranks}}
+    /// (rows and ranks 1-based, as batch.mask shows them).
+    static func maskedJets(_ lua: LuaState, _ index: Int32) throws -> MaskedJets {
+        if let b = try BatchBinding.test(lua, index) {
+            guard let split = b.split else {
+                throw LuaError.argument(index, "the batch has no mask: give the loader a mask option (mask = 0.4) or use mpm.data.mask")
+            }
+            return try MPMBindings.guarded {
+                try MaskedJets(features: b.batch.features, types: b.batch.types, offsets: b.batch.offsets, kept: split.kept,
+                               keptOffsets: split.keptOffsets, dropped: split.dropped, droppedOffsets: split.droppedOffsets,
+                               droppedRanks: split.droppedRanks)
+            }
+        }
+        guard lua.type(index) == LUA_TTABLE else { throw lua.typeError(index, expected: "batch") }
+        func tensor(_ table: Int32, _ name: String) throws -> Tensor {
+            guard let t = try lua.option(table, name, { try lua.tensor($0) }) else {
+                throw LuaError.argument(index, "batch: field '\(name)' (a tensor) is required")
+            }
+            return t
+        }
+        guard lua.rawField(index, "mask") == LUA_TTABLE else {
+            lua.pop()
+            throw LuaError.argument(index, "batch: field 'mask' (a table with kept, kept_offsets, dropped, dropped_offsets, ranks) is required")
+        }
+        let mask = lua.top
+        defer { lua.pop() }
+        return try MPMBindings.guarded {
+            try MaskedJets(features: try tensor(index, "features"), types: try IndexShift.shifted(try tensor(index, "types"), by: -1),
+                           offsets: try tensor(index, "offsets"),
+                           kept: try IndexShift.shifted(try tensor(mask, "kept"), by: -1), keptOffsets: try tensor(mask, "kept_offsets"),
+                           dropped: try IndexShift.shifted(try tensor(mask, "dropped"), by: -1),
+                           droppedOffsets: try tensor(mask, "dropped_offsets"),
+                           droppedRanks: try IndexShift.shifted(try tensor(mask, "ranks"), by: -1))
+        }
+    }
+
+    static func register(_ lua: LuaState, in core: Int32) {
+        lua.register("new_model", in: core, doc: "internal: the Swift MPMModel for mpm.MPM{...}") { lua in
+            let c = try config(lua, 1, function: "MPM")
+            ModuleClass.push(lua, try MPMBindings.guarded { try MPMModel(config: c) })
+            return 1
+        }
+        lua.register("new_backbone", in: core, doc: "internal: an MPMBackbone from a config table") { lua in
+            let c = try config(lua, 1, function: "backbone")
+            ModuleClass.push(lua, try MPMBindings.guarded { try MPMBackbone(config: c) })
+            return 1
+        }
+        lua.register("config", in: core, doc: "internal: the config table of a model or backbone core") { lua in
+            let m = try ModuleClass.checkModule(lua, 1)
+            switch m {
+            case let model as MPMModel: push(lua, model.config)
+            case let backbone as MPMBackbone: push(lua, backbone.config)
+            default: throw lua.typeError(1, expected: "MPM model or backbone")
+            }
+            return 1
+        }
+        lua.register("backbone", in: core, doc: "internal: the backbone module of a model core (shared parameters)") { lua in
+            ModuleClass.push(lua, try model(lua, 1).backbone)
+            return 1
+        }
+        lua.register("forward", in: core, doc: """
+            internal: forward(core, batch [, decode=true]) -> {decoded=, encoded=, encoded_offsets=, target=}
+            """) { lua in
+            let m = try model(lua, 1)
+            let jets = try maskedJets(lua, 2)
+            let decode = try lua.optionalBoolean(3, default: true)
+            let out = try MPMBindings.guarded { try m(jets, decode: decode) }
+            lua.newTable(hash: 4)
+            if let d = out.decoded { lua.push(d); lua.setRawField(-2, "decoded") }
+            lua.push(out.encoded); lua.setRawField(-2, "encoded")
+            lua.push(out.encodedOffsets); lua.setRawField(-2, "encoded_offsets")
+            DroppedSetBinding.push(lua, out.target); lua.setRawField(-2, "target")
+            return 1
+        }
+    }
+}

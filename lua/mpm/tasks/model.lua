@@ -1,0 +1,62 @@
+-- mpm.MPM: the MPMv2 masked autoencoder (Swift core mpm._mpm.new_model) as a Lua module, and
+-- the encoder-only backbone export for downstream use.
+return function(mpm)
+  local core = mpm._mpm
+  local MPM = mpm.nn.Module:extend "MPM"
+  MPM.__doc = [[mpm.MPM{preset="small"|"paper"|"tiny", encoder_dim=, encoder_depth=, encoder_heads=, registers=,
+  decoder_dim=, decoder_depth=, decoder_heads=, mask_tokens=, ff_mult=, layerscale_init=} -> model
+The MPMv2 backbone on packed sets: Linear(7->D) + Embedding(8->D) of the kept particles, a
+pre-norm transformer encoder with registers, then a decoder (Linear(D->decoder_dim), one
+learned mask token per pt rank of the dropped particles, its own transformer layers).
+  local out = model(batch)      -- batch from a loader with a mask
+  out.decoded  [Td, decoder_dim] at the dropped particles; out.target their truth (mpm.DroppedSet)
+  out.encoded  [Tk + B*R, D] encoder output, registers first; out.encoded_offsets
+model:backbone() -> the encoder-only module (shared weights); model:save_backbone(path).]]
+
+  function MPM:init(options)
+    self.core = core.new_model(options or {})
+    self.config = core.config(self.core)
+  end
+
+  --- model(batch [, {decode=true}]) -> {decoded=, encoded=, encoded_offsets=, target=}
+  function MPM:forward(batch, options)
+    local decode = true
+    if options ~= nil then
+      for k, v in pairs(options) do
+        if k ~= "decode" then error("MPM: unknown option '" .. tostring(k) .. "' (expected one of: decode)", 2) end
+        decode = v
+      end
+    end
+    return core.forward(self.core, batch, decode ~= false)
+  end
+
+  --- model:backbone() -> module: the embedding and encoder (shared with the model), called as
+  --- bb(features, types, offsets) -> particles [T, D], with registers [T + B*R, D], their offsets.
+  function MPM:backbone() return core.backbone(self.core) end
+
+  --- model:save_backbone(path [, extra]): the encoder-only weights and config, plus any fields
+  --- of `extra` (e.g. {preprocessing = "data/preprocessing.h5", task = "cfm"}), in one file.
+  function MPM:save_backbone(path, extra)
+    local record = { format = "mpm-backbone", config = self.config, state = self:backbone():state_dict() }
+    for k, v in pairs(extra or {}) do
+      if record[k] ~= nil then error("save_backbone: extra field '" .. tostring(k) .. "' is reserved", 2) end
+      record[k] = v
+    end
+    mpm.save(path, record)
+  end
+
+  --- mpm.load_backbone(path) -> backbone, record: a backbone saved by model:save_backbone (or a
+  --- pre-training run), with the saved record (config and extra fields).
+  function mpm.load_backbone(path)
+    local saved = mpm.load(path)
+    if type(saved) ~= "table" or saved.format ~= "mpm-backbone" then
+      error("load_backbone: " .. tostring(path) .. " is not a saved MPM backbone", 2)
+    end
+    local bb = core.new_backbone(saved.config)
+    bb:load_state_dict(saved.state)
+    saved.state = nil
+    return bb, saved
+  end
+
+  mpm.MPM = MPM
+end

@@ -1,0 +1,176 @@
+-- mpm.tasks.pretrain: a whole MPM pre-training job from plain options, shared by
+-- examples/pretrain.lua and examples/train_cfm.lua. It opens the data, fits (or reuses) the
+-- preprocessing, builds the masked loaders, the model and the tasks (built-in by name, or a
+-- Lua task file), and runs mpm.train.run, writing everything under `out`.
+return function(mpm)
+  local tasks = mpm.tasks
+
+  local function exists(path) local f = io.open(path, "r"); if f then f:close() return true end return false end
+  local function join(dir, name) return dir:sub(-1) == "/" and dir .. name or dir .. "/" .. name end
+
+  -- The option table of a job, with every default. `pretrain.lua --help` prints the same list.
+  tasks.pretrain_options = {
+    { "task", "cfm", "string", "id | reg | kmeans | vqvae | flow | cfm | ssfm, or a Lua task (a name in examples/tasks/ or a .lua file)" },
+    { "no-id", false, "flag", "do not add the particle-ID task (MPMv2 pairs every continuous task with it)" },
+    { "data", "data/jetclass_train.h5", "string", "training jets (HDF5, reference schema)" },
+    { "val", "", "string", "validation jets (default: --data with train -> val, when it exists; 'none' for no validation)" },
+    { "steps", 600, "integer", "training steps" },
+    { "batch-size", 64, "integer", "jets per batch" },
+    { "lr", 1e-3, "number", "maximum learning rate (AdamW)" },
+    { "weight-decay", 1e-5, "number", "AdamW weight decay" },
+    { "warmup", 0, "integer", "warm-up steps (0: 5% of the steps)" },
+    { "half-life", 0, "integer", "learning-rate half-life in steps after warm-up (0: half the steps)" },
+    { "clip", 1.0, "number", "gradient clipping norm (0: none)" },
+    { "ema", 0.999, "number", "EMA decay of the weights (0: none)" },
+    { "mask", 0.4, "number", "fraction of each jet's particles dropped (ssfm samples its own)" },
+    { "seed", 1, "integer", "seed of the whole run (initialisation, data order, masking, noise)" },
+    { "preset", "small", "string", "model size: small (2 CPU cores, minutes), paper (MPMv2), tiny (tests)" },
+    { "max-jets", 0, "integer", "use only the first N training jets (0: all)" },
+    { "val-jets", 500, "integer", "validation jets" },
+    { "val-every", 0, "integer", "validate every N steps (0: 10 times per run)" },
+    { "log-every", 0, "integer", "log every N steps (0: 50 times per run)" },
+    { "checkpoint-every", 0, "integer", "checkpoint every N steps (0: at each validation)" },
+    { "kmeans-k", 0, "integer", "K-means centroids (0: 512 for small/tiny, 16384 for paper)" },
+    { "tokenizer", "", "string", "trained VQ tokenizer for --task vqvae (default: train one first, see examples/train_vqvae.lua)" },
+    { "preprocessing", "", "string", "fitted preprocessing file to reuse (default: fit on the training jets, saved in OUT)" },
+    { "metrics", "csv", "string", "metrics file format: csv or jsonl" },
+    { "out", "", "string", "run directory for the backbone, checkpoints, metrics and plots (default runs/<task>)" },
+    { "resume", false, "flag", "continue the run in OUT from its last checkpoint" },
+    { "quiet", false, "flag", "no progress output" },
+  }
+
+  -- Where a Lua task named `name` lives.
+  local function task_file(name)
+    if name:match("%.lua$") then
+      if exists(name) then return name end
+      error(("--task: no such file %s"):format(name), 0)
+    end
+    local script_dir = (arg and arg[0] and arg[0]:match("^(.*)/[^/]*$")) or "."
+    for _, candidate in ipairs({ join(script_dir, "tasks/" .. name .. ".lua"), "examples/tasks/" .. name .. ".lua" }) do
+      if exists(candidate) then return candidate end
+    end
+    local names = {}
+    for k in pairs(tasks.builtin) do names[#names + 1] = k end
+    table.sort(names)
+    error(("--task: unknown task '%s' (built-in: %s; or a Lua task file in examples/tasks/)"):format(name,
+      table.concat(names, ", ")), 0)
+  end
+
+  -- A Lua task file returns a function(model, options) -> task (or a task class taking
+  -- {input_dim = decoder_dim}).
+  local function lua_task(path, model, options)
+    local chunk, err = loadfile(path)
+    if not chunk then error("--task: " .. tostring(err), 0) end
+    local made = chunk()
+    local task
+    if type(made) == "function" then
+      task = made(model, options)
+    elseif type(made) == "table" and getmetatable(made) and getmetatable(made).__call then
+      task = made { input_dim = model.config.decoder_dim }
+    else
+      error(("--task: %s must return a function(model, options) -> task or a task class"):format(path), 0)
+    end
+    if type(task) ~= "table" or type(task.loss) ~= "function" then
+      error(("--task: %s did not produce a task (an object with a loss method)"):format(path), 0)
+    end
+    return task
+  end
+
+  --- mpm.tasks.pretrain(options) -> result, model, task list: runs a pre-training job.
+  --- options: the keys of mpm.tasks.pretrain_options with underscores (batch_size, no_id, ...).
+  function tasks.pretrain(o)
+    local defaults = {}
+    for _, s in ipairs(tasks.pretrain_options) do defaults[(s[1]:gsub("-", "_"))] = s[2] end
+    for k in pairs(o) do
+      if defaults[k] == nil then error("pretrain: unknown option '" .. tostring(k) .. "'", 2) end
+    end
+    for k, v in pairs(defaults) do if o[k] == nil then o[k] = v end end
+    local kind = o.task
+    local builtin = tasks.builtin[kind] ~= nil
+    local out = o.out ~= "" and o.out or ("runs/" .. (kind:match("([^/]+)%.lua$") or kind))
+    os.execute("mkdir -p '" .. out:gsub("'", "'\\''") .. "'")
+    if not ({ small = true, paper = true, tiny = true })[o.preset] then
+      error(("--preset: unknown preset '%s' (expected small, paper or tiny)"):format(o.preset), 0)
+    end
+    if o.metrics ~= "csv" and o.metrics ~= "jsonl" then error("--metrics must be csv or jsonl", 0) end
+    local say = o.quiet and function() end or print
+
+    mpm.manual_seed(o.seed)
+    local ds = mpm.data.open(o.data)
+    -- Preprocessing: reused when given or already in the run directory (resume), else fitted.
+    local pre_path = o.preprocessing ~= "" and o.preprocessing or join(out, "preprocessing.h5")
+    local pre
+    if exists(pre_path) then
+      pre = mpm.data.load_preprocessing(pre_path)
+    else
+      if o.resume then error("--resume: " .. pre_path .. " is missing", 0) end
+      pre = ds:fit_preprocessing { jets = math.min(#ds, 2000) }
+      pre:save(pre_path)
+    end
+
+    local max_jets = o.max_jets > 0 and o.max_jets or nil
+    local mask = o.mask
+    if kind == "ssfm" then mask = { 0.2, 1.0 } end
+    local loader = ds:loader { batch_size = o.batch_size, shuffle = true, seed = o.seed, preprocessing = pre,
+      mask = mask, drop_last = true, max_jets = max_jets }
+    local val_loader
+    local val_path = o.val
+    if val_path == "" then
+      local guess = o.data:gsub("train", "val")
+      val_path = (guess ~= o.data and exists(guess)) and guess or "none"
+    end
+    if val_path ~= "none" then
+      local vds = mpm.data.open(val_path)
+      val_loader = vds:loader { batch_size = o.batch_size, shuffle = false, seed = o.seed + 1, preprocessing = pre,
+        mask = mask, max_jets = math.min(#vds, o.val_jets) }
+    end
+
+    local model = mpm.MPM { preset = o.preset }
+    local list = {}
+    if builtin then
+      local options = {}
+      if kind == "kmeans" then
+        local centroids_path = join(out, "centroids.h5")
+        if exists(centroids_path) then
+          options.centroids = mpm.load(centroids_path).centroids
+        else
+          local k = o.kmeans_k > 0 and o.kmeans_k or (o.preset == "paper" and 16384 or 512)
+          local jets = math.min(#ds, max_jets or #ds)
+          local b = pre:transform(ds:read(1, jets), o.seed)
+          say(("kmeans: fitting %d centroids to %d particles"):format(k, b.features:size(1)))
+          options.centroids = mpm.kmeans.fit(b.features, { k = k, seed = o.seed })
+          mpm.save(centroids_path, { centroids = options.centroids })
+        end
+      elseif kind == "vqvae" then
+        local tok_path = o.tokenizer ~= "" and o.tokenizer or join(out, "tokenizer.h5")
+        if not exists(tok_path) then
+          if o.tokenizer ~= "" then error("--tokenizer: no such file " .. o.tokenizer, 0) end
+          say("vqvae: no --tokenizer given; training one first (" .. tok_path .. ")")
+          local tok = tasks.VQTokenizer.fit(loader, { steps = math.max(200, o.steps // 2), preset = o.preset, quiet = o.quiet })
+          tok:save(tok_path)
+          mpm.manual_seed(o.seed)
+          model = mpm.MPM { preset = o.preset }
+        end
+        options.tokenizer = tasks.VQTokenizer.load(tok_path).core
+      elseif kind == "ssfm" then
+        if o.preset ~= "paper" then options = { dim = 64, depth = 2, heads = 2 } end
+      end
+      list[1] = tasks.make(kind, model, options)
+    else
+      list[1] = lua_task(task_file(kind), model, o)
+    end
+    if not o.no_id and kind ~= "id" and kind ~= "ssfm" then list[#list + 1] = tasks.make("id", model) end
+
+    local result = mpm.train.run {
+      model = model, tasks = list, loader = loader, val_loader = val_loader, steps = o.steps, lr = o.lr,
+      weight_decay = o.weight_decay, warmup = o.warmup > 0 and o.warmup or nil,
+      half_life = o.half_life > 0 and o.half_life or nil, clip = o.clip > 0 and o.clip or false,
+      ema = o.ema > 0 and o.ema or false, val_every = o.val_every > 0 and o.val_every or nil,
+      log_every = o.log_every > 0 and o.log_every or nil,
+      checkpoint_every = o.checkpoint_every > 0 and o.checkpoint_every or nil, out = out, resume = o.resume,
+      metrics = o.metrics, quiet = o.quiet,
+      backbone_extra = { task = kind, preprocessing = pre_path, data = o.data, seed = o.seed, preset = o.preset },
+    }
+    return result, model, list, { preprocessing = pre, loader = loader, val_loader = val_loader, out = out }
+  end
+end
