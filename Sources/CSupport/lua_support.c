@@ -1,6 +1,7 @@
 // The Lua side of the Swift boundary: trampoline, pending errors, heap tracking, Ctrl-C.
 #include "CSupport.h"
 
+#include <pthread.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,12 @@ static void on_sigint(int signal_number) {
 void mpm_interrupt_arm(lua_State *L) {
     interrupted_state = L;
     signal(SIGINT, on_sigint);
+    // A parent may have started us with SIGINT blocked (signal masks are inherited): Ctrl-C
+    // must still reach the handler.
+    sigset_t interrupt;
+    sigemptyset(&interrupt);
+    sigaddset(&interrupt, SIGINT);
+    pthread_sigmask(SIG_UNBLOCK, &interrupt, NULL);
 }
 
 void mpm_interrupt_disarm(void) {

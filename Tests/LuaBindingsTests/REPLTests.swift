@@ -64,7 +64,7 @@ struct REPLTests {
         try tmux.waitFor("Ctrl-D quits.")
 
         // Tab completes table fields.
-        tmux.send(keys: ["mpm.cl", "Tab"])
+        tmux.send(keys: ["mpm.clo", "Tab"])
         try tmux.waitFor("mpm.clock")
         tmux.send(keys: ["C-u"])
 
@@ -75,6 +75,11 @@ struct REPLTests {
         try tmux.waitFor("interrupted!")
         tmux.send(keys: ["print('alive' .. 1)", "Enter"])
         try tmux.waitFor("alive1")
+
+        // Ctrl-C at the prompt discards the line being typed.
+        tmux.send(keys: ["discarded", "C-c"])
+        tmux.send(keys: ["40 + 2", "Enter"])
+        try tmux.waitFor("42")
 
         // Ctrl-D ends the session and the history file keeps the commands.
         tmux.send(keys: ["C-d"])
