@@ -132,6 +132,15 @@ struct JetDatasetTests {
         let bad = try JetDataset.open(dir + "/type.h5")
         TestFiles.expectError(["type.h5: jet", "has particle type 9", "valid 0..7"]) { _ = try bad.read(0..<10) }
 
+        try H5File.createAtomically(dir + "/wide.h5") { f in
+            try f.write("csts", [Float](repeating: 0, count: 70_000 * 7), shape: [1, 70_000, 7])
+            try f.write("csts_id", [Int64](repeating: 0, count: 70_000), shape: [1, 70_000])
+            try f.write("mask", [Bool](repeating: false, count: 70_000), shape: [1, 70_000])
+            try f.write("labels", [Int64(0)], shape: [1])
+            try f.write("jets", [Float](repeating: 0, count: 5), shape: [1, 5])
+        }
+        TestFiles.expectError(["wide.h5: dataset 'csts' has 70000 constituent slots per jet"]) { _ = try JetDataset.open(dir + "/wide.h5") }
+
         TestFiles.expectError(["no such file"]) { _ = try JetDataset.open(dir + "/none.h5") }
         TestFiles.expectError(["is a directory"]) { _ = try JetDataset.open(dir) }
     }

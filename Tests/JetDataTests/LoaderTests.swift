@@ -127,6 +127,10 @@ struct LoaderTests {
         }
         TestFiles.expectError(["loader: start -1"]) { _ = try Loader(dataset: ds, options: LoaderOptions(start: -1)) }
         TestFiles.expectError(["max_jets must be non-negative"]) { _ = try Loader(dataset: ds, options: LoaderOptions(maxJets: -3)) }
+        // Extreme values are clamped, never overflow.
+        let huge = try Loader(dataset: ds, options: LoaderOptions(batchSize: Int.max, maxJets: Int.max, start: 5, blockJets: Int.max))
+        #expect(huge.range == 5..<203 && huge.count == 1)
+        #expect(try huge.makeIterator().next()?.batchSize == 198)
     }
 
     @Test func stopsEarlyAndReportsReadErrors() throws {

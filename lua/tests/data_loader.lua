@@ -104,7 +104,12 @@ T.equal(#epoch_order(ds:loader{batch_size = 999}), n, "loader usable after early
 -- Options are checked.
 T.raises(function() ds:loader{batch_sz = 10} end, "unknown option 'batch_sz'")
 T.raises(function() ds:loader{batch_size = 0} end, "batch_size must be at least 1")
-T.raises(function() ds:loader{start = 0} end, "start must be at least 1")
+T.raises(function() ds:loader{start = 0} end, "start must lie between 1")
+T.raises(function() ds:loader{start = n + 5} end, "start must lie between 1")
+T.raises(function() ds:loader{start = 20, stop = 10} end, "stop 10 must lie between start")
+-- Extreme sizes are errors or clamps, never crashes.
+T.equal(#ds:loader{batch_size = math.maxinteger, max_jets = math.maxinteger}, 1, "one huge batch")
+T.raises(function() ds:read({math.mininteger}) end, "out of range")
 T.raises(function() ds:loader{stop = n + 1} end, "stop " .. (n + 1))
 T.raises(function() ds:loader{mask = 1.5} end, "fraction must lie in")
 T.raises(function() ds:loader{mask = "half"} end, "expected a fraction")

@@ -63,6 +63,10 @@ public final class JetDataset {
             throw DataError("\(path): dataset 'csts' has shape \(csts.shapeDescription), expected (\(n),\(p),7) (N jets, P slots, 7 features)")
         }
         let n = csts.shape[0], p = csts.shape[1]
+        // Reads allocate whole padded blocks; a corrupt or foreign file must not make them huge.
+        guard p >= 1 && p <= 1 << 16 else {
+            throw DataError("\(path): dataset 'csts' has \(p) constituent slots per jet, expected between 1 and 65536")
+        }
         numJets = n
         maxParticles = p
         chunkRows = max(1, csts.chunkShape?.first ?? 1)

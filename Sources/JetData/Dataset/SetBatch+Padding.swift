@@ -49,6 +49,9 @@ extension SetBatch {
         guard n >= longest else {
             throw DataError("padded: length \(n) is shorter than the longest jet (\(longest) particles)")
         }
+        guard checkedElementCount([b, n, f], limit: 1 << 34) != nil else {
+            throw DataError("padded: \(b) jets x \(n) slots is too large")
+        }
         let o = offsetsArray
         func scatter<T: TensorElement>(_ source: Tensor, _ type: T.Type, width: Int, pad: T) throws -> Tensor {
             let shape = width == 1 ? [b, n] : [b, n, width]

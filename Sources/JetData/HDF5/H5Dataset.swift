@@ -49,6 +49,9 @@ public final class H5Dataset: H5Object {
         guard rank >= 0 else { throw DataError("\(group.filePath): dataset '\(shown)' has an unreadable shape\(H5Library.lastError())") }
         var dims = [hsize_t](repeating: 0, count: rank)
         if rank > 0 { _ = H5Sget_simple_extent_dims(space, &dims, nil) }
+        guard checkedElementCount(dims.map { Int(clamping: $0) }) != nil else {
+            throw DataError("\(group.filePath): dataset '\(shown)' has an implausible shape \(h5ShapeString(dims.map { Int(clamping: $0) })), the file may be corrupt")
+        }
         let tid = H5Dget_type(did)
         guard tid >= 0 else { throw DataError("\(group.filePath): cannot read the dtype of dataset '\(shown)'\(H5Library.lastError())") }
         let type = H5Handle(tid, close: H5Tclose)
@@ -62,7 +65,7 @@ public final class H5Dataset: H5Object {
             H5Pclose(dcpl)
         }
         return H5Dataset(handle: handle, filePath: group.filePath, path: group.childPath(name),
-                         shape: dims.map { Int($0) }, dtype: H5DType.classify(tid), chunkShape: chunk, fileType: type)
+                         shape: dims.map { Int(clamping: $0) }, dtype: H5DType.classify(tid), chunkShape: chunk, fileType: type)
     }
 
     /// Number of rows (the first dimension; 1 for a scalar dataset).

@@ -41,7 +41,9 @@ extension H5Group {
         guard !shape.contains(where: { $0 < 0 }) else {
             throw DataError("\(filePath): cannot write dataset '\(shown)' with negative shape \(h5ShapeString(shape))")
         }
-        let n = shape.reduce(1, *)
+        guard let n = checkedElementCount(shape) else {
+            throw DataError("\(filePath): cannot write dataset '\(shown)' of shape \(h5ShapeString(shape)) (too many elements)")
+        }
         guard values.count == n else {
             throw DataError("\(filePath): dataset '\(shown)' has shape \(h5ShapeString(shape)) (\(n) elements) but \(values.count) values were given")
         }

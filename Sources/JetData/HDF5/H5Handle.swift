@@ -44,3 +44,16 @@ func makeSimpleSpace(_ dims: [Int], context: () -> String) throws -> H5Handle {
     guard id >= 0 else { throw DataError("\(context()): cannot create a dataspace of shape \(dims)\(H5Library.lastError())") }
     return H5Handle(id, close: H5Sclose)
 }
+
+/// The number of elements of `shape`, or nil when it overflows or exceeds `limit` (2^40 by
+/// default: a corrupt header must give an error, not an allocation that traps).
+func checkedElementCount(_ shape: [Int], limit: Int = 1 << 40) -> Int? {
+    var n = 1
+    for d in shape {
+        guard d >= 0 else { return nil }
+        let (m, overflow) = n.multipliedReportingOverflow(by: d)
+        guard !overflow, m <= limit else { return nil }
+        n = m
+    }
+    return n
+}

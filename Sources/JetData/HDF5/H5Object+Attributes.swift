@@ -81,6 +81,9 @@ extension H5Object {
         defer { H5Sclose(sid) }
         let isScalar = H5Sget_simple_extent_type(sid) == H5S_SCALAR
         let count = Int(H5Sget_simple_extent_npoints(sid))
+        guard count >= 0 && count <= 1 << 24 else {
+            throw DataError("\(where_): attribute '\(name)' has \(count) elements, the file may be corrupt")
+        }
         let fail = { DataError("\(self.where_): cannot read attribute '\(name)'\(H5Library.lastError())") }
 
         switch H5DType.classify(tid) {
@@ -99,6 +102,9 @@ extension H5Object {
                 }
             } else {
                 let size = Int(H5Tget_size(tid))
+                guard size >= 0 && size <= 1 << 24 && size * count <= 1 << 28 else {
+                    throw DataError("\(where_): attribute '\(name)' holds implausibly long strings, the file may be corrupt")
+                }
                 var bytes = [CChar](repeating: 0, count: max(size * count, 1) + 1)
                 guard H5Aread(aid, tid, &bytes) >= 0 else { throw fail() }
                 for i in 0..<count {

@@ -25,7 +25,7 @@ struct EpochPlan {
             a = b
         }
         if shuffle {
-            var r = RandomSource(seed: seed, stream: [UInt64(epoch), 0xB10C])
+            var r = RandomSource(seed: seed, stream: [UInt64(truncatingIfNeeded: epoch), 0xB10C])
             r.shuffle(&blocks)
         }
         var windows: [[Range<Int>]] = []
@@ -48,7 +48,7 @@ struct EpochPlan {
     /// concatenated in reading order).
     func permutation(window w: Int, count: Int) -> [Int] {
         guard shuffle else { return Array(0..<count) }
-        var r = RandomSource(seed: seed, stream: [UInt64(epoch), 0x817D0, UInt64(w)])
+        var r = RandomSource(seed: seed, stream: [UInt64(truncatingIfNeeded: epoch), 0x817D0, UInt64(w)])
         return r.permutation(count)
     }
 

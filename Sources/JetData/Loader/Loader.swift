@@ -45,10 +45,11 @@ public final class Loader {
         self.dataset = dataset
         self.options = o
         self.seed = o.seed ?? RandomSource.seed()
-        self.range = o.start..<min(stop, o.start + (o.maxJets ?? n))
-        // A whole number of chunks per read, so no chunk is decompressed twice.
+        self.range = o.start..<min(stop, o.start + min(o.maxJets ?? n, n))
+        // A whole number of chunks per read, so no chunk is decompressed twice; never more than
+        // the file (which also keeps block arithmetic far from overflow).
         let chunk = dataset.chunkRows
-        self.blockJets = o.blockJets ?? chunk * max(1, (256 + chunk - 1) / chunk)
+        self.blockJets = min(o.blockJets ?? chunk * max(1, (256 + chunk - 1) / chunk), max(n, 1))
     }
 
     /// Jets visited per epoch.
@@ -56,7 +57,8 @@ public final class Loader {
 
     /// Batches per epoch.
     public var count: Int {
-        options.dropLast ? numJets / options.batchSize : (numJets + options.batchSize - 1) / options.batchSize
+        let full = numJets / options.batchSize
+        return options.dropLast || numJets % options.batchSize == 0 ? full : full + 1
     }
 
     func plan(epoch: Int) -> EpochPlan {

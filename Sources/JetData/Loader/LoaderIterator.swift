@@ -116,13 +116,13 @@ final class BatchProducer {
     private func prepare(_ batch: SetBatch, index: Int) throws -> SetBatch {
         if let pre = options.preprocessing {
             // The batch is fresh and owned here, so its features are transformed in place.
-            var random = RandomSource(seed: seed, stream: [UInt64(plan.epoch), 0x9E9E, UInt64(index)])
+            var random = RandomSource(seed: seed, stream: [UInt64(truncatingIfNeeded: plan.epoch), 0x9E9E, UInt64(index)])
             let types = TensorAccess.pointer(batch.types, Int64.self)
             pre.transformInPlace(TensorAccess.pointer(batch.features, Float.self), types: types,
                                  count: batch.particleCount, random: &random)
         }
         if let masking = options.masking {
-            var random = RandomSource(seed: seed, stream: [UInt64(plan.epoch), 0x3A5C, UInt64(index)])
+            var random = RandomSource(seed: seed, stream: [UInt64(truncatingIfNeeded: plan.epoch), 0x3A5C, UInt64(index)])
             batch.masking = try masking.split(offsets: batch.offsetsArray, random: &random)
         }
         return batch

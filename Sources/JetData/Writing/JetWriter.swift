@@ -25,6 +25,9 @@ public enum JetWriter {
         let slots = length ?? (kind == .jetclass ? 128 : 15)
         guard slots >= 1 else { throw DataError("write: length must be at least 1 (got \(slots))") }
         let n = batches.reduce(0) { $0 + $1.batchSize }
+        guard checkedElementCount([n, slots, 7], limit: 1 << 34) != nil else {
+            throw DataError("write: \(n) jets x \(slots) slots is too large for one file (\(path))")
+        }
         var csts = [Float](repeating: 0, count: n * slots * 7)
         var ids = [Int64](repeating: 0, count: n * slots)
         var mask = [Bool](repeating: false, count: n * slots)

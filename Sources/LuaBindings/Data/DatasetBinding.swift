@@ -61,7 +61,7 @@ enum DatasetBinding {
             } else if let t = try tensorClass.test(lua, 2) {
                 batch = try ds.read(indices: try IndexShift.shifted(t, by: -1).toInt64Array().map { Int($0) })
             } else if lua.type(2) == LUA_TTABLE {
-                batch = try ds.read(indices: try lua.integers(inTable: 2, what: "indices").map { $0 - 1 })
+                batch = try ds.read(indices: try lua.integers(inTable: 2, what: "indices").map { $0 &- 1 })
             } else {
                 throw lua.typeError(2, expected: "jet number, table of jet numbers or int64 tensor")
             }

@@ -55,10 +55,17 @@ enum LoaderBinding {
         o.maxJets = try int("max_jets")
         // Lua ranges are 1-based and inclusive: start=1, stop=#ds is the whole file.
         if let v = try int("start") {
-            guard v >= 1 else { throw LuaError.argument(index, "loader: start must be at least 1 (jets count from 1), got \(v)") }
+            guard v >= 1 && v <= ds.numJets + 1 else {
+                throw LuaError.argument(index, "loader: start must lie between 1 (jets count from 1) and #ds + 1 (\(ds.numJets + 1)), got \(v)")
+            }
             o.start = v - 1
         }
-        if let v = try int("stop") { o.stop = v }
+        if let v = try int("stop") {
+            guard v >= o.start && v <= ds.numJets else {
+                throw LuaError.argument(index, "loader: stop \(v) must lie between start - 1 (\(o.start)) and #ds (\(ds.numJets))")
+            }
+            o.stop = v
+        }
         if let v = try int("window_jets") { o.windowJets = v }
         o.blockJets = try int("block_jets")
         if let v = try int("prefetch") { o.prefetch = v }
@@ -179,7 +186,7 @@ enum LoaderBinding {
         }
         let fraction = try lua.number(-1)
         let loader = it.owner.loader
-        var random = RandomSource(seed: loader.seed, stream: [UInt64(it.iterator.epoch), 0x3A5C, UInt64(it.iterator.batchesTaken)])
+        var random = RandomSource(seed: loader.seed, stream: [UInt64(truncatingIfNeeded: it.iterator.epoch), 0x3A5C, UInt64(it.iterator.batchesTaken)])
         let seed = random.next()
         return try Masking(fraction: .fixed(fraction)).split(batch, seed: seed)
     }
