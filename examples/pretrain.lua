@@ -12,10 +12,7 @@ require "mpm.tasks" (mpm)
 
 local ok, options = pcall(mpm.tasks.cli.parse, arg, mpm.tasks.pretrain_options,
   "mpmlua examples/pretrain.lua [options]")
-if not ok then
-  io.stderr:write("pretrain: ", tostring(options), "\n")
-  os.exit(2)
-end
+if not ok then error("pretrain: " .. tostring(options), 0) end
 if options == nil then return end
 
 local result = mpm.tasks.pretrain(options)

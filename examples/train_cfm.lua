@@ -13,10 +13,7 @@ for _, s in ipairs(mpm.tasks.pretrain_options) do
   if s[1] ~= "task" and s[1] ~= "no-id" and s[1] ~= "kmeans-k" and s[1] ~= "tokenizer" then spec[#spec + 1] = s end
 end
 local ok, options = pcall(mpm.tasks.cli.parse, arg, spec, "mpmlua examples/train_cfm.lua [options]")
-if not ok then
-  io.stderr:write("train_cfm: ", tostring(options), "\n")
-  os.exit(2)
-end
+if not ok then error("train_cfm: " .. tostring(options), 0) end
 if options == nil then return end
 options.task = "cfm"
 

@@ -98,6 +98,14 @@ return function(mpm)
     return list
   end
 
+  --- mpm.train.parameters(model, tasks) -> list: the trained tensors in the trainer's order
+  --- (the model's, then each task's, each once); EMA averages in a checkpoint follow it.
+  function train.parameters(model, tasks)
+    local list = {}
+    for i, t in ipairs(tasks) do list[i] = { task = t } end
+    return all_parameters(model, list)
+  end
+
   local function path_join(dir, name) return dir:sub(-1) == "/" and dir .. name or dir .. "/" .. name end
   local function exists(path) local f = io.open(path, "r"); if f then f:close() return true end return false end
   local function mkdir(dir)

@@ -76,6 +76,58 @@ return function(mpm)
     return task
   end
 
+  --- mpm.tasks.build_run_tasks(model, record, dir) -> tasks: the tasks of a run record (what
+  --- pretrain saves as DIR/run.h5), with centroids and tokenizer read from DIR.
+  function tasks.build_run_tasks(model, record, dir)
+    local kind, list = record.task, {}
+    if tasks.builtin[kind] then
+      local options = {}
+      if kind == "kmeans" then
+        options.centroids = mpm.load(join(dir, "centroids.h5")).centroids
+      elseif kind == "vqvae" then
+        options.tokenizer = tasks.VQTokenizer.load(record.tokenizer or join(dir, "tokenizer.h5")).core
+      elseif kind == "ssfm" and record.preset ~= "paper" then
+        options = { dim = 64, depth = 2, heads = 2 }
+      end
+      list[1] = tasks.make(kind, model, options)
+    else
+      list[1] = lua_task(record.task_file or task_file(kind), model, record)
+    end
+    if record.with_id and kind ~= "id" and kind ~= "ssfm" then list[#list + 1] = tasks.make("id", model) end
+    return list
+  end
+
+  --- mpm.tasks.load_run(dir [, {ema=true}]) -> model, tasks, preprocessing, record: a
+  --- pre-training run (DIR/run.h5 and DIR/checkpoint.h5) rebuilt for evaluation, with the EMA
+  --- weights (what MPMv2 samples with) unless ema = false. Modules are in eval mode.
+  function tasks.load_run(dir, options)
+    options = options or {}
+    local record_path, checkpoint_path = join(dir, "run.h5"), join(dir, "checkpoint.h5")
+    if not exists(record_path) or not exists(checkpoint_path) then
+      error(("load_run: %s has no run.h5 and checkpoint.h5 (train one with examples/pretrain.lua --out %s)"):format(dir, dir), 2)
+    end
+    local record = mpm.load(record_path)
+    local ck = mpm.load(checkpoint_path)
+    local model = mpm.MPM { preset = record.preset }
+    local list = tasks.build_run_tasks(model, record, dir)
+    model:load_state_dict(ck.model)
+    for i, t in ipairs(list) do
+      local name = t.name or ("task" .. i)
+      if mpm.nn.is_module(t) and ck.tasks[name] then t:load_state_dict(ck.tasks[name]) end
+    end
+    if options.ema ~= false and ck.ema then
+      local params = mpm.train.parameters(model, list)
+      local averages = ck.ema.averages
+      mpm.no_grad(function()
+        for i, p in ipairs(params) do p:copy_(averages[i]) end
+      end)
+    end
+    model:eval()
+    for _, t in ipairs(list) do if mpm.nn.is_module(t) then t:eval() end end
+    local pre = mpm.data.load_preprocessing(record.preprocessing)
+    return model, list, pre, record
+  end
+
   --- mpm.tasks.pretrain(options) -> result, model, task list: runs a pre-training job.
   --- options: the keys of mpm.tasks.pretrain_options with underscores (batch_size, no_id, ...).
   function tasks.pretrain(o)
@@ -126,40 +178,27 @@ return function(mpm)
     end
 
     local model = mpm.MPM { preset = o.preset }
-    local list = {}
-    if builtin then
-      local options = {}
-      if kind == "kmeans" then
-        local centroids_path = join(out, "centroids.h5")
-        if exists(centroids_path) then
-          options.centroids = mpm.load(centroids_path).centroids
-        else
-          local k = o.kmeans_k > 0 and o.kmeans_k or (o.preset == "paper" and 16384 or 512)
-          local jets = math.min(#ds, max_jets or #ds)
-          local b = pre:transform(ds:read(1, jets), o.seed)
-          say(("kmeans: fitting %d centroids to %d particles"):format(k, b.features:size(1)))
-          options.centroids = mpm.kmeans.fit(b.features, { k = k, seed = o.seed })
-          mpm.save(centroids_path, { centroids = options.centroids })
-        end
-      elseif kind == "vqvae" then
-        local tok_path = o.tokenizer ~= "" and o.tokenizer or join(out, "tokenizer.h5")
-        if not exists(tok_path) then
-          if o.tokenizer ~= "" then error("--tokenizer: no such file " .. o.tokenizer, 0) end
-          say("vqvae: no --tokenizer given; training one first (" .. tok_path .. ")")
-          local tok = tasks.VQTokenizer.fit(loader, { steps = math.max(200, o.steps // 2), preset = o.preset, quiet = o.quiet })
-          tok:save(tok_path)
-          mpm.manual_seed(o.seed)
-          model = mpm.MPM { preset = o.preset }
-        end
-        options.tokenizer = tasks.VQTokenizer.load(tok_path).core
-      elseif kind == "ssfm" then
-        if o.preset ~= "paper" then options = { dim = 64, depth = 2, heads = 2 } end
-      end
-      list[1] = tasks.make(kind, model, options)
-    else
-      list[1] = lua_task(task_file(kind), model, o)
+    local list, record = nil, nil
+    if kind == "kmeans" and not exists(join(out, "centroids.h5")) then
+      local k = o.kmeans_k > 0 and o.kmeans_k or (o.preset == "paper" and 16384 or 512)
+      local jets = math.min(#ds, max_jets or #ds)
+      local b = pre:transform(ds:read(1, jets), o.seed)
+      say(("kmeans: fitting %d centroids to %d particles"):format(k, b.features:size(1)))
+      mpm.save(join(out, "centroids.h5"), { centroids = mpm.kmeans.fit(b.features, { k = k, seed = o.seed }) })
+    elseif kind == "vqvae" and o.tokenizer == "" and not exists(join(out, "tokenizer.h5")) then
+      say("vqvae: no --tokenizer given; training one first (" .. join(out, "tokenizer.h5") .. ")")
+      local tok = tasks.VQTokenizer.fit(loader, { steps = math.max(200, o.steps // 2), preset = o.preset, quiet = o.quiet })
+      tok:save(join(out, "tokenizer.h5"))
+      mpm.manual_seed(o.seed)
+      model = mpm.MPM { preset = o.preset }
+    elseif kind == "vqvae" and o.tokenizer ~= "" and not exists(o.tokenizer) then
+      error("--tokenizer: no such file " .. o.tokenizer, 0)
     end
-    if not o.no_id and kind ~= "id" and kind ~= "ssfm" then list[#list + 1] = tasks.make("id", model) end
+    record = { format = "mpm-run", task = kind, preset = o.preset, with_id = not o.no_id, seed = o.seed,
+      task_file = (not builtin) and task_file(kind) or nil, tokenizer = o.tokenizer ~= "" and o.tokenizer or nil,
+      preprocessing = pre_path, data = o.data }
+    list = tasks.build_run_tasks(model, record, out)
+    mpm.save(join(out, "run.h5"), record)
 
     local result = mpm.train.run {
       model = model, tasks = list, loader = loader, val_loader = val_loader, steps = o.steps, lr = o.lr,
