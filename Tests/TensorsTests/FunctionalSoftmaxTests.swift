@@ -37,7 +37,7 @@ final class FunctionalSoftmaxTests: XCTestCase {
         XCTAssertEqual(Double(y[2] + y[3]), 1, accuracy: 1e-6)
     }
 
-    func testVectorExpAccuracy() {
+    func testVectorExpAndLog1pAccuracy() {
         var worst = 0.0
         var x = -87.0
         while x <= 88.3 {
@@ -52,6 +52,19 @@ final class FunctionalSoftmaxTests: XCTestCase {
         XCTAssertEqual(FusedMath.exp(0), 1)
         XCTAssertEqual(FusedMath.exp(Float.infinity), .infinity)
         XCTAssertTrue(FusedMath.exp(Float.nan).isNaN)
+        // log1p on [0, 1], the argument range of softplus(-x) = log1p(exp(-|x|)).
+        var worstLog = 0.0
+        var u = 0.0
+        while u <= 1 {
+            let v = Float(u)
+            let ours = Double(FusedMath.log1pUnit(FusedMath.V(repeating: v))[0])
+            let ref = Foundation.log1p(Double(v))
+            if ref > 0 { worstLog = Swift.max(worstLog, Swift.abs(ours - ref) / ref) }
+            u = u < 1e-6 ? u * 3 + 1e-12 : u + 0.000731
+        }
+        XCTAssertLessThan(worstLog, 3e-7, "relative error of log1p")
+        XCTAssertEqual(FusedMath.log1pUnit(FusedMath.V(repeating: 0))[0], 0)
+        XCTAssertEqual(FusedMath.log1pUnit(FusedMath.V(repeating: 1e-30))[0], 1e-30)
     }
 
     /// Every dim of a 3-D tensor, and a transposed (non-contiguous) input, against the composite.

@@ -31,14 +31,7 @@ extension Functional {
         let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
         let wp = w?.pointer(Float.self), pp = p?.pointer(Float.self)
         let values = Tensor(uninitialized: shape, dtype: .f32)
-        let vp = values.pointer(Float.self)
-        parallelFor(n, work: n * 8) { lo, hi in
-            for i in lo..<hi {
-                let xi = xp[i], yi = yp[i]
-                let lw = 1 + ((pp?[i] ?? 1) - 1) * yi
-                vp[i] = (wp?[i] ?? 1) * ((1 - yi) * xi + lw * BCEKernel.softplusNeg(xi))
-            }
-        }
+        BCEKernel.forward(xp, yp, wp, pp, values.pointer(Float.self), n)
         let perElement: Tensor
         if recording([input, target, weight, posWeight]) {
             let saved = [input, target, weight, posWeight].map { $0.map { Saved($0, op: op) } }
@@ -60,9 +53,34 @@ extension Functional {
 }
 
 enum BCEKernel {
-    /// softplus(-x) = log(1 + exp(-x)), stable for any x.
-    @inline(__always) static func softplusNeg(_ x: Float) -> Float {
-        log1pf(expf(-Swift.abs(x))) + Swift.max(-x, 0)
+    typealias V = FusedMath.V
+
+    /// Calls `body(i, k)` for the vectors of `0..<n` (k = 8 lanes, then one partial vector),
+    /// split across cores when `n` is large.
+    @inline(__always) static func vectors(_ n: Int, cost: Int, _ body: (Int, Int) -> Void) {
+        parallelFor(n, work: n * cost) { lo, hi in PointwiseLossKernel.vectors(lo, hi, body) }
+    }
+
+    /// The vector at `i`, or ones for an absent argument.
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>?, _ i: Int, _ k: Int) -> V {
+        guard let p else { return V(repeating: 1) }
+        return PointwiseLossKernel.load(p, i, k)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>?, _ i: Int, _ k: Int) {
+        guard let p else { return }
+        PointwiseLossKernel.store(v, p, i, k)
+    }
+
+    /// Per-element losses; a nil weight or pos_weight counts as 1.
+    static func forward(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ w: UnsafeMutablePointer<Float>?,
+                        _ p: UnsafeMutablePointer<Float>?, _ out: UnsafeMutablePointer<Float>, _ n: Int) {
+        vectors(n, cost: 8) { i, k in
+            let xv = load(x, i, k), yv = load(y, i, k)
+            let lw = 1 + (load(p, i, k) - 1) * yv
+            let sp = FusedMath.softplusNeg(xv, expNegAbs: FusedMath.exp(-FusedMath.abs(xv)))
+            store(load(w, i, k) * ((1 - yv) * xv + lw * sp), out, i, k)
+        }
     }
 
     /// Gradients (of the input shape, before summing to the arguments' shapes) for the
@@ -73,18 +91,20 @@ enum BCEKernel {
         let wp = w?.pointer(Float.self), pp = p?.pointer(Float.self)
         let outs = wants.map { $0 ? Tensor(uninitialized: shape, dtype: .f32) : nil }
         let o = outs.map { $0?.pointer(Float.self) }
-        parallelFor(n, work: n * 10) { lo, hi in
-            for i in lo..<hi {
-                let xi = xp[i], yi = yp[i], gi = gp[i]
-                let wi = wp?[i] ?? 1, pi = pp?[i] ?? 1
-                let sp = softplusNeg(xi)
-                let lw = 1 + (pi - 1) * yi
-                // d softplus(-x) / dx = sigmoid(x) - 1
-                let sig = xi >= 0 ? 1 / (1 + expf(-xi)) : { let e = expf(xi); return e / (1 + e) }()
-                o[0]?[i] = gi * wi * ((1 - yi) + lw * (sig - 1))
-                o[1]?[i] = gi * wi * (-xi + (pi - 1) * sp)
-                o[2]?[i] = gi * ((1 - yi) * xi + lw * sp)
-                o[3]?[i] = gi * wi * yi * sp
+        // softplus(-x) only matters for the target, weight and pos_weight gradients.
+        let wantSoftplus = wants[1] || wants[2] || wants[3]
+        vectors(n, cost: 10) { i, k in
+            let xv = load(xp, i, k), yv = load(yp, i, k), gv = load(gp, i, k)
+            let wv = load(wp, i, k), pv = load(pp, i, k)
+            let e = FusedMath.exp(-FusedMath.abs(xv))
+            let lw = 1 + (pv - 1) * yv
+            // d softplus(-x) / dx = sigmoid(x) - 1
+            store(gv * wv * ((1 - yv) + lw * (FusedMath.sigmoid(xv, expNegAbs: e) - 1)), o[0], i, k)
+            if wantSoftplus {
+                let sp = FusedMath.softplusNeg(xv, expNegAbs: e)
+                store(gv * wv * ((pv - 1) * sp - xv), o[1], i, k)
+                store(gv * ((1 - yv) * xv + lw * sp), o[2], i, k)
+                store(gv * wv * yv * sp, o[3], i, k)
             }
         }
         return outs

@@ -70,54 +70,108 @@ extension Functional {
             throw TensorError("\(op): input \(shapeString(input.shape)) and target \(shapeString(target.shape)) cannot broadcast")
         }
         switch kind {
-        case .mse:
-            return try PointwiseLossKernel.run(op, input, target, shape, reduction, { $0 * $0 }, { 2 * $0 })
-        case .l1:
-            return try PointwiseLossKernel.run(op, input, target, shape, reduction, { Swift.abs($0) },
-                                               { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) })
-        case .smoothL1(let beta):
-            let half = 0.5 * beta, inv = 1 / beta
-            return try PointwiseLossKernel.run(op, input, target, shape, reduction,
-                                               { Swift.abs($0) < beta ? 0.5 * inv * $0 * $0 : Swift.abs($0) - half },
-                                               { Swift.abs($0) < beta ? $0 * inv : ($0 > 0 ? 1 : -1) })
-        case .huber(let delta):
-            return try PointwiseLossKernel.run(op, input, target, shape, reduction,
-                                               { Swift.abs($0) <= delta ? 0.5 * $0 * $0 : delta * (Swift.abs($0) - 0.5 * delta) },
-                                               { Swift.abs($0) <= delta ? $0 : ($0 > 0 ? delta : -delta) })
+        case .mse: return try PointwiseLossKernel.run(SquaredError.self, 0, op, input, target, shape, reduction)
+        case .l1: return try PointwiseLossKernel.run(AbsoluteError.self, 0, op, input, target, shape, reduction)
+        case .smoothL1(let beta): return try PointwiseLossKernel.run(SmoothL1.self, beta, op, input, target, shape, reduction)
+        case .huber(let delta): return try PointwiseLossKernel.run(Huber.self, delta, op, input, target, shape, reduction)
         }
     }
 }
 
-enum PointwiseLossKernel {
-    /// Elements per block of a reduced forward: the loss values go to a stack buffer that is
-    /// then summed with SIMD lanes.
-    static let block = 1024
+/// A loss of the difference d with one parameter p (beta, delta; `inv` is 1/p, so the loops
+/// multiply instead of divide), written on SIMD vectors so each kernel is specialised and
+/// branch-free (random signs would defeat a branch predictor).
+protocol DifferenceLoss {
+    static func value(_ d: FusedMath.V, _ p: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V
+    /// d loss / d d
+    static func derivative(_ d: FusedMath.V, _ p: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V
+}
 
-    @inline(__always)
-    static func run(_ op: String, _ input: Tensor, _ target: Tensor, _ shape: [Int], _ reduction: LossReduction,
-                    _ f: @escaping (Float) -> Float, _ df: @escaping (Float) -> Float) throws -> Tensor {
+extension DifferenceLoss {
+    /// sign(d) (0 at 0, NaN for NaN): 1 with d's sign bit, then zeroed where d == 0.
+    @inline(__always) static func sign(_ d: FusedMath.V) -> FusedMath.V {
+        let bits = unsafeBitCast(d, to: SIMD8<UInt32>.self)
+        let one = unsafeBitCast((bits & 0x8000_0000) | 0x3F80_0000, to: FusedMath.V.self)
+        return one.replacing(with: 0, where: d .== 0).replacing(with: d, where: d .!= d)
+    }
+}
+
+enum SquaredError: DifferenceLoss {
+    @inline(__always) static func value(_ d: FusedMath.V, _ p: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V { d * d }
+    @inline(__always) static func derivative(_ d: FusedMath.V, _ p: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V { 2 * d }
+}
+
+enum AbsoluteError: DifferenceLoss {
+    @inline(__always) static func value(_ d: FusedMath.V, _ p: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V { FusedMath.abs(d) }
+    @inline(__always) static func derivative(_ d: FusedMath.V, _ p: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V { sign(d) }
+}
+
+enum SmoothL1: DifferenceLoss {
+    @inline(__always) static func value(_ d: FusedMath.V, _ beta: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V {
+        let a = FusedMath.abs(d)
+        return (a - 0.5 * beta).replacing(with: 0.5 * d * d * inv, where: a .< beta)
+    }
+    @inline(__always) static func derivative(_ d: FusedMath.V, _ beta: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V {
+        sign(d).replacing(with: d * inv, where: FusedMath.abs(d) .< beta)
+    }
+}
+
+enum Huber: DifferenceLoss {
+    @inline(__always) static func value(_ d: FusedMath.V, _ delta: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V {
+        let a = FusedMath.abs(d)
+        return (delta * (a - 0.5 * delta)).replacing(with: 0.5 * d * d, where: a .<= delta)
+    }
+    @inline(__always) static func derivative(_ d: FusedMath.V, _ delta: FusedMath.V, _ inv: FusedMath.V) -> FusedMath.V {
+        (sign(d) * delta).replacing(with: d, where: FusedMath.abs(d) .<= delta)
+    }
+}
+
+enum PointwiseLossKernel {
+    typealias V = FusedMath.V
+
+    /// Calls `body(i, k)` for the vectors of `lo..<hi`: k = 8 lanes, then one partial vector.
+    @inline(__always) static func vectors(_ lo: Int, _ hi: Int, _ body: (Int, Int) -> Void) {
+        var i = lo
+        while i + 8 <= hi { body(i, 8); i += 8 }
+        if i < hi { body(i, hi - i) }
+    }
+
+    @inline(__always) static func load(_ p: UnsafeMutablePointer<Float>, _ i: Int, _ k: Int) -> V {
+        k == 8 ? FusedMath.load(p + i) : FusedMath.loadPartial(p + i, k)
+    }
+
+    @inline(__always) static func store(_ v: V, _ p: UnsafeMutablePointer<Float>, _ i: Int, _ k: Int) {
+        if k == 8 { FusedMath.store(v, p + i) } else { FusedMath.storePartial(v, p + i, k) }
+    }
+
+    static func run<L: DifferenceLoss>(_ loss: L.Type, _ param: Float, _ op: String, _ input: Tensor, _ target: Tensor,
+                                       _ shape: [Int], _ reduction: LossReduction) throws -> Tensor {
         let x = try Functional.broadcastDense(input, to: shape, op: op, name: "input")
         let y = try Functional.broadcastDense(target, to: shape, op: op, name: "target")
         let n = x.numel
         let xp = x.pointer(Float.self), yp = y.pointer(Float.self)
+        let pv = V(repeating: param), iv = V(repeating: param == 0 ? 0 : 1 / param)
         let out: Tensor
         if reduction == .none {
             out = Tensor(uninitialized: shape, dtype: .f32)
             let outp = out.pointer(Float.self)
-            parallelFor(n, work: n) { lo, hi in for i in lo..<hi { outp[i] = f(xp[i] - yp[i]) } }
+            parallelFor(n, work: n) { lo, hi in
+                vectors(lo, hi) { i, k in store(L.value(load(xp, i, k) - load(yp, i, k), pv, iv), outp, i, k) }
+            }
         } else {
             let total = Functional.parallelSum(n) { lo, hi in
-                withUnsafeTemporaryAllocation(of: Float.self, capacity: block) { buf in
-                    let b = buf.baseAddress!
-                    var s = 0.0, i = lo
-                    while i < hi {
-                        let k = Swift.min(block, hi - i)
-                        for j in 0..<k { b[j] = f(xp[i + j] - yp[i + j]) }
-                        s += FusedMath.sum(b, k)
-                        i += k
+                var s = 0.0, i = lo
+                while i < hi {
+                    let end = Swift.min(hi, i + FusedMath.flushEvery)
+                    var acc = V()
+                    vectors(i, end) { j, k in
+                        let v = L.value(load(xp, j, k) - load(yp, j, k), pv, iv)
+                        if k == 8 { acc += v } else { for l in 0..<k { acc[l] += v[l] } }
                     }
-                    return s
+                    s += Double(acc.sum())
+                    i = end
                 }
+                return s
             }
             out = Tensor(scalar: Float(reduction == .mean ? total / Double(n) : total))
         }
@@ -134,10 +188,16 @@ enum PointwiseLossKernel {
             let gp = gd.pointer(Float.self)
             if reduction == .none {
                 let gin = Functional.dense(g).pointer(Float.self)
-                parallelFor(n, work: n) { lo, hi in for i in lo..<hi { gp[i] = gin[i] * df(xp[i] - yp[i]) } }
+                parallelFor(n, work: n) { lo, hi in
+                    vectors(lo, hi) { i, k in
+                        store(load(gin, i, k) * L.derivative(load(xp, i, k) - load(yp, i, k), pv, iv), gp, i, k)
+                    }
+                }
             } else {
-                let s = Float(try g.item() / (reduction == .mean ? Double(n) : 1))
-                parallelFor(n, work: n) { lo, hi in for i in lo..<hi { gp[i] = s * df(xp[i] - yp[i]) } }
+                let s = V(repeating: Float(try g.item() / (reduction == .mean ? Double(n) : 1)))
+                parallelFor(n, work: n) { lo, hi in
+                    vectors(lo, hi) { i, k in store(s * L.derivative(load(xp, i, k) - load(yp, i, k), pv, iv), gp, i, k) }
+                }
             }
             let gx = wantX ? try gd.sumTo(inputShape) : nil
             let gy = wantY ? try gd.neg().sumTo(targetShape) : nil

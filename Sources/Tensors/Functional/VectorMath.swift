@@ -73,12 +73,47 @@ enum FusedMath {
     /// Scalar exp through the vector code, so tails match the vector body exactly.
     @inline(__always) static func exp(_ x: Float) -> Float { exp(V(repeating: x))[0] }
 
-    /// The logistic function, computed from exp(-|x|) so it never overflows.
-    @inline(__always) static func sigmoid(_ x: V) -> V {
-        let e = exp(-abs(x))
+    /// log(1 + u) for u in [0, 1] (NaN stays NaN), accurate for tiny u. w = 1 + u lies in
+    /// [1, 2], so the exponent is 0 or 1 and no bit surgery is needed: the polynomial of `log`
+    /// runs on w or w / 2, and log(w) * u / (w - 1) corrects the rounding of w (Goldberg's
+    /// trick; u itself where w rounds to 1).
+    @inline(__always) static func log1pUnit(_ u: V) -> V {
+        let w = 1 + u
+        let big = w .> 1.41421356237309505
+        let e = V(repeating: 0).replacing(with: 1, where: big)
+        let m = w.replacing(with: w * 0.5, where: big) - 1
+        let z = m * m
+        var y = V(repeating: 7.0376836292e-2)
+        y = y * m - 1.1514610310e-1
+        y = y * m + 1.1676998740e-1
+        y = y * m - 1.2420140846e-1
+        y = y * m + 1.4249322787e-1
+        y = y * m - 1.6668057665e-1
+        y = y * m + 2.0000714765e-1
+        y = y * m - 2.4999993993e-1
+        y = y * m + 3.3333331174e-1
+        y = y * m * z
+        y += e * -2.12194440e-4
+        y -= 0.5 * z
+        let logw = m + y + e * 0.693359375
+        return (logw * u / (w - 1)).replacing(with: u, where: w .== 1)
+    }
+
+    /// softplus(-x) = log(1 + exp(-x)) from e = exp(-|x|): log1p(e) + max(-x, 0), which never
+    /// overflows.
+    @inline(__always) static func softplusNeg(_ x: V, expNegAbs e: V) -> V {
+        let neg = -x
+        return log1pUnit(e) + neg.replacing(with: 0, where: neg .< 0)
+    }
+
+    /// The logistic function from e = exp(-|x|).
+    @inline(__always) static func sigmoid(_ x: V, expNegAbs e: V) -> V {
         let inv = 1 / (1 + e)
         return inv.replacing(with: e * inv, where: x .< 0)
     }
+
+    /// The logistic function, computed from exp(-|x|) so it never overflows.
+    @inline(__always) static func sigmoid(_ x: V) -> V { sigmoid(x, expNegAbs: exp(-abs(x))) }
 
     @inline(__always) static func abs(_ x: V) -> V {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: V.self)
