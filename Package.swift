@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
         .target(name: "JetData", dependencies: ["Tensors", "CHDF5", "CSupport"], swiftSettings: optimised),
         .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
-        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "MPM"]),
+        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "JetData", "MPM"]),
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: optimised),
