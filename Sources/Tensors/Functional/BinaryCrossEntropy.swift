@@ -10,7 +10,7 @@ extension Functional {
     /// element and `posWeight` the positive term (typically one value per class, shape [C],
     /// broadcast along the last dim).
     /// ```swift
-    /// let loss = try Functional.binaryCrossEntropyWithLogits(logits, labels, posWeight: Tensor([3]))
+    /// let loss = try Functional.binaryCrossEntropyWithLogits(logits, labels, posWeight: Tensor([Float(3)]))
     /// ```
     public static func binaryCrossEntropyWithLogits(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil,
                                                     posWeight: Tensor? = nil,
