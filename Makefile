@@ -23,7 +23,7 @@ test: build
 	MPMLUA_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test $(SWIFT_FLAGS)
 
 demo: build
-	$(RELEASE_BIN) examples/demo.lua
+	$(RELEASE_BIN) examples/train_cfm.lua
 
 # Our kernels against NumPy (and PyTorch when installed) measured in the same run.
 bench: build

@@ -1,6 +1,6 @@
 -- The main job: MPMv2 pre-training with conditional flow matching plus particle ID on the
 -- bundled JetClass-like jets, writing an encoder-only backbone for downstream tasks.
---   mpmlua examples/train_cfm.lua                 -- small preset, 600 steps: a few minutes on 2 cores
+--   mpmlua examples/train_cfm.lua                 -- small preset, 500 steps of 48 jets: a few minutes on 2 cores
 --   mpmlua examples/train_cfm.lua --steps 5000 --out runs/cfm_long
 --   mpmlua examples/train_cfm.lua --resume        -- continue from runs/cfm/checkpoint.h5
 -- It is examples/pretrain.lua with --task cfm fixed; every other option is the same (--help).

@@ -4,7 +4,7 @@ import Tensors
 
 /// The shape of an MPM backbone: the encoder (on the kept particles, with registers) and the
 /// decoder (pt-rank mask tokens for the dropped slots). `paper` is MPMv2's Table 2; `small`
-/// is sized to train usefully on two CPU cores in a few minutes (about 0.9M parameters).
+/// is sized to train usefully on two CPU cores in a few minutes (0.77M parameters).
 ///
 /// ```swift
 /// var c = MPMConfig.preset("small")!
