@@ -64,7 +64,7 @@ struct REPLTests {
         try tmux.waitFor("Ctrl-D quits.")
 
         // Tab completes table fields.
-        tmux.send(keys: ["mpm.clo", "Tab"])
+        tmux.send(keys: ["mpm.cloc", "Tab"])  // unique prefix: mpm.clo would list clock and clone
         try tmux.waitFor("mpm.clock")
         tmux.send(keys: ["C-u"])
 
