@@ -31,7 +31,7 @@ enum MPMBindings {
         TaskBinding.register(lua, in: core)
         TokenizerBinding.register(lua, in: core)
         lua.register("isatty", in: core, doc: "internal: whether file descriptor fd (1 = stdout) is a terminal") { lua in
-            lua.push(isatty(Int32(try lua.optionalInteger(1, default: 1))) != 0)
+            lua.push(isatty(Int32(clamping: try lua.optionalInteger(1, default: 1))) != 0)
             return 1
         }
         lua.setRawField(mpm, "_mpm")

@@ -41,7 +41,7 @@ public enum KMeans {
                            seed: UInt64 = 0, tolerance: Double = 1e-4, plusPlusSample: Int = 65536,
                            shouldStop: () -> Bool = { false }) throws -> Result {
         let (n, f) = try checkMatrix(data, "kmeans.fit", "data")
-        guard k >= 1 else { throw TensorError("kmeans.fit: k must be at least 1, got \(k)") }
+        guard k >= 1 && k <= maxCentroids else { throw TensorError("kmeans.fit: k must be between 1 and \(maxCentroids), got \(k)") }
         guard k <= n else { throw TensorError("kmeans.fit: k = \(k) centroids need at least \(k) rows, data has \(n)") }
         guard iterations >= 0 else { throw TensorError("kmeans.fit: iterations must be at least 0, got \(iterations)") }
         var random = RandomSource(seed: seed, stream: [0x4B4D45414E53])
@@ -101,6 +101,7 @@ public enum KMeans {
             throw TensorError("kmeans.assign: data has \(f) features per row but the centroids have \(fc)")
         }
         guard k >= 1 else { throw TensorError("kmeans.assign: there are no centroids") }
+        guard k <= maxCentroids else { throw TensorError("kmeans.assign: at most \(maxCentroids) centroids, got \(k)") }
         let x = try Raw.read(data, as: Float.self) { Array($0) }
         let c = try Raw.read(centroids, as: Float.self) { Array($0) }
         var assignment = [Int32](repeating: 0, count: n)
@@ -109,11 +110,17 @@ public enum KMeans {
         return (try Raw.make(assignment.map { Int64($0) }, shape: [n]), try Raw.make(distances, shape: [n]))
     }
 
+    /// Largest K: the codes are Int32 and the distance block must stay bounded.
+    public static let maxCentroids = 1 << 22
+
     static func checkMatrix(_ t: Tensor, _ op: String, _ name: String) throws -> (Int, Int) {
         guard t.dim == 2, t.dtype == .f32 else {
             throw TensorError("\(op): \(name) must be a float32 matrix [N, F], got \(t.dtype.name) \(shapeLabel(t.shape))")
         }
         guard t.shape[1] >= 1 else { throw TensorError("\(op): \(name) has no features (shape \(shapeLabel(t.shape)))") }
+        guard t.shape[0] < Int(Int32.max), t.shape[1] <= 4096 else {
+            throw TensorError("\(op): \(name) \(shapeLabel(t.shape)) is too large (at most 2^31 rows of 4096 features)")
+        }
         return (t.shape[0], t.shape[1])
     }
 

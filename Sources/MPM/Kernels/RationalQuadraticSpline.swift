@@ -41,7 +41,7 @@ public enum RationalQuadraticSpline {
         public var identityDerivative: Double { Foundation.log(Foundation.exp(1 - minDerivative) - 1) }
 
         func validate() throws {
-            guard bins >= 2 else { throw TensorError("rq_spline: bins must be at least 2, got \(bins)") }
+            guard bins >= 2 && bins <= 1024 else { throw TensorError("rq_spline: bins must be between 2 and 1024, got \(bins)") }
             guard tailBound > 0 else { throw TensorError("rq_spline: tail_bound must be positive, got \(tailBound)") }
             guard minBinWidth >= 0, minBinWidth * Double(bins) < 1 else {
                 throw TensorError("rq_spline: min_bin_width * bins must be below 1 (got \(minBinWidth) * \(bins))")

@@ -30,6 +30,7 @@ public final class SplineCoupling: Module {
     public init(features: Int, contextDim: Int, even: Bool, width: Int = 64, blocks blockCount: Int = 2,
                 spline: RationalQuadraticSpline.Options = RationalQuadraticSpline.Options()) throws {
         guard features >= 2 else { throw TensorError("flow: a coupling needs at least 2 features, got \(features)") }
+        guard blockCount >= 0 else { throw TensorError("flow: blocks must be at least 0, got \(blockCount)") }
         self.features = features
         let transformed = Array(stride(from: even ? 0 : 1, to: features, by: 2))
         let identity = (0..<features).filter { !transformed.contains($0) }
