@@ -1,4 +1,3 @@
-import Foundation
 import NN
 import Tensors
 
@@ -11,7 +10,7 @@ import Tensors
 /// c.encoderDepth = 6
 /// let model = try MPMModel(config: c)
 /// ```
-public struct MPMConfig: Equatable, Codable {
+public struct MPMConfig: Equatable {
     /// Continuous features per particle (pt, deta, dphi, d0, d0err, dz, dzerr).
     public var inputFeatures = 7
     /// Particle types (photon ... antimuon).
@@ -81,19 +80,5 @@ public struct MPMConfig: Equatable, Codable {
         o.ffMult = ffMult
         o.layerscaleInit = layerscaleInit
         return o
-    }
-
-    /// The configuration as JSON (stored with saved backbones).
-    public func json() throws -> String {
-        let e = JSONEncoder()
-        e.outputFormatting = [.sortedKeys]
-        return String(decoding: try e.encode(self), as: UTF8.self)
-    }
-
-    /// Reads a configuration written by `json()`.
-    public static func fromJSON(_ text: String) throws -> MPMConfig {
-        do { return try JSONDecoder().decode(MPMConfig.self, from: Data(text.utf8)) } catch {
-            throw TensorError("MPM: the stored configuration is not valid (\(error))")
-        }
     }
 }

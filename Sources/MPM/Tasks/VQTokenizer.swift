@@ -18,7 +18,7 @@ import Tensors
 /// let codes = try vq.codes(features, offsets: offsets)       // [T] int64, 0-based
 /// ```
 public final class VQTokenizer: Module {
-    public struct Config: Equatable, Codable {
+    public struct Config: Equatable {
         public var features = 7
         public var dim = 128
         public var depth = 3
