@@ -8,8 +8,6 @@
 -- Defaults train the small preset on the bundled jets in a few minutes on 2 cores and write,
 -- under --out (runs/<task>): backbone.h5 (encoder-only, for downstream), checkpoint.h5,
 -- metrics.csv, loss.png and preprocessing.h5. `--help` lists every option.
-require "mpm.tasks" (mpm)
-
 local ok, options = pcall(mpm.tasks.cli.parse, arg, mpm.tasks.pretrain_options,
   "mpmlua examples/pretrain.lua [options]")
 if not ok then error("pretrain: " .. tostring(options), 0) end

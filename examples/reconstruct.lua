@@ -9,8 +9,6 @@
 --   mpmlua examples/train_cfm.lua              (runs/cfm)
 --   mpmlua examples/reconstruct.lua --runs runs/reg,runs/kmeans,runs/flow,runs/cfm --out reconstruction.png
 -- Runs that are missing are skipped with a note; at least one is needed.
-require "mpm.tasks" (mpm)
-
 local spec = {
   { "runs", "runs/reg,runs/kmeans,runs/flow,runs/cfm", "string", "comma-separated pre-training run directories" },
   { "data", "data/jetclass_test.h5", "string", "jets to reconstruct" },

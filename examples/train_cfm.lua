@@ -6,8 +6,6 @@
 -- It is examples/pretrain.lua with --task cfm fixed; every other option is the same (--help).
 -- Output in --out (runs/cfm): backbone.h5, checkpoint.h5, metrics.csv, loss.png, preprocessing.h5.
 -- Load the backbone with: local bb, info = mpm.load_backbone("runs/cfm/backbone.h5")
-require "mpm.tasks" (mpm)
-
 local spec = {}
 for _, s in ipairs(mpm.tasks.pretrain_options) do
   if s[1] ~= "task" and s[1] ~= "no-id" and s[1] ~= "kmeans-k" and s[1] ~= "tokenizer" then spec[#spec + 1] = s end

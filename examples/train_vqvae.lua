@@ -4,8 +4,6 @@
 -- k-means and dead codes reset. Then pre-train on its codes with
 --   mpmlua examples/train_vqvae.lua --out runs/tokenizer.h5
 --   mpmlua examples/pretrain.lua --task vqvae --tokenizer runs/tokenizer.h5
-require "mpm.tasks" (mpm)
-
 local spec = {
   { "data", "data/jetclass_train.h5", "string", "training jets" },
   { "steps", 600, "integer", "training steps" },

@@ -5,6 +5,7 @@ local mpm = require "mpm.core"
 require "mpm.autograd" (mpm)
 require "mpm.nn" (mpm)
 require "mpm.optim" (mpm)
+require "mpm.tasks" (mpm)
 
 --- mpm.help(value): prints the docstring of a function or type, or an overview.
 function mpm.help(value)

@@ -1,7 +1,6 @@
 -- examples/pretrain.lua from the command line: the Lua-only energy-score task
 -- (examples/tasks/energy_score.lua) trains by name without any Swift and its loss falls;
 -- unknown options are errors; --help lists the options.
-require "mpm.tasks" (mpm)
 local T = require "mpm.testing"
 local root = debug.getinfo(1, "S").source:sub(2):match("^(.*)/lua/tests/[^/]*$") or "."
 local out = os.tmpname()

@@ -2,7 +2,6 @@
 -- tiny model (finite, differentiable losses; gradients against finite differences; samples
 -- of the right shape), the DroppedSet target (1-based codes), the kernels (kmeans, ode,
 -- rq_spline) and clear errors for bad options.
-require "mpm.tasks" (mpm)
 local T = require "mpm.testing"
 local root = debug.getinfo(1, "S").source:sub(2):match("^(.*)/lua/tests/[^/]*$") or "."
 mpm.manual_seed(3)

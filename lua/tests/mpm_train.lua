@@ -2,7 +2,6 @@
 -- and resumed continues with exactly the losses of an uninterrupted run; a non-finite loss
 -- stops the run naming the step and the task; metrics (CSV and JSONL) and the backbone are
 -- written and the backbone loads back.
-require "mpm.tasks" (mpm)
 local T = require "mpm.testing"
 local root = debug.getinfo(1, "S").source:sub(2):match("^(.*)/lua/tests/[^/]*$") or "."
 local data = root .. "/data/jetclass_train.h5"

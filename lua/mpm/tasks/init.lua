@@ -1,7 +1,7 @@
 -- mpm.tasks and mpm.MPM: the MPM backbone, the built-in reconstruction tasks (Swift cores in
 -- Lua classes), the VQ-VAE tokenizer, the base class of Lua-defined tasks, and with them
 -- mpm.train (the pre-training loop) and mpm.plot (gnuplot figures).
---   require "mpm.tasks" (mpm)      -- installs them (a second call does nothing)
+--   installed by lua/mpm/init.lua: require "mpm.tasks" (mpm) (a second call does nothing)
 return function(mpm)
   if rawget(mpm.tasks, "Task") then return mpm end
   require "mpm.tasks.task" (mpm)
