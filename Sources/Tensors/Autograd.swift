@@ -65,10 +65,44 @@ public final class Node {
     var inputs: [Edge]
     var backwardFn: ((Tensor) throws -> [Tensor?])?
 
+    // Multi-output nodes (only `Tensor.custom`, Tensor+CustomFunction.swift, makes them).
+    // A node with `outputCount > 1` is no tensor's `gradFn`: each output tensor gets its own
+    // selector node (`selectsOutput = k`, identity backward, one edge to the shared node), and
+    // `runBackward` files what a selector passes on into slot k of the shared node's gradient
+    // list instead of summing it with the others. Once every reachable selector has run, the
+    // shared node's `multiBackwardFn` gets one optional gradient per output (nil where none
+    // arrived). Ordinary nodes keep `outputCount == 1` and `selectsOutput == nil`.
+    let outputCount: Int
+    var multiBackwardFn: (([Tensor?]) throws -> [Tensor?])?
+    let selectsOutput: Int?
+
     init(name: String, inputs: [Edge], backward: @escaping (Tensor) throws -> [Tensor?]) {
         self.name = name
         self.inputs = inputs
         self.backwardFn = backward
+        self.outputCount = 1
+        self.multiBackwardFn = nil
+        self.selectsOutput = nil
+    }
+
+    /// A shared node for `outputCount` (>= 2) outputs.
+    init(name: String, inputs: [Edge], outputCount: Int, backward: @escaping ([Tensor?]) throws -> [Tensor?]) {
+        self.name = name
+        self.inputs = inputs
+        self.backwardFn = nil
+        self.outputCount = outputCount
+        self.multiBackwardFn = backward
+        self.selectsOutput = nil
+    }
+
+    /// The selector node standing for output `index` of the shared node `node`.
+    init(name: String, selecting index: Int, of node: Node) {
+        self.name = name
+        self.inputs = [.node(node)]
+        self.backwardFn = { g in [g] }
+        self.outputCount = 1
+        self.multiBackwardFn = nil
+        self.selectsOutput = index
     }
 
     /// Tears the graph down iteratively: releasing the last tensor of a 200k-long chain must
@@ -257,6 +291,8 @@ extension Tensor {
         }
         // Pass 2: Kahn's algorithm; a node runs once all gradients flowing into it are summed.
         var grads: [ObjectIdentifier: Tensor] = [:]
+        // Per-output gradients of multi-output nodes (see `Node.selectsOutput`).
+        var slotGrads: [ObjectIdentifier: [Tensor?]] = [:]
         for (n, g) in roots {
             let id = ObjectIdentifier(n)
             grads[id] = try grads[id].map { try $0.add(g) } ?? g
@@ -271,14 +307,21 @@ extension Tensor {
             let id = ObjectIdentifier(n)
             // A node no gradient reached still releases its inputs' dependency counts.
             var inGrads = [Tensor?](repeating: nil, count: n.inputs.count)
-            if let g = grads.removeValue(forKey: id) {
+            if n.outputCount > 1 {
+                if let gs = slotGrads.removeValue(forKey: id) {
+                    guard let fn = n.multiBackwardFn else {
+                        throw TensorError("backward: graph already freed (its saved tensors were released by an earlier backward through \(n.name)); use retain_graph (retainGraph: true) on the first backward")
+                    }
+                    inGrads = try fn(gs)
+                }
+            } else if let g = grads.removeValue(forKey: id) {
                 if let slot = capture[id] { captured[slot] = g }
                 guard let fn = n.backwardFn else {
                     throw TensorError("backward: graph already freed (its saved tensors were released by an earlier backward through \(n.name)); use retain_graph (retainGraph: true) on the first backward")
                 }
                 inGrads = try fn(g)
             }
-            if !retainGraph { n.backwardFn = nil }
+            if !retainGraph { n.backwardFn = nil; n.multiBackwardFn = nil }
             for (e, ig) in zip(n.inputs, inGrads) {
                 switch e {
                 case .none: continue
@@ -293,7 +336,15 @@ extension Tensor {
                     }
                 case .node(let m):
                     let mid = ObjectIdentifier(m)
-                    if let ig { grads[mid] = try grads[mid].map { try $0.add(ig) } ?? ig }
+                    if let ig {
+                        if let k = n.selectsOutput {
+                            var slots = slotGrads[mid] ?? [Tensor?](repeating: nil, count: m.outputCount)
+                            slots[k] = try slots[k].map { try $0.add(ig) } ?? ig
+                            slotGrads[mid] = slots
+                        } else {
+                            grads[mid] = try grads[mid].map { try $0.add(ig) } ?? ig
+                        }
+                    }
                     deps[mid]! -= 1
                     if deps[mid]! == 0 { ready.append(m) }
                 }
