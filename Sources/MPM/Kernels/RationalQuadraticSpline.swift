@@ -69,7 +69,7 @@ public enum RationalQuadraticSpline {
             throw TensorError("rq_spline: params must have shape \(shapeLabel(x.shape + [p])) (inputs \(shapeLabel(x.shape)) plus \(p) = 3*\(options.bins)-1 parameters), got \(shapeLabel(params.shape))")
         }
         let n = x.numel
-        let wantGrad = CustomGradient.needed([x, params])
+        let wantGrad = Tensor.isRecorded(inputs: [x, params])
         let y = try Tensor.empty(x.shape), l = try Tensor.empty(x.shape)
         var jx: Tensor?, jlx: Tensor?, jp: Tensor?, jlp: Tensor?
         if wantGrad {
@@ -111,8 +111,40 @@ public enum RationalQuadraticSpline {
             }
         }
         guard wantGrad else { return (y, l) }
-        let out = try CustomGradient.attach(values: [y, l], inputs: [(x, [jx!, jlx!], false), (params, [jp!, jlp!], true)])
+        // One node for both outputs; its backward contracts the upstream gradients with the
+        // per-element Jacobians the kernel just filled in.
+        let out = try Tensor.custom(name: inverse ? "rq_spline_inverse" : "rq_spline", inputs: [x, params],
+                                    outputs: [y, l], saving: [jx!, jlx!, jp!, jlp!]) { g, saved in
+            try vectorJacobianProduct(gy: g[0], gl: g[1], jacobians: saved, parameters: p)
+        }
         return (out[0], out[1])
+    }
+
+    /// The backward of `transform`: for upstream gradients gy (outputs) and gl (log-det), with
+    /// nil as zero, gx = gy dy/dx + gl dL/dx and gp[.., k] = gy dy/dp_k + gl dL/dp_k, in one
+    /// pass over the saved Jacobians `[dy/dx, dL/dx, dy/dp, dL/dp]`.
+    static func vectorJacobianProduct(gy: Tensor?, gl: Tensor?, jacobians j: [Tensor], parameters p: Int) throws -> [Tensor?] {
+        let n = j[0].numel
+        let gx = try Tensor.empty(j[0].shape), gp = try Tensor.empty(j[2].shape)
+        // Upstream gradients may be broadcast views (the backward of a sum): make them plain.
+        let gyc = gy.map { $0.to(.f32).contiguous() }, glc = gl.map { $0.to(.f32).contiguous() }
+        try withExtendedLifetime((gyc, glc)) {
+            let gyp = gyc.map { Raw.pointer($0, Float.self) }, glp = glc.map { Raw.pointer($0, Float.self) }
+            let jx = Raw.pointer(j[0], Float.self), jlx = Raw.pointer(j[1], Float.self)
+            let jp = Raw.pointer(j[2], Float.self), jlp = Raw.pointer(j[3], Float.self)
+            let gxp = Raw.pointer(gx, Float.self), gpp = Raw.pointer(gp, Float.self)
+            guard [gyc, glc].allSatisfy({ $0 == nil || $0!.numel == n }) else {
+                throw TensorError("rq_spline backward: upstream gradient size does not match the \(n) elements")
+            }
+            parallelChunks(n, grain: 2048) { range in
+                for i in range {
+                    let a = gyp?[i] ?? 0, b = glp?[i] ?? 0
+                    gxp[i] = a * jx[i] + b * jlx[i]
+                    for k in (i * p)..<(i * p + p) { gpp[k] = a * jp[k] + b * jlp[k] }
+                }
+            }
+        }
+        return [gx, gp]
     }
 
     // MARK: The per-element kernel (Double precision; internal for tests)
