@@ -29,6 +29,68 @@ return function(mpm)
     return setmetatable({}, scope_mt)
   end
 
+  --- mpm.autograd.Function{forward = f, backward = g [, name = "lua_function"]} -> fn:
+  --- a differentiable function with a hand-written backward. fn(...) calls
+  --- f(ctx, ...) with recording off (it returns one or more tensors) and records one node
+  --- whose backward calls g(ctx, g1, ..., gn), one gradient per output (nil for an output no
+  --- gradient reached), which returns one gradient per argument of fn (nil for arguments that
+  --- are not tensors or need none). The tensor arguments are the node's inputs. Save tensors
+  --- with ctx:save_for_backward(a, b, ...) and read them as ctx.saved_tensors in g: they are
+  --- checked for in-place modification, like the built-in ops' saved tensors. Plain values
+  --- (numbers, shapes) may be stored in ctx directly; tensors must not be.
+  function autograd.Function(spec)
+    if type(spec) ~= "table" or type(spec.forward) ~= "function" or type(spec.backward) ~= "function" then
+      error("autograd.Function: expected {forward = function, backward = function}", 2)
+    end
+    local name = spec.name or "lua_function"
+    if type(name) ~= "string" then error("autograd.Function: name must be a string", 2) end
+    local forward, backward = spec.forward, spec.backward
+    return function(...)
+      local args = table.pack(...)
+      local ctx = {}
+      local to_save = {}
+      function ctx.save_for_backward(_, ...)
+        to_save = table.pack(...)
+        for i = 1, to_save.n do
+          if not mpm.is_tensor(to_save[i]) then
+            error(name .. ": save_for_backward argument " .. i .. " is a " .. type(to_save[i]) .. ", expected a tensor", 2)
+          end
+        end
+      end
+      local outputs = table.pack(mpm.no_grad(forward, ctx, ...))
+      if outputs.n == 0 then error(name .. ": forward returned nothing, expected tensors", 2) end
+      for i = 1, outputs.n do
+        if not mpm.is_tensor(outputs[i]) then
+          error(name .. ": forward result " .. i .. " is a " .. type(outputs[i]) .. ", expected a tensor", 2)
+        end
+      end
+      ctx.save_for_backward = nil
+      local inputs, positions = {}, {}
+      for i = 1, args.n do
+        if mpm.is_tensor(args[i]) then
+          inputs[#inputs + 1] = args[i]
+          positions[#positions + 1] = i
+        end
+      end
+      local saved = { table.unpack(to_save, 1, to_save.n) }
+      to_save = nil
+      -- Captures ctx and argument positions only: the node must not hold its own tensors.
+      local results = autograd._function(name, inputs, { table.unpack(outputs, 1, outputs.n) }, saved,
+        function(saved_tensors, ...)
+          ctx.saved_tensors = saved_tensors
+          local grads = table.pack(backward(ctx, ...))
+          ctx.saved_tensors = nil
+          if grads.n > args.n then
+            error(name .. ": backward returned " .. grads.n .. " gradients for " .. args.n .. " arguments", 0)
+          end
+          local by_input = {}
+          for k, position in ipairs(positions) do by_input[k] = grads[position] end
+          return table.unpack(by_input, 1, #positions)
+        end)
+      return table.unpack(results, 1, outputs.n)
+    end
+  end
+
   -- Flattens nested tables of tensors into a list, remembering where each came from.
   local function flatten(value, list, seen)
     if mpm.is_tensor(value) then

@@ -31,9 +31,30 @@ enum AutogradLibrary {
             try lua.checkOptions(3, allowed: ["grad_outputs", "retain_graph"], function: "grad_of")
             let gradOutputs = try lua.option(3, "grad_outputs") { try tensors(lua, $0, what: "grad_outputs") }
             let retain = try lua.option(3, "retain_graph", lua.boolean) ?? false
+            // A Lua autograd.Function's backward calls back on this state.
+            let outer = LuaModuleProxy.current
+            LuaModuleProxy.current = lua
+            defer { LuaModuleProxy.current = outer }
             let gradients = try Tensor.autogradGrad(outputs: outputs, inputs: inputs, gradOutputs: gradOutputs,
                                                     retainGraph: retain)
             lua.push(zip(gradients, inputs).map { gradient, input in gradient ?? input.zerosLike() })
+            return 1
+        }
+        lua.register("_function", in: autograd, doc: """
+            internal: mpm.autograd._function(name, inputs, outputs, saved, backward) -> outputs
+            Tensor.custom for mpm.autograd.Function (lua/mpm/autograd.lua): backward(saved, g1, ..., gn)
+            returns one gradient (or nil) per input.
+            """) { lua in
+            let name = try lua.string(1)
+            let inputs = try tensors(lua, 2, what: "inputs")
+            let outputs = try tensors(lua, 3, what: "outputs")
+            let saved = try tensors(lua, 4, what: "saved")
+            try lua.checkFunction(5)
+            let backward = LuaBackwardFunction(lua, index: 5, name: name)
+            let results = try Tensor.custom(name: name, inputs: inputs, outputs: outputs, saving: saved) { grads, saved in
+                try backward.call(grads: grads, saved: saved)
+            }
+            lua.push(results)
             return 1
         }
         lua.pushValue(autograd)
@@ -53,6 +74,76 @@ enum AutogradLibrary {
                 throw LuaError.argument(index, "\(what)[\(position)] is a \(lua.typeName(-1)), expected a tensor")
             }
             result.append(tensor)
+        }
+        return result
+    }
+}
+
+/// The Lua backward of an `mpm.autograd.Function` node, kept in a registry table under an
+/// integer id (as `LuaModuleProxy` keeps Lua modules). `deinit` may run inside `__gc` or a
+/// backward, so it only queues the id; the queue is drained when the next one is made.
+/// It calls back on `LuaModuleProxy.current`, the state of the innermost call from Lua into
+/// Swift (`t:backward`, `autograd.grad_of` and module calls set it).
+final class LuaBackwardFunction {
+    private static let registryName = "mpmlua.autograd.functions"
+    nonisolated(unsafe) private static var nextId: lua_Integer = 1
+    nonisolated(unsafe) private static var released: [lua_Integer] = []
+
+    let id: lua_Integer
+    let name: String
+
+    init(_ lua: LuaState, index: Int32, name: String) {
+        let index = lua.absolute(index)
+        LuaBackwardFunction.pushTable(lua)
+        for stale in LuaBackwardFunction.released {
+            lua.pushNil()
+            lua_rawseti(lua.state, -2, stale)
+        }
+        LuaBackwardFunction.released.removeAll()
+        id = LuaBackwardFunction.nextId
+        LuaBackwardFunction.nextId += 1
+        lua.pushValue(index)
+        lua_rawseti(lua.state, -2, id)
+        lua.pop()
+        self.name = name
+    }
+
+    deinit { LuaBackwardFunction.released.append(id) }
+
+    private static func pushTable(_ lua: LuaState) {
+        if lua_getfield(lua.state, mpm_registryindex(), registryName) == LUA_TTABLE { return }
+        lua.pop()
+        lua.newTable()
+        lua.pushValue(-1)
+        lua_setfield(lua.state, mpm_registryindex(), registryName)
+    }
+
+    /// Calls the Lua backward as backward(saved, g1, ..., gn) (nil for an output no gradient
+    /// reached) in protected mode; its results are the gradients, a tensor or nil each.
+    func call(grads: [Tensor?], saved: [Tensor]) throws -> [Tensor?] {
+        guard let lua = LuaModuleProxy.current else {
+            throw TensorError("\(name): the backward of a Lua autograd.Function can only run while Lua is calling into Swift")
+        }
+        try lua.ensureStack(Int32(grads.count) + 4)
+        let base = lua.top
+        defer { lua.setTop(base) }
+        LuaBackwardFunction.pushTable(lua)
+        guard lua_rawgeti(lua.state, -1, id) == LUA_TFUNCTION else {
+            throw TensorError("\(name): its Lua backward belongs to another Lua state")
+        }
+        mpm_remove(lua.state, -2)
+        lua.push(saved)
+        for g in grads {
+            if let g { lua.push(g) } else { lua.pushNil() }
+        }
+        try lua.protectedCall(arguments: Int32(grads.count) + 1, results: LUA_MULTRET)
+        var result: [Tensor?] = []
+        for i in stride(from: base + 1, through: lua.top, by: 1) {
+            if lua.type(i) == LUA_TNIL { result.append(nil); continue }
+            guard let t = try tensorClass.test(lua, i) else {
+                throw TensorError("\(name) backward: result \(i - base) is a \(lua.typeName(i)), expected a tensor or nil")
+            }
+            result.append(t)
         }
         return result
     }

@@ -76,6 +76,10 @@ enum TensorBasics {
             let gradient = optionsIndex == 3 ? try lua.optionalTensor(2) : nil
             try lua.checkOptions(optionsIndex, allowed: ["retain_graph"], function: "backward")
             let retain = try lua.option(optionsIndex, "retain_graph", lua.boolean) ?? false
+            // A Lua autograd.Function's backward calls back on this state.
+            let outer = LuaModuleProxy.current
+            LuaModuleProxy.current = lua
+            defer { LuaModuleProxy.current = outer }
             try t.backward(gradient: gradient, retainGraph: retain)
             return 0
         },
