@@ -76,7 +76,11 @@ extension Tensor {
         guard (end - start) / step >= 0 else {
             throw TensorError("arange: step \(step) has the wrong sign for start \(start) and end \(end)")
         }
-        let n = Int(((end - start) / step).rounded(.up))
+        let count = ((end - start) / step).rounded(.up)
+        guard count <= Double(physicalMemory / 4) else {
+            throw TensorError("arange: \(count) values from \(start) to \(end) by \(step) would not fit in this machine's memory")
+        }
+        let n = Int(count)
         let integral = start.rounded() == start && end.rounded() == end && step.rounded() == step
         let dt = dtype ?? (integral ? .i64 : .f32)
         let t = Tensor(uninitialized: [n], dtype: dt)
@@ -99,6 +103,7 @@ extension Tensor {
     /// ```
     public static func linspace(_ start: Double, _ end: Double, steps: Int) throws -> Tensor {
         guard steps >= 0 else { throw TensorError("linspace: steps must be non-negative (got \(steps))") }
+        try checkFitsInMemory([steps], dtype: .f32, op: "linspace")
         let t = Tensor(uninitialized: [steps], dtype: .f32)
         let p = t.pointer(Float.self)
         let d = steps > 1 ? (end - start) / Double(steps - 1) : 0

@@ -35,6 +35,7 @@ extension Tensor {
         let idx = try index.indexValues(op: "index_select", size: src.shape[a], base: indexBase, what: "dim \(d + Tensor.dimDisplayBase)")
         var outShape = src.shape
         outShape[a] = idx.count
+        try Tensor.checkFitsInMemory(outShape, dtype: dtype, op: "index_select")
         let N = src.shape[a], C = src.shape[(a + 1)...].reduce(1, *)
         let out = Tensor(uninitialized: outShape, dtype: dtype)
         Tensor.moveElements(dtype, src, out, { k in
@@ -225,6 +226,7 @@ extension Tensor {
         let raw = toInt64Array()
         let c = numClasses >= 0 ? numClasses : Int((raw.max() ?? Int64(indexBase - 1)) + 1) - indexBase
         let idx = try indexValues(op: "one_hot", size: c, base: indexBase, what: "num_classes")
+        try Tensor.checkFitsInMemory(shape + [c], dtype: .i64, op: "one_hot")
         let out = Tensor.filled(shape + [c], value: 0, dtype: .i64)
         let p = out.pointer(Int64.self)
         for (i, k) in idx.enumerated() { p[i * c + k] = 1 }

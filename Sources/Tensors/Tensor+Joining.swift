@@ -21,6 +21,7 @@ extension Tensor {
         }
         var shape = first.shape
         shape[a] = total
+        try checkFitsInMemory(shape, dtype: dt, op: "cat")
         let out = Tensor(uninitialized: shape, dtype: dt)
         var start = 0
         var sizes: [Int] = []

@@ -143,6 +143,7 @@ extension Tensor {
         guard N >= longest else {
             throw TensorError("unpack: a set has \(longest) rows, more than the requested length \(N)")
         }
+        try Tensor.checkFitsInMemory([B, N] + shape.dropFirst(), dtype: dtype, op: "unpack")
         var idx: [Int64] = []
         var mask = [Bool](repeating: false, count: B * N)
         for b in 0..<B {

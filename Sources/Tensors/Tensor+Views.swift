@@ -32,7 +32,12 @@ extension Tensor {
         let unknown = shape.indices.filter { shape[$0] == -1 }
         if unknown.count > 1 { throw TensorError("\(op): only one dimension can be -1 (got \(shapeString(shape)))") }
         if let bad = shape.first(where: { $0 < -1 }) { throw TensorError("\(op): invalid size \(bad) in \(shapeString(shape))") }
-        let known = shape.filter { $0 != -1 }.reduce(1, *)
+        var known = 1
+        for size in shape where size != -1 {
+            let (product, overflow) = known.multipliedReportingOverflow(by: size)
+            if overflow { throw TensorError("\(op): shape \(shapeString(shape)) is invalid for input of shape \(shapeString(from)) (\(count) elements)") }
+            known = product
+        }
         if let u = unknown.first {
             guard known != 0 && count % known == 0 else {
                 throw TensorError("\(op): shape \(shapeString(shape)) is invalid for input of shape \(shapeString(from)) (\(count) elements)")
@@ -183,6 +188,8 @@ extension Tensor {
             }
         }
         if sh == shape { return self }
+        // A view costs nothing, but a copy of it (contiguous, any elementwise op) must fit.
+        try Tensor.checkFitsInMemory(sh, dtype: dtype, op: "expand")
         let inShape = shape
         let out = aliased(sh, broadcastStrides(to: sh), offset)
         return Tensor.record("expand", out, [self]) { g in [try g.sumTo(inShape)] }

@@ -84,6 +84,32 @@ public final class Tensor {
         if let bad = shape.first(where: { $0 < 0 }) {
             throw TensorError("\(op): negative size \(bad) in shape \(shapeString(shape))")
         }
+        try checkFitsInMemory(shape, dtype: .f32, op: op)
+    }
+
+    /// This machine's physical memory in bytes: no single tensor can be larger.
+    static let physicalMemory: Int = {
+        let pages = sysconf(Int32(_SC_PHYS_PAGES)), pageSize = sysconf(Int32(_SC_PAGESIZE))
+        return pages > 0 && pageSize > 0 ? pages * pageSize : Int.max
+    }()
+
+    /// Throws when a tensor of `shape` could not be allocated at all (its element count
+    /// overflows, or it is larger than physical memory), so an impossible request is an error
+    /// in the user's terms rather than an allocator failure, which would end the process.
+    static func checkFitsInMemory(_ shape: [Int], dtype: DType, op: String) throws {
+        // Sizes multiply in order elsewhere (numel), so even with a zero size the others' product
+        // must not overflow.
+        var elements = 1
+        for size in shape {
+            let (product, overflow) = elements.multipliedReportingOverflow(by: Swift.max(size, 1))
+            if overflow { throw TensorError("\(op): the sizes of shape \(shapeString(shape)) are too large") }
+            elements = product
+        }
+        if shape.contains(0) { return }
+        let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
+        if overflow || bytes > physicalMemory {
+            throw TensorError("\(op): a tensor of shape \(shapeString(shape)) would not fit in this machine's \(physicalMemory >> 30) GiB of memory")
+        }
     }
 
     // MARK: Accessors
