@@ -50,72 +50,95 @@ func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
     }
 }
 
-/// An iteration plan over `shape` for several operands with their own element strides. Size-1
-/// dims are dropped and dims that are contiguous for every operand are merged, so most kernels
-/// end up with one long inner loop. The inner loop runs over the last (merged) dim.
+/// An iteration plan over `shape` for up to four operands with their own element strides.
+/// Size-1 dims are dropped and dims that are contiguous for every operand are merged, so most
+/// kernels end up with one long inner loop. The inner loop runs over the last (merged) dim.
 struct StridedPlan {
+    /// Element offsets of the operands (lane k is operand k; unused lanes stay 0).
+    typealias Offsets = SIMD4<Int>
     var outer: [Int] = []
-    var outerStrides: [[Int]]
+    /// Per outer dim, the operands' strides along it.
+    var outerStrides: [Offsets] = []
     var n = 1
     var inner: [Int]
     var rows = 1
 
     init(shape: [Int], strides: [[Int]]) {
         let k = strides.count
+        precondition(k <= 4, "StridedPlan: at most 4 operands")
         var dims: [Int] = []
-        var st: [[Int]] = Array(repeating: [], count: k)
+        var st: [Offsets] = []
         for (i, s) in shape.enumerated() where s != 1 {
-            if !dims.isEmpty, (0..<k).allSatisfy({ st[$0].last! == strides[$0][i] * s }) {
+            if let last = st.last, (0..<k).allSatisfy({ last[$0] == strides[$0][i] * s }) {
                 dims[dims.count - 1] *= s
-                for o in 0..<k { st[o][st[o].count - 1] = strides[o][i] }
+                for o in 0..<k { st[st.count - 1][o] = strides[o][i] }
             } else {
                 dims.append(s)
-                for o in 0..<k { st[o].append(strides[o][i]) }
+                var v = Offsets()
+                for o in 0..<k { v[o] = strides[o][i] }
+                st.append(v)
             }
         }
-        outerStrides = st
         inner = Array(repeating: 0, count: k)
         if shape.contains(0) { rows = 0; n = 0; return }
         if let last = dims.popLast() {
             n = last
-            for o in 0..<k { inner[o] = st[o].removeLast() }
+            let v = st.removeLast()
+            for o in 0..<k { inner[o] = v[o] }
         }
         outer = dims
         outerStrides = st
         rows = dims.reduce(1, *)
     }
 
-    /// Element offset of row `r`'s first element for operand `k`.
-    @inline(__always) func base(_ r: Int, _ k: Int) -> Int {
-        var rem = r, off = 0
-        var d = outer.count - 1
-        while d >= 0 {
-            let s = outer[d]
-            off += (rem % s) * outerStrides[k][d]
-            rem /= s
-            d -= 1
+    /// Calls `body(offsets, j0, j1)` for rows `r0..<r1`. The offsets of the first row come from
+    /// one division per dim; the following rows step them like an odometer, so short rows (a
+    /// [T, 4] * [4] broadcast) do not pay a division per row and operand.
+    @inline(__always) func forRows(_ r0: Int, _ r1: Int, _ j0: Int, _ j1: Int, _ body: (Offsets, Int, Int) -> Void) {
+        guard r0 < r1 else { return }
+        if outer.isEmpty { body(Offsets(), j0, j1); return }
+        var index = [Int](repeating: 0, count: outer.count)
+        var off = Offsets()
+        var rem = r0
+        for d in stride(from: outer.count - 1, through: 0, by: -1) {
+            index[d] = rem % outer[d]
+            rem /= outer[d]
+            off &+= index[d] &* outerStrides[d]
         }
-        return off
+        for r in r0..<r1 {
+            body(off, j0, j1)
+            if r + 1 == r1 { break }
+            var d = outer.count - 1
+            index[d] += 1
+            off &+= outerStrides[d]
+            while index[d] == outer[d] && d > 0 {
+                off &-= outer[d] &* outerStrides[d]
+                index[d] = 0
+                d -= 1
+                index[d] += 1
+                off &+= outerStrides[d]
+            }
+        }
     }
 
-    /// Calls `body(row, j0, j1)` for every row segment, in parallel when the plan is large.
+    /// Calls `body(offsets, j0, j1)` for every row segment, in parallel when the plan is large.
     /// Long single rows are split too, so `x + scalar` over 4M elements still uses every core.
-    @inline(__always) func run(_ body: (Int, Int, Int) -> Void) {
+    @inline(__always) func run(_ body: (Offsets, Int, Int) -> Void) {
         let total = rows * n
         if total < parallelThreshold || kernelThreads == 1 {
-            for r in 0..<rows { body(r, 0, n) }
+            forRows(0, rows, 0, n, body)
             return
         }
         let target = kernelThreads * 4
         if rows >= target {
             DispatchQueue.concurrentPerform(iterations: target) { c in
-                for r in (c * rows / target)..<((c + 1) * rows / target) { body(r, 0, n) }
+                forRows(c * rows / target, (c + 1) * rows / target, 0, n, body)
             }
         } else {
             let segs = (target + rows - 1) / rows
             DispatchQueue.concurrentPerform(iterations: rows * segs) { i in
                 let r = i / segs, s = i % segs
-                body(r, s * n / segs, (s + 1) * n / segs)
+                forRows(r, r + 1, s * n / segs, (s + 1) * n / segs, body)
             }
         }
     }
@@ -128,8 +151,8 @@ func stridedCopy<T>(_ t: T.Type, shape: [Int], src: UnsafePointer<T>, srcStrides
                     dst: UnsafeMutablePointer<T>, dstStrides: [Int]) {
     let plan = StridedPlan(shape: shape, strides: [dstStrides, srcStrides])
     let so = plan.inner[0], si = plan.inner[1]
-    plan.run { r, j0, j1 in
-        let o = dst + plan.base(r, 0), a = src + plan.base(r, 1)
+    plan.run { off, j0, j1 in
+        let o = dst + off[0], a = src + off[1]
         if so == 1 && si == 1 {
             (o + j0).update(from: a + j0, count: j1 - j0)
         } else if so == 1 && si == 0 {

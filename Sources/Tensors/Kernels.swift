@@ -1,74 +1,153 @@
-/// Generic elementwise kernels over strided, broadcast operands. Each takes the op as an
-/// inlined closure, so the specialised loop compiles to the same code as a hand-written one;
-/// the unit-stride branches are the ones the optimiser vectorises.
+/// Generic elementwise kernels over strided, broadcast operands.
+///
+/// The elementwise function is passed as a value of its own type (an `Elementwise1/2/3`
+/// struct), not as a closure: the kernel is then specialised for that type, the function is
+/// inlined into the loop and the unit-stride loops vectorise. A closure argument ends up
+/// captured by the parallel worker closure and called indirectly for every element, ten
+/// times slower on `add`. The closure forms remain for the rarer ops (comparisons, masks).
 
-/// out[i] = op(a[i], b[i]) over `out.shape`, with `a` and `b` broadcast to it.
+/// A function of one element, as a type the kernels specialise on.
+protocol Elementwise1 {
+    associatedtype A
+    associatedtype R
+    func callAsFunction(_ a: A) -> R
+}
+
+/// A function of two elements, as a type the kernels specialise on.
+protocol Elementwise2 {
+    associatedtype A
+    associatedtype B
+    associatedtype R
+    func callAsFunction(_ a: A, _ b: B) -> R
+}
+
+/// A function of three elements, as a type the kernels specialise on.
+protocol Elementwise3 {
+    associatedtype A
+    associatedtype B
+    associatedtype C
+    associatedtype R
+    func callAsFunction(_ a: A, _ b: B, _ c: C) -> R
+}
+
+/// A closure as an `Elementwise*` function: an indirect call per element.
+struct ClosureFunction1<A, R>: Elementwise1 {
+    let f: (A) -> R
+    @inline(__always) func callAsFunction(_ a: A) -> R { f(a) }
+}
+
+struct ClosureFunction2<A, B, R>: Elementwise2 {
+    let f: (A, B) -> R
+    @inline(__always) func callAsFunction(_ a: A, _ b: B) -> R { f(a, b) }
+}
+
+struct ClosureFunction3<A, B, C, R>: Elementwise3 {
+    let f: (A, B, C) -> R
+    @inline(__always) func callAsFunction(_ a: A, _ b: B, _ c: C) -> R { f(a, b, c) }
+}
+
+/// out[i] = f(a[i], b[i]) over `out.shape`, with `a` and `b` broadcast to it.
 @inline(__always)
-func binaryKernel<A, B, R>(_ a: Tensor, _ b: Tensor, into out: Tensor, _ op: (A, B) -> R) {
+func binaryKernel<F: Elementwise2>(_ a: Tensor, _ b: Tensor, into out: Tensor, _ f: F) {
     let shape = out.shape
     let plan = StridedPlan(shape: shape, strides: [out.strides, a.broadcastStrides(to: shape), b.broadcastStrides(to: shape)])
-    let po = out.pointer(R.self), pa = a.pointer(A.self), pb = b.pointer(B.self)
+    let po = out.pointer(F.R.self), pa = a.pointer(F.A.self), pb = b.pointer(F.B.self)
     let so = plan.inner[0], sa = plan.inner[1], sb = plan.inner[2]
-    plan.run { r, j0, j1 in
-        let o = po + plan.base(r, 0), x = pa + plan.base(r, 1), y = pb + plan.base(r, 2)
+    plan.run { off, j0, j1 in
+        let o = po + off[0], x = pa + off[1], y = pb + off[2]
         if so == 1 && sa == 1 && sb == 1 {
-            for j in j0..<j1 { o[j] = op(x[j], y[j]) }
+            for j in j0..<j1 { o[j] = f(x[j], y[j]) }
         } else if so == 1 && sa == 1 && sb == 0 {
+            // A scalar or a column ([T, 1] against [T, D]) on the right.
             let v = y[0]
-            for j in j0..<j1 { o[j] = op(x[j], v) }
+            for j in j0..<j1 { o[j] = f(x[j], v) }
         } else if so == 1 && sa == 0 && sb == 1 {
             let v = x[0]
-            for j in j0..<j1 { o[j] = op(v, y[j]) }
+            for j in j0..<j1 { o[j] = f(v, y[j]) }
         } else {
-            for j in j0..<j1 { o[j * so] = op(x[j * sa], y[j * sb]) }
+            for j in j0..<j1 { o[j * so] = f(x[j * sa], y[j * sb]) }
         }
     }
 }
 
-/// out[i] = op(a[i]) with `a` broadcast to `out.shape`.
+/// The closure form of `binaryKernel`.
 @inline(__always)
-func unaryKernel<A, R>(_ a: Tensor, into out: Tensor, _ op: (A) -> R) {
+func binaryKernel<A, B, R>(_ a: Tensor, _ b: Tensor, into out: Tensor, _ op: (A, B) -> R) {
+    withoutActuallyEscaping(op) { binaryKernel(a, b, into: out, ClosureFunction2(f: $0)) }
+}
+
+/// out[i] = f(a[i]) with `a` broadcast to `out.shape`.
+@inline(__always)
+func unaryKernel<F: Elementwise1>(_ a: Tensor, into out: Tensor, _ f: F) {
     let shape = out.shape
     let plan = StridedPlan(shape: shape, strides: [out.strides, a.broadcastStrides(to: shape)])
-    let po = out.pointer(R.self), pa = a.pointer(A.self)
+    let po = out.pointer(F.R.self), pa = a.pointer(F.A.self)
     let so = plan.inner[0], sa = plan.inner[1]
-    plan.run { r, j0, j1 in
-        let o = po + plan.base(r, 0), x = pa + plan.base(r, 1)
+    plan.run { off, j0, j1 in
+        let o = po + off[0], x = pa + off[1]
         if so == 1 && sa == 1 {
-            for j in j0..<j1 { o[j] = op(x[j]) }
+            for j in j0..<j1 { o[j] = f(x[j]) }
         } else {
-            for j in j0..<j1 { o[j * so] = op(x[j * sa]) }
+            for j in j0..<j1 { o[j * so] = f(x[j * sa]) }
         }
     }
 }
 
-/// out[i] = op(a[i], b[i], c[i]) with all three broadcast to `out.shape`.
+/// The closure form of `unaryKernel`.
 @inline(__always)
-func ternaryKernel<A, B, C, R>(_ a: Tensor, _ b: Tensor, _ c: Tensor, into out: Tensor, _ op: (A, B, C) -> R) {
+func unaryKernel<A, R>(_ a: Tensor, into out: Tensor, _ op: (A) -> R) {
+    withoutActuallyEscaping(op) { unaryKernel(a, into: out, ClosureFunction1(f: $0)) }
+}
+
+/// out[i] = f(a[i], b[i], c[i]) with all three broadcast to `out.shape`.
+@inline(__always)
+func ternaryKernel<F: Elementwise3>(_ a: Tensor, _ b: Tensor, _ c: Tensor, into out: Tensor, _ f: F) {
     let shape = out.shape
     let plan = StridedPlan(shape: shape, strides: [out.strides, a.broadcastStrides(to: shape),
                                                    b.broadcastStrides(to: shape), c.broadcastStrides(to: shape)])
-    let po = out.pointer(R.self), pa = a.pointer(A.self), pb = b.pointer(B.self), pc = c.pointer(C.self)
+    let po = out.pointer(F.R.self), pa = a.pointer(F.A.self), pb = b.pointer(F.B.self), pc = c.pointer(F.C.self)
     let so = plan.inner[0], sa = plan.inner[1], sb = plan.inner[2], sc = plan.inner[3]
-    plan.run { r, j0, j1 in
-        let o = po + plan.base(r, 0), x = pa + plan.base(r, 1), y = pb + plan.base(r, 2), z = pc + plan.base(r, 3)
+    plan.run { off, j0, j1 in
+        let o = po + off[0], x = pa + off[1], y = pb + off[2], z = pc + off[3]
         if so == 1 && sa == 1 && sb == 1 && sc == 1 {
-            for j in j0..<j1 { o[j] = op(x[j], y[j], z[j]) }
+            for j in j0..<j1 { o[j] = f(x[j], y[j], z[j]) }
         } else {
-            for j in j0..<j1 { o[j * so] = op(x[j * sa], y[j * sb], z[j * sc]) }
+            for j in j0..<j1 { o[j * so] = f(x[j * sa], y[j * sb], z[j * sc]) }
         }
     }
+}
+
+/// The closure form of `ternaryKernel`.
+@inline(__always)
+func ternaryKernel<A, B, C, R>(_ a: Tensor, _ b: Tensor, _ c: Tensor, into out: Tensor, _ op: (A, B, C) -> R) {
+    withoutActuallyEscaping(op) { ternaryKernel(a, b, c, into: out, ClosureFunction3(f: $0)) }
 }
 
 extension Tensor {
     /// A fresh f32 tensor of `shape` with out[i] = f(a[i], b[i], c[i]) (backward helper).
-    static func map3(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
+    static func map3<F: Elementwise3>(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: F) -> Tensor
+    where F.A == Float, F.B == Float, F.C == Float, F.R == Float {
         let out = Tensor(uninitialized: shape, dtype: .f32)
         ternaryKernel(a, b, c, into: out, f)
         return out
     }
 
     /// A fresh f32 tensor of `shape` with out[i] = f(a[i], b[i]) (backward helper).
+    static func map2<F: Elementwise2>(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ f: F) -> Tensor
+    where F.A == Float, F.B == Float, F.R == Float {
+        let out = Tensor(uninitialized: shape, dtype: .f32)
+        binaryKernel(a, b, into: out, f)
+        return out
+    }
+
+    /// The closure form of `map3`.
+    static func map3(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
+        let out = Tensor(uninitialized: shape, dtype: .f32)
+        ternaryKernel(a, b, c, into: out, f)
+        return out
+    }
+
+    /// The closure form of `map2`.
     static func map2(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         let out = Tensor(uninitialized: shape, dtype: .f32)
         binaryKernel(a, b, into: out, f)

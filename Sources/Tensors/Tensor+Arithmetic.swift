@@ -24,21 +24,21 @@ extension Tensor {
     static func binaryInto(_ op: BinaryOp, _ x: Tensor, _ y: Tensor, _ out: Tensor) throws {
         if out.dtype == .f32 {
             switch op {
-            case .add: binaryKernel(x, y, into: out) { (a: Float, b: Float) in a + b }
-            case .sub: binaryKernel(x, y, into: out) { (a: Float, b: Float) in a - b }
-            case .mul: binaryKernel(x, y, into: out) { (a: Float, b: Float) in a * b }
-            case .div: binaryKernel(x, y, into: out) { (a: Float, b: Float) in a / b }
-            case .pow: binaryKernel(x, y, into: out) { (a: Float, b: Float) in powf(a, b) }
-            case .maximum: binaryKernel(x, y, into: out) { (a: Float, b: Float) in a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
-            case .minimum: binaryKernel(x, y, into: out) { (a: Float, b: Float) in a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
+            case .add: binaryKernel(x, y, into: out, FloatAdd())
+            case .sub: binaryKernel(x, y, into: out, FloatSub())
+            case .mul: binaryKernel(x, y, into: out, FloatMul())
+            case .div: binaryKernel(x, y, into: out, FloatDiv())
+            case .pow: binaryKernel(x, y, into: out, FloatPow())
+            case .maximum: binaryKernel(x, y, into: out, FloatMaximum())
+            case .minimum: binaryKernel(x, y, into: out, FloatMinimum())
             }
         } else if out.dtype == .i64 {
             switch op {
-            case .add: binaryKernel(x, y, into: out) { (a: Int64, b: Int64) in a &+ b }
-            case .sub: binaryKernel(x, y, into: out) { (a: Int64, b: Int64) in a &- b }
-            case .mul: binaryKernel(x, y, into: out) { (a: Int64, b: Int64) in a &* b }
-            case .maximum: binaryKernel(x, y, into: out) { (a: Int64, b: Int64) in Swift.max(a, b) }
-            case .minimum: binaryKernel(x, y, into: out) { (a: Int64, b: Int64) in Swift.min(a, b) }
+            case .add: binaryKernel(x, y, into: out, IntAdd())
+            case .sub: binaryKernel(x, y, into: out, IntSub())
+            case .mul: binaryKernel(x, y, into: out, IntMul())
+            case .maximum: binaryKernel(x, y, into: out, IntMaximum())
+            case .minimum: binaryKernel(x, y, into: out, IntMinimum())
             case .div, .pow: throw TensorError("\(op.rawValue): an int64 result cannot hold a true division or power")
             }
         } else {
@@ -69,16 +69,16 @@ extension Tensor {
             let x = Saved(self, op: "div"), y = Saved(other, op: "div")
             return Tensor.record("div", out, [self, other]) { g in
                 let xv = try x.get(), yv = try y.get()
-                let ga = Tensor.map2(os, g, yv.to(.f32)) { $0 / $1 }
-                let gb = Tensor.map3(os, g, xv.to(.f32), yv.to(.f32)) { g, a, b in -g * a / (b * b) }
+                let ga = Tensor.map2(os, g, yv.to(.f32), FloatDiv())
+                let gb = Tensor.map3(os, g, xv.to(.f32), yv.to(.f32), DivGradDivisor())
                 return [try ga.sumTo(sa), try gb.sumTo(sb)]
             }
         case .pow:
             let x = Saved(self, op: "pow"), y = Saved(other, op: "pow"), r = Saved(out, op: "pow")
             return Tensor.record("pow", out, [self, other]) { g in
                 let xv = try x.get().to(.f32), yv = try y.get().to(.f32), rv = try r.get()
-                let ga = Tensor.map3(os, g, xv, yv) { g, a, b in b == 0 ? 0 : g * b * powf(a, b - 1) }
-                let gb = Tensor.map3(os, g, xv, rv) { g, a, r in a == 0 ? 0 : g * r * logf(a) }
+                let ga = Tensor.map3(os, g, xv, yv, PowGradBase())
+                let gb = Tensor.map3(os, g, xv, rv, PowGradExponent())
                 return [try ga.sumTo(sa), try gb.sumTo(sb)]
             }
         case .maximum, .minimum:
@@ -86,9 +86,8 @@ extension Tensor {
             let sign: Float = op == .maximum ? 1 : -1
             return Tensor.record(op.rawValue, out, [self, other]) { g in
                 let xv = try x.get(), yv = try y.get()
-                // Ties split the gradient evenly, as PyTorch does.
-                let ga = Tensor.map3(os, g, xv, yv) { g, a, b in sign * a > sign * b ? g : (a == b ? g / 2 : 0) }
-                let gb = Tensor.map3(os, g, xv, yv) { g, a, b in sign * b > sign * a ? g : (a == b ? g / 2 : 0) }
+                let ga = Tensor.map3(os, g, xv, yv, ExtremumGrad(sign: sign))
+                let gb = Tensor.map3(os, g, yv, xv, ExtremumGrad(sign: sign))
                 return [try ga.sumTo(sa), try gb.sumTo(sb)]
             }
         }
@@ -147,13 +146,13 @@ extension Tensor {
         let x = to(.f32)
         let e = Float(s)
         let out = Tensor(uninitialized: shape, dtype: .f32)
-        if e == 2 { unaryKernel(x, into: out) { (a: Float) in a * a } } else if e == 1 {
-            unaryKernel(x, into: out) { (a: Float) in a }
-        } else { unaryKernel(x, into: out) { (a: Float) in powf(a, e) } }
+        if e == 2 { unaryKernel(x, into: out, FloatSquare()) } else if e == 1 {
+            unaryKernel(x, into: out, FloatIdentity())
+        } else { unaryKernel(x, into: out, FloatPowScalar(e: e)) }
         let sv = Saved(self, op: "pow")
         return Tensor.record("pow", out, [self]) { g in
             let xv = try sv.get()
-            return [Tensor.map2(g.shape, g, xv) { g, a in e == 0 ? 0 : g * e * powf(a, e - 1) }]
+            return [Tensor.map2(g.shape, g, xv, PowScalarGrad(e: e))]
         }
     }
     /// `s - self` (the reflected form for `2 - x`).
@@ -180,7 +179,7 @@ extension Tensor {
                 throw TensorError("add_: result shape \(shapeString(shape)) does not match the in-place target \(shapeString(self.shape))")
             }
             let a = Float(alpha)
-            binaryKernel(self, other, into: self) { (x: Float, y: Float) in x + a * y }
+            binaryKernel(self, other, into: self, FloatAxpy(a: a))
             storage.bumpVersion()
             return self
         }
@@ -218,4 +217,62 @@ extension Tensor {
     public static func * (a: Double, b: Tensor) throws -> Tensor { try b.mul(a) }
     public static func / (a: Double, b: Tensor) throws -> Tensor { try b.rdiv(a) }
     public static prefix func - (a: Tensor) -> Tensor { a.neg() }
+}
+
+// MARK: Elementwise functions (types rather than closures, so the kernels inline them)
+
+struct FloatAdd: Elementwise2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a + b } }
+struct FloatSub: Elementwise2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a - b } }
+struct FloatMul: Elementwise2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a * b } }
+struct FloatDiv: Elementwise2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a / b } }
+struct FloatPow: Elementwise2 { @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { powf(a, b) } }
+/// NaN-propagating, as torch.maximum.
+struct FloatMaximum: Elementwise2 {
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a.isNaN || b.isNaN ? .nan : Swift.max(a, b) }
+}
+struct FloatMinimum: Elementwise2 {
+    @inline(__always) func callAsFunction(_ a: Float, _ b: Float) -> Float { a.isNaN || b.isNaN ? .nan : Swift.min(a, b) }
+}
+/// x + a * y (the optimisers' fused update).
+struct FloatAxpy: Elementwise2 {
+    let a: Float
+    @inline(__always) func callAsFunction(_ x: Float, _ y: Float) -> Float { x + a * y }
+}
+struct FloatSquare: Elementwise1 { @inline(__always) func callAsFunction(_ a: Float) -> Float { a * a } }
+struct FloatIdentity: Elementwise1 { @inline(__always) func callAsFunction(_ a: Float) -> Float { a } }
+struct FloatPowScalar: Elementwise1 {
+    let e: Float
+    @inline(__always) func callAsFunction(_ a: Float) -> Float { powf(a, e) }
+}
+
+struct IntAdd: Elementwise2 { @inline(__always) func callAsFunction(_ a: Int64, _ b: Int64) -> Int64 { a &+ b } }
+struct IntSub: Elementwise2 { @inline(__always) func callAsFunction(_ a: Int64, _ b: Int64) -> Int64 { a &- b } }
+struct IntMul: Elementwise2 { @inline(__always) func callAsFunction(_ a: Int64, _ b: Int64) -> Int64 { a &* b } }
+struct IntMaximum: Elementwise2 { @inline(__always) func callAsFunction(_ a: Int64, _ b: Int64) -> Int64 { Swift.max(a, b) } }
+struct IntMinimum: Elementwise2 { @inline(__always) func callAsFunction(_ a: Int64, _ b: Int64) -> Int64 { Swift.min(a, b) } }
+
+/// d(a / b)/db times g.
+struct DivGradDivisor: Elementwise3 {
+    @inline(__always) func callAsFunction(_ g: Float, _ a: Float, _ b: Float) -> Float { -g * a / (b * b) }
+}
+/// d(a^b)/da times g.
+struct PowGradBase: Elementwise3 {
+    @inline(__always) func callAsFunction(_ g: Float, _ a: Float, _ b: Float) -> Float { b == 0 ? 0 : g * b * powf(a, b - 1) }
+}
+/// d(a^b)/db times g, from the result r = a^b.
+struct PowGradExponent: Elementwise3 {
+    @inline(__always) func callAsFunction(_ g: Float, _ a: Float, _ r: Float) -> Float { a == 0 ? 0 : g * r * logf(a) }
+}
+/// d(a^e)/da times g for a scalar exponent.
+struct PowScalarGrad: Elementwise2 {
+    let e: Float
+    @inline(__always) func callAsFunction(_ g: Float, _ a: Float) -> Float { e == 0 ? 0 : g * e * powf(a, e - 1) }
+}
+/// The gradient of maximum (sign 1) or minimum (sign -1) towards `a`, the other operand being
+/// `b`; ties split the gradient evenly, as PyTorch does.
+struct ExtremumGrad: Elementwise3 {
+    let sign: Float
+    @inline(__always) func callAsFunction(_ g: Float, _ a: Float, _ b: Float) -> Float {
+        sign * a > sign * b ? g : (a == b ? g / 2 : 0)
+    }
 }

@@ -95,21 +95,23 @@ extension Tensor {
     func unaryInto(_ op: UnaryOp, _ out: Tensor) {
         if out.dtype == .i64 {
             let src = to(.i64)
-            unaryKernel(src, into: out) { (x: Int64) in op.forwardInt(x) }
+            unaryKernel(src, into: out, UnaryIntForward(op: op))
             return
         }
         let src = to(.f32)
         // The hot ops get their own specialisation so the loop has no switch inside.
+        @inline(__always) func run<T: UnaryOpTag>(_: T.Type) { unaryKernel(src, into: out, UnaryForward<T>()) }
         switch op {
-        case .neg: unaryKernel(src, into: out) { (x: Float) in -x }
-        case .exp: unaryKernel(src, into: out) { (x: Float) in expf(x) }
-        case .relu: unaryKernel(src, into: out) { (x: Float) in UnaryOp.relu.forward(x) }
-        case .sigmoid: unaryKernel(src, into: out) { (x: Float) in sigmoidf(x) }
-        case .tanh: unaryKernel(src, into: out) { (x: Float) in tanhf(x) }
-        case .sqrt: unaryKernel(src, into: out) { (x: Float) in x.squareRoot() }
-        case .silu: unaryKernel(src, into: out) { (x: Float) in UnaryOp.silu.forward(x) }
-        case .gelu: unaryKernel(src, into: out) { (x: Float) in UnaryOp.gelu.forward(x) }
-        default: unaryKernel(src, into: out) { (x: Float) in op.forward(x) }
+        case .neg: run(NegTag.self)
+        case .exp: run(ExpTag.self)
+        case .relu: run(ReluTag.self)
+        case .sigmoid: run(SigmoidTag.self)
+        case .tanh: run(TanhTag.self)
+        case .sqrt: run(SqrtTag.self)
+        case .silu: run(SiluTag.self)
+        case .gelu: run(GeluTag.self)
+        case .square: run(SquareTag.self)
+        default: unaryKernel(src, into: out, UnaryDynamicForward(op: op))
         }
     }
 
@@ -125,7 +127,19 @@ extension Tensor {
         let x = Saved(self, op: op.rawValue), y = Saved(out, op: op.rawValue)
         return Tensor.record(op.rawValue, out, [self]) { g in
             let xv = try x.get(), yv = try y.get()
-            return [Tensor.map3(g.shape, g, xv, yv) { g, x, y in g * op.derivative(x, y) }]
+            @inline(__always) func grad<T: UnaryOpTag>(_: T.Type) -> Tensor { Tensor.map3(g.shape, g, xv, yv, UnaryBackward<T>()) }
+            switch op {
+            case .neg: return [grad(NegTag.self)]
+            case .exp: return [grad(ExpTag.self)]
+            case .relu: return [grad(ReluTag.self)]
+            case .sigmoid: return [grad(SigmoidTag.self)]
+            case .tanh: return [grad(TanhTag.self)]
+            case .sqrt: return [grad(SqrtTag.self)]
+            case .silu: return [grad(SiluTag.self)]
+            case .gelu: return [grad(GeluTag.self)]
+            case .square: return [grad(SquareTag.self)]
+            default: return [Tensor.map3(g.shape, g, xv, yv, UnaryDynamicBackward(op: op))]
+            }
         }
     }
 
@@ -185,4 +199,44 @@ extension Tensor {
     public func square() -> Tensor { apply(.square) }
     /// 1 / x.
     public func reciprocal() -> Tensor { apply(.reciprocal) }
+}
+
+// MARK: Elementwise functions for the kernels
+
+/// A unary op fixed at compile time: `UnaryForward<ExpTag>` specialises the kernel for exp, so
+/// the switch in `UnaryOp.forward` folds away and the loop has none.
+protocol UnaryOpTag { static var op: UnaryOp { get } }
+enum NegTag: UnaryOpTag { static var op: UnaryOp { .neg } }
+enum ExpTag: UnaryOpTag { static var op: UnaryOp { .exp } }
+enum ReluTag: UnaryOpTag { static var op: UnaryOp { .relu } }
+enum SigmoidTag: UnaryOpTag { static var op: UnaryOp { .sigmoid } }
+enum TanhTag: UnaryOpTag { static var op: UnaryOp { .tanh } }
+enum SqrtTag: UnaryOpTag { static var op: UnaryOp { .sqrt } }
+enum SiluTag: UnaryOpTag { static var op: UnaryOp { .silu } }
+enum GeluTag: UnaryOpTag { static var op: UnaryOp { .gelu } }
+enum SquareTag: UnaryOpTag { static var op: UnaryOp { .square } }
+
+struct UnaryForward<T: UnaryOpTag>: Elementwise1 {
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { T.op.forward(x) }
+}
+
+/// g * dy/dx from the gradient g, input x and output y.
+struct UnaryBackward<T: UnaryOpTag>: Elementwise3 {
+    @inline(__always) func callAsFunction(_ g: Float, _ x: Float, _ y: Float) -> Float { g * T.op.derivative(x, y) }
+}
+
+/// The other ops: one kernel for all, switching per element.
+struct UnaryDynamicForward: Elementwise1 {
+    let op: UnaryOp
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { op.forward(x) }
+}
+
+struct UnaryDynamicBackward: Elementwise3 {
+    let op: UnaryOp
+    @inline(__always) func callAsFunction(_ g: Float, _ x: Float, _ y: Float) -> Float { g * op.derivative(x, y) }
+}
+
+struct UnaryIntForward: Elementwise1 {
+    let op: UnaryOp
+    @inline(__always) func callAsFunction(_ x: Int64) -> Int64 { op.forwardInt(x) }
 }
