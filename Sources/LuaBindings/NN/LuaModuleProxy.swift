@@ -7,56 +7,24 @@ import Tensors
 /// (Sequential, ModuleList) can hold it. Its forward calls the Lua module through `lua_pcall`;
 /// a Lua error comes back as a Swift throw carrying the original error value. Its parameters
 /// and children live in Lua and are found by the Lua module protocol, which unwraps the proxy.
-///
-/// The Lua table is kept in a registry table under an integer id. `deinit` must not touch the
-/// Lua state (it may run inside `__gc`), so it only queues the id; the queue is drained the
-/// next time a proxy is made.
+/// The Lua table is kept alive by a `LuaReference`.
 final class LuaModuleProxy: Module {
-    private static let registryName = "mpmlua.nn.proxies"
-    nonisolated(unsafe) private static var nextId: lua_Integer = 1
-    nonisolated(unsafe) private static var released: [lua_Integer] = []
-
     /// The Lua state calls run on: the innermost Swift module call from Lua sets it (the
     /// calling coroutine's state), so a proxy always calls back on the running thread.
     nonisolated(unsafe) static var current: LuaState?
 
-    let id: lua_Integer
+    let reference: LuaReference
     let name: String
 
     /// Wraps the Lua module at `index`; `name` is its class name.
     init(_ lua: LuaState, index: Int32, name: String) {
-        let index = lua.absolute(index)
-        LuaModuleProxy.pushTable(lua)
-        for stale in LuaModuleProxy.released {
-            lua.pushNil()
-            lua_rawseti(lua.state, -2, stale)
-        }
-        LuaModuleProxy.released.removeAll()
-        id = LuaModuleProxy.nextId
-        LuaModuleProxy.nextId += 1
-        lua.pushValue(index)
-        lua_rawseti(lua.state, -2, id)
-        lua.pop()
+        reference = LuaReference(lua, index: index)
         self.name = name
         super.init()
     }
 
-    deinit { LuaModuleProxy.released.append(id) }
-
-    private static func pushTable(_ lua: LuaState) {
-        if lua_getfield(lua.state, mpm_registryindex(), registryName) == LUA_TTABLE { return }
-        lua.pop()
-        lua.newTable()
-        lua.pushValue(-1)
-        lua_setfield(lua.state, mpm_registryindex(), registryName)
-    }
-
     /// Pushes the Lua module this proxy stands for.
-    func pushModule(_ lua: LuaState) {
-        LuaModuleProxy.pushTable(lua)
-        lua_rawgeti(lua.state, -1, id)
-        mpm_remove(lua.state, -2)
-    }
+    func pushModule(_ lua: LuaState) { reference.push(lua) }
 
     override var typeName: String { name }
     override var signature: Signature { Signature(["x"], optional: ["..."]) }

@@ -79,43 +79,16 @@ enum AutogradLibrary {
     }
 }
 
-/// The Lua backward of an `mpm.autograd.Function` node, kept in a registry table under an
-/// integer id (as `LuaModuleProxy` keeps Lua modules). `deinit` may run inside `__gc` or a
-/// backward, so it only queues the id; the queue is drained when the next one is made.
+/// The Lua backward of an `mpm.autograd.Function` node, kept alive by a `LuaReference`.
 /// It calls back on `LuaModuleProxy.current`, the state of the innermost call from Lua into
 /// Swift (`t:backward`, `autograd.grad_of` and module calls set it).
 final class LuaBackwardFunction {
-    private static let registryName = "mpmlua.autograd.functions"
-    nonisolated(unsafe) private static var nextId: lua_Integer = 1
-    nonisolated(unsafe) private static var released: [lua_Integer] = []
-
-    let id: lua_Integer
+    let reference: LuaReference
     let name: String
 
     init(_ lua: LuaState, index: Int32, name: String) {
-        let index = lua.absolute(index)
-        LuaBackwardFunction.pushTable(lua)
-        for stale in LuaBackwardFunction.released {
-            lua.pushNil()
-            lua_rawseti(lua.state, -2, stale)
-        }
-        LuaBackwardFunction.released.removeAll()
-        id = LuaBackwardFunction.nextId
-        LuaBackwardFunction.nextId += 1
-        lua.pushValue(index)
-        lua_rawseti(lua.state, -2, id)
-        lua.pop()
+        reference = LuaReference(lua, index: index)
         self.name = name
-    }
-
-    deinit { LuaBackwardFunction.released.append(id) }
-
-    private static func pushTable(_ lua: LuaState) {
-        if lua_getfield(lua.state, mpm_registryindex(), registryName) == LUA_TTABLE { return }
-        lua.pop()
-        lua.newTable()
-        lua.pushValue(-1)
-        lua_setfield(lua.state, mpm_registryindex(), registryName)
     }
 
     /// Calls the Lua backward as backward(saved, g1, ..., gn) (nil for an output no gradient
@@ -127,11 +100,10 @@ final class LuaBackwardFunction {
         try lua.ensureStack(Int32(grads.count) + 4)
         let base = lua.top
         defer { lua.setTop(base) }
-        LuaBackwardFunction.pushTable(lua)
-        guard lua_rawgeti(lua.state, -1, id) == LUA_TFUNCTION else {
+        reference.push(lua)
+        guard lua.type(-1) == LUA_TFUNCTION else {
             throw TensorError("\(name): its Lua backward belongs to another Lua state")
         }
-        mpm_remove(lua.state, -2)
         lua.push(saved)
         for g in grads {
             if let g { lua.push(g) } else { lua.pushNil() }
