@@ -36,9 +36,11 @@ let package = Package(
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: optimised),
-        .testTarget(name: "NNTests", dependencies: ["NN"], swiftSettings: optimised),
+        // Helpers shared by the test targets (finite-difference gradient checks, packed offsets).
+        .target(name: "TestSupport", dependencies: ["Tensors", "NN"], path: "Tests/TestSupport", swiftSettings: optimised),
+        .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], swiftSettings: optimised),
         .testTarget(name: "JetDataTests", dependencies: ["JetData"], swiftSettings: optimised),
-        .testTarget(name: "MPMTests", dependencies: ["MPM"], swiftSettings: optimised),
+        .testTarget(name: "MPMTests", dependencies: ["MPM", "TestSupport"], swiftSettings: optimised),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "CLua", "CSupport"]),
     ],
     swiftLanguageModes: [.v5]

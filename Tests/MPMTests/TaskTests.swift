@@ -4,6 +4,7 @@ import JetData
 import NN
 import Tensors
 import XCTest
+import TestSupport
 
 /// Every built-in task on a tiny model: finite-difference gradients, and the loss falls when
 /// training on the bundled jets.

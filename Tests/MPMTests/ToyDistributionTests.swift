@@ -3,6 +3,7 @@ import Foundation
 import NN
 import Tensors
 import XCTest
+import TestSupport
 
 /// Generative heads against a mean-seeking head on a toy conditional distribution with two
 /// modes (Appendix E's point): the first feature is ±1.5 + 0.5 N(0, 1) with equal odds, the

@@ -2,6 +2,7 @@ import Foundation
 import NN
 import Tensors
 import XCTest
+import TestSupport
 
 /// Packed attention against two independent references: padded attention with a key mask
 /// (batched, written here with tensor ops), and a NumPy golden file (Golden/).

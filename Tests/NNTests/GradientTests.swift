@@ -1,6 +1,7 @@
 import NN
 import Tensors
 import XCTest
+import TestSupport
 
 /// Gradient checks through every module, on packed sets of mixed lengths (one of length 1).
 final class GradientTests: XCTestCase {

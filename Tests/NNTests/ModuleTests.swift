@@ -1,6 +1,7 @@
 import NN
 import Tensors
 import XCTest
+import TestSupport
 
 final class ModuleTests: XCTestCase {
     override func setUp() { manualSeed(3) }

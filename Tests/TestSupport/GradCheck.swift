@@ -1,12 +1,24 @@
+import NN
 import Tensors
 import XCTest
 
-/// Finite-difference check of d(sum(w * f()))/d(tensor) for every tensor in `wrt`, with fixed
-/// pseudo-random weights w so that every output element matters. At most `maxPerTensor`
-/// elements of each tensor are probed (spread across it). The difference quotient divides by
-/// the actual float step, so f32 rounding of the probe point does not bias it.
-func gradCheck(_ wrt: [(String, Tensor)], eps: Float = 1e-3, tol: Double = 2e-2, maxPerTensor: Int = 24,
-               file: StaticString = #filePath, line: UInt = #line, _ f: () throws -> Tensor) throws {
+/// Packed test sets of mixed lengths, including a set of length 1.
+public let mixedLengths = [3, 1, 5, 2]
+
+/// Packed offsets [B+1] for sets of the given lengths.
+public func offsetsFor(_ lengths: [Int]) throws -> Tensor {
+    var o: [Int64] = [0]
+    for n in lengths { o.append(o.last! + Int64(n)) }
+    return try Tensor(o, shape: [o.count])
+}
+
+/// Finite-difference check of d(sum(w * f()))/d(tensor) for every tensor in `wrt` (module
+/// parameters and float inputs), with fixed pseudo-random weights w so that every output
+/// element matters. At most `maxPerTensor` elements of each tensor are probed (spread across
+/// it) to keep the test quick. The difference quotient divides by the actual float step, so
+/// f32 rounding of the probe point does not bias it.
+public func gradCheck(_ wrt: [(String, Tensor)], eps: Float = 1e-3, tol: Double = 1e-2, maxPerTensor: Int = 24,
+                      file: StaticString = #filePath, line: UInt = #line, _ f: () throws -> Tensor) throws {
     for (_, t) in wrt where !t.requiresGrad { try t.requiresGrad_() }
     for (_, t) in wrt { t.grad = nil }
     let y = try f()
@@ -43,12 +55,7 @@ func gradCheck(_ wrt: [(String, Tensor)], eps: Float = 1e-3, tol: Double = 2e-2,
     XCTAssertGreaterThan(checked, 0, file: file, line: line)
 }
 
-/// A float tensor from Doubles.
-func tensor(_ values: [Double], _ shape: [Int]) throws -> Tensor { try Tensor(values.map(Float.init), shape: shape) }
-
-/// Packed offsets [B+1] for sets of the given lengths.
-func offsetsFor(_ lengths: [Int]) throws -> Tensor {
-    var o: [Int64] = [0]
-    for n in lengths { o.append(o.last! + Int64(n)) }
-    return try Tensor(o, shape: [o.count])
+/// The parameters of `m` plus the given inputs, named for messages.
+public func probes(_ m: Module, _ inputs: [(String, Tensor)]) -> [(String, Tensor)] {
+    m.namedParameters().map { ($0.name, $0.tensor) } + inputs
 }
