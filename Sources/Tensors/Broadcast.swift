@@ -16,6 +16,8 @@ public func broadcastShapes(_ a: [Int], _ b: [Int], op: String) throws -> [Int] 
             throw TensorError("\(op): shapes \(shapeString(a)) and \(shapeString(b)) cannot broadcast")
         }
     }
+    // Every broadcast result is materialised, so it must fit (f32 as the common case).
+    try Tensor.checkFitsInMemory(out, dtype: .f32, op: op)
     return out
 }
 

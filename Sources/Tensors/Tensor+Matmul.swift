@@ -22,10 +22,11 @@ extension Tensor {
     }
 
     /// [batch..., m, k] x [batch..., k, n] with identical batch shapes (expanded views allowed).
-    static func batchedGemm(_ a0: Tensor, _ b0: Tensor) -> Tensor {
+    static func batchedGemm(_ a0: Tensor, _ b0: Tensor) throws -> Tensor {
         let nb = a0.dim - 2
         let batch = Array(a0.shape[..<nb])
         let m = a0.shape[nb], k = a0.shape[nb + 1], n = b0.shape[nb + 1]
+        try checkFitsInMemory(batch + [m, n], dtype: .f32, op: "matmul")
         let out = Tensor(uninitialized: batch + [m, n], dtype: .f32)
         let B = batch.reduce(1, *)
         if m == 0 || n == 0 || B == 0 { return out }
@@ -50,14 +51,14 @@ extension Tensor {
 
     /// Differentiable batched product of same-batch operands.
     static func bmmCore(_ a: Tensor, _ b: Tensor) throws -> Tensor {
-        let out = batchedGemm(a, b)
+        let out = try batchedGemm(a, b)
         guard GradMode.isEnabled && (a.requiresGrad || b.requiresGrad) else { return out }
         let sa = Saved(a, op: "matmul"), sb = Saved(b, op: "matmul")
         let wantA = a.requiresGrad, wantB = b.requiresGrad
         return record("matmul", out, [a, b]) { g in
             let av = try sa.get(), bv = try sb.get()
-            let ga = wantA ? batchedGemm(g, try bv.transpose(-1, -2)) : nil
-            let gb = wantB ? batchedGemm(try av.transpose(-1, -2), g) : nil
+            let ga = wantA ? try batchedGemm(g, try bv.transpose(-1, -2)) : nil
+            let gb = wantB ? try batchedGemm(try av.transpose(-1, -2), g) : nil
             // Expanded (broadcast) batch dims are summed back by expand's own backward.
             return [ga, gb]
         }

@@ -10,3 +10,6 @@ T.raises(function() return mpm.ones(1, 1):expand(100000, 100000) end, "would not
 T.raises(function() return mpm.arange(0, 1e300) end, "would not fit")
 T.raises(function() return mpm.linspace(0, 1, 2^40) end, "would not fit")
 T.raises(function() return mpm.tensor({1, 2}):one_hot(2^40) end, "would not fit")
+T.raises(function() return mpm.ones(100000, 1) + mpm.ones(1, 100000) end, "would not fit")
+T.raises(function() return mpm.ones(100000, 1):matmul(mpm.ones(1, 100000)) end, "would not fit")
+T.raises(function() return mpm.ones(100000):outer(mpm.ones(100000)) end, "would not fit")
