@@ -39,6 +39,22 @@ public final class LuaClass<Object: AnyObject> {
         metamethods.append((name, body))
     }
 
+    /// `#obj`, from a function of the object.
+    public func length(_ count: @escaping (Object) -> Int) {
+        metamethod("__len") { [unowned self] lua in
+            lua.push(count(try self.check(lua, 1)))
+            return 1
+        }
+    }
+
+    /// `tostring(obj)`, from a function of the object.
+    public func description(_ text: @escaping (Object) throws -> String) {
+        metamethod("__tostring") { [unowned self] lua in
+            lua.push(try text(try self.check(lua, 1)))
+            return 1
+        }
+    }
+
     /// Handles `obj[key]` for keys that are not method names (e.g. tensor indexing).
     public func index(_ body: @escaping LuaFunction) { indexFallback = body }
 

@@ -39,15 +39,8 @@ enum BatchBinding {
             }
             return 1
         }
-        c.metamethod("__len") { lua in
-            lua.push(try c.check(lua, 1).batch.batchSize)
-            return 1
-        }
-        c.metamethod("__tostring") { lua in
-            let s = try c.check(lua, 1).batch
-            lua.push("data.Batch(\(s.kind.rawValue), \(s.batchSize) jets, \(s.particleCount) particles)")
-            return 1
-        }
+        c.length { $0.batch.batchSize }
+        c.description { b in "data.Batch(\(b.batch.kind.rawValue), \(b.batch.batchSize) jets, \(b.batch.particleCount) particles)" }
         c.method("padded", doc: """
             batch:padded([length]) -> {features=[B,N,7], types=[B,N], mask=[B,N] bool, labels=, jets=, vertex_ids=, track_types=}
             The padded layout with N = length (default: the longest jet). Codes are 1-based; padding

@@ -37,15 +37,8 @@ enum DatasetBinding {
             }
             return 1
         }
-        c.metamethod("__len") { lua in
-            lua.push(try c.check(lua, 1).numJets)
-            return 1
-        }
-        c.metamethod("__tostring") { lua in
-            let ds = try c.check(lua, 1)
-            lua.push("data.Dataset(\(ds.kind.rawValue), \(ds.numJets) jets, \(ds.maxParticles) slots: \(ds.path))")
-            return 1
-        }
+        c.length { $0.numJets }
+        c.description { ds in "data.Dataset(\(ds.kind.rawValue), \(ds.numJets) jets, \(ds.maxParticles) slots: \(ds.path))" }
         c.method("read", doc: """
             ds:read(first, last) -> batch     jets first..last (1-based, inclusive)
             ds:read({i, j, ...}) -> batch     these jets, in this order (an int64 tensor works too)

@@ -91,14 +91,10 @@ enum LoaderBinding {
 
     private static func makeLoaderClass() -> LuaClass<LuaLoader> {
         let c = LuaClass<LuaLoader>(name: "data.Loader")
-        c.metamethod("__len") { lua in
-            lua.push(try c.check(lua, 1).loader.count)
-            return 1
-        }
-        c.metamethod("__tostring") { lua in
-            let l = try c.check(lua, 1).loader
-            lua.push("data.Loader(\(l.numJets) jets, batch_size \(l.options.batchSize), \(l.count) batches per epoch, next epoch \(l.epoch + 1))")
-            return 1
+        c.length { $0.loader.count }
+        c.description { wrapper in
+            let l = wrapper.loader
+            return "data.Loader(\(l.numJets) jets, batch_size \(l.options.batchSize), \(l.count) batches per epoch, next epoch \(l.epoch + 1))"
         }
         c.index { lua in
             let l = try c.check(lua, 1).loader

@@ -41,11 +41,9 @@ enum PreprocessingBinding {
             }
             return 1
         }
-        c.metamethod("__tostring") { lua in
-            let p = try c.check(lua, 1)
+        c.description { p in
             let detail = p.method == .quantile ? "\(p.quantileCount) quantiles, " : ""
-            lua.push("data.Preprocessing(\(p.method.rawValue), \(detail)fitted on \(p.fittedParticles) particles)")
-            return 1
+            return "data.Preprocessing(\(p.method.rawValue), \(detail)fitted on \(p.fittedParticles) particles)"
         }
         c.method("transform", doc: """
             pre:transform(batch [, seed]) -> batch           a copy with transformed features

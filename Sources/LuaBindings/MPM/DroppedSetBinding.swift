@@ -80,15 +80,8 @@ enum DroppedSetBinding {
             }
             return 1
         }
-        c.metamethod("__len") { lua in
-            lua.push(try c.check(lua, 1).set.count)
-            return 1
-        }
-        c.metamethod("__tostring") { lua in
-            let s = try c.check(lua, 1).set
-            lua.push("DroppedSet(\(s.count) particles in \(s.batchSize) jets)")
-            return 1
-        }
+        c.length { $0.set.count }
+        c.description { d in "DroppedSet(\(d.set.count) particles in \(d.set.batchSize) jets)" }
         return c
     }
 }

@@ -82,10 +82,7 @@ enum ModuleClass {
         c.method("forward", doc: "m:forward(x, ...) -> outputs: the same as m(x, ...)") { lua, m in
             try call(lua, m, argumentsFrom: 2)
         }
-        c.metamethod("__len") { lua in
-            lua.push(try c.check(lua, 1).children.count)
-            return 1
-        }
+        c.length { $0.children.count }
         c.metamethod("__newindex") { lua in
             let m = try c.check(lua, 1)
             let key = lua.plainString(2) ?? lua.typeName(2)

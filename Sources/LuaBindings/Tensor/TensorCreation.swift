@@ -250,11 +250,7 @@ enum TensorCreation {
             try generator.setState(words)
             return 0
         }
-        generatorClass.metamethod("__tostring") { lua in
-            _ = try TensorCreation.generatorClass.check(lua, 1)
-            lua.push("generator")
-            return 1
-        }
+        generatorClass.description { _ in "generator" }
         return generatorClass
     }
 }

@@ -30,11 +30,7 @@ enum TensorMetamethods {
             lua.push(first)
             return 1
         }
-        tensorClass.metamethod("__tostring") { lua in
-            let t = try lua.tensor(1)
-            lua.push(String(describing: t))
-            return 1
-        }
+        tensorClass.description { String(describing: $0) }
         tensorClass.metamethod("__newindex") { lua in
             try assign(lua, try lua.tensor(1))
             return 0
