@@ -67,6 +67,11 @@ public final class LuaClass<Object: AnyObject> {
         lua.push(name)
         lua.setRawField(metatable, "__name")
 
+        // release, __gc and __close accept an already released object: running twice is harmless.
+        let release: LuaFunction = { [unowned self] lua in
+            self.release(lua, 1)
+            return 0
+        }
         lua.newTable(hash: Int32(methods.count))
         let methodTable = lua.top
         for (methodName, doc, body) in methods {
@@ -74,11 +79,7 @@ public final class LuaClass<Object: AnyObject> {
                 try body(lua, try self.check(lua, 1))
             }
         }
-        // obj:release() frees now; unlike other methods it accepts an already released object.
-        lua.register("release", in: methodTable, doc: "obj:release(): frees the object now (later use raises an error)") { [unowned self] lua in
-            self.release(lua, 1)
-            return 0
-        }
+        lua.register("release", in: methodTable, doc: "obj:release(): frees the object now (later use raises an error)", release)
         lua.pushValue(methodTable)
         lua.setRawField(metatable, "methods")  // for help() and tab completion
 
@@ -94,17 +95,14 @@ public final class LuaClass<Object: AnyObject> {
         for (metaName, body) in metamethods {
             lua.register(metaName, in: metatable, doc: nil, body)
         }
-        let release: LuaFunction = { [unowned self] lua in
-            self.release(lua, 1)
-            return 0
-        }
         lua.register("__gc", in: metatable, release)
         lua.register("__close", in: metatable, release)
         lua.pop()  // metatable
         ensureCache(lua)
     }
 
-    /// `__index` as a Swift function that looks names up in the method table passed to it.
+    /// `__index` as a Swift function: names are looked up in the class's method table (found
+    /// through the registered metatable), anything else goes to `fallback`.
     private func pushIndexWithMethods(_ lua: LuaState, fallback: @escaping LuaFunction) {
         let key = metatableKey
         lua.push(function: { lua in
