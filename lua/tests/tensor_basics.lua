@@ -91,3 +91,18 @@ end
 
 -- tostring like PyTorch
 assert(tostring(mpm.tensor({1, 2})):find("tensor%(%[1, 2%], dtype=int64%)"), tostring(mpm.tensor({1, 2})))
+
+-- einsum
+local ea = mpm.tensor({{1.0, 2.0, 3.0}, {4.0, 5.0, 6.0}})
+local eb = mpm.tensor({{1.0, 0.0}, {0.0, 1.0}, {1.0, 1.0}})
+local ec = mpm.einsum("ij,jk->ik", ea, eb)
+T.equal(ec[1][1]:item(), 4, "einsum 11")
+T.equal(ec[2][2]:item(), 11, "einsum 22")
+T.equal(mpm.einsum("ij,jk", { ea, eb })[2][1]:item(), 10, "einsum implicit, list")
+T.equal(mpm.einsum("ij->", ea):item(), 21, "einsum total")
+T.equal(mpm.einsum("ij->ji", ea)[3][2]:item(), 6, "einsum transpose")
+T.raises(function() mpm.einsum("ii->i", mpm.ones(2, 2)) end, "diagonals are not supported")
+local ew = mpm.ones(3)
+ew.requires_grad = true
+local eg = mpm.autograd.grad_of(mpm.einsum("ij,j->", ea, ew), { ew })
+T.equal(eg[1][3]:item(), 9, "einsum grad")

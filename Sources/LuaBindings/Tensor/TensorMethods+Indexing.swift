@@ -128,6 +128,21 @@ enum TensorIndexing {
             let rank = (tensors.first?.dim ?? 0) + 1
             return lua.result(try Tensor.stack(tensors, dim: value > 0 ? value - 1 : value + rank))
         }
+        lua.register("einsum", in: mpm, doc: """
+            mpm.einsum(equation, a [, b, ...]) -> Einstein summation like torch.einsum; the tensors may also be \
+            passed as one list. Explicit ('ij,jk->ik') or implicit ('ij,jk': letters seen once, sorted) output; \
+            no '...' and no repeated letter within one operand. Differentiable.
+            Example: scores = mpm.einsum('bhid,bhjd->bhij', q, k)
+            """) { lua in
+            let equation = try lua.string(1)
+            let tensors: [Tensor]
+            if lua.top == 2 {
+                tensors = try AutogradLibrary.tensors(lua, 2, what: "operands")
+            } else {
+                tensors = try (2...Swift.max(2, lua.top)).map { try lua.tensor(Int32($0)) }
+            }
+            return lua.result(try Tensor.einsum(equation, tensors))
+        }
         lua.register("where", in: mpm, doc: "mpm.where(condition, a, b) -> a where condition is true, else b (tensors or numbers)") { lua in
             let condition = try lua.tensor(1)
             switch (try lua.operand(2), try lua.operand(3)) {
