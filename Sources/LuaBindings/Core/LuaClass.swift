@@ -55,6 +55,17 @@ public final class LuaClass<Object: AnyObject> {
         }
     }
 
+    /// Read-only fields (`obj.name`) for names that are not methods: `read` pushes the value of
+    /// field `name`, nil for an unknown name (as for any Lua value); other keys read as nil.
+    public func fields(_ read: @escaping (LuaState, Object, String) throws -> Void) {
+        index { [unowned self] lua in
+            let object = try self.check(lua, 1)
+            guard lua.type(2) == LUA_TSTRING else { lua.pushNil(); return 1 }
+            try read(lua, object, try lua.string(2))
+            return 1
+        }
+    }
+
     /// Handles `obj[key]` for keys that are not method names (e.g. tensor indexing).
     public func index(_ body: @escaping LuaFunction) { indexFallback = body }
 

@@ -18,11 +18,9 @@ enum BatchBinding {
 
     private static func makeClass() -> LuaClass<LuaBatch> {
         let c = LuaClass<LuaBatch>(name: "data.Batch")
-        c.index { lua in
-            let b = try c.check(lua, 1)
-            guard lua.type(2) == LUA_TSTRING else { lua.pushNil(); return 1 }
+        c.fields { lua, b, name in
             let s = b.batch
-            switch try lua.string(2) {
+            switch name {
             case "features": lua.push(s.features)
             case "types": lua.push(try b.oneBased("types", s.types))
             case "offsets": lua.push(s.offsets)
@@ -37,7 +35,6 @@ enum BatchBinding {
             case "mask": if let split = b.split { try pushSplit(lua, split, cache: b) } else { lua.pushNil() }
             default: lua.pushNil()
             }
-            return 1
         }
         c.length { $0.batch.batchSize }
         c.description { b in "data.Batch(\(b.batch.kind.rawValue), \(b.batch.batchSize) jets, \(b.batch.particleCount) particles)" }

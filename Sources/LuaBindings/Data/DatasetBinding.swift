@@ -24,10 +24,8 @@ enum DatasetBinding {
 
     private static func makeClass() -> LuaClass<JetDataset> {
         let c = LuaClass<JetDataset>(name: "data.Dataset")
-        c.index { lua in
-            let ds = try c.check(lua, 1)
-            guard lua.type(2) == LUA_TSTRING else { lua.pushNil(); return 1 }
-            switch try lua.string(2) {
+        c.fields { lua, ds, name in
+            switch name {
             case "kind": lua.push(ds.kind.rawValue)
             case "path": lua.push(ds.path)
             case "num_jets": lua.push(ds.numJets)
@@ -35,7 +33,6 @@ enum DatasetBinding {
             case "classes": lua.push(strings: ds.classNames)
             default: lua.pushNil()
             }
-            return 1
         }
         c.length { $0.numJets }
         c.description { ds in "data.Dataset(\(ds.kind.rawValue), \(ds.numJets) jets, \(ds.maxParticles) slots: \(ds.path))" }

@@ -29,17 +29,14 @@ enum PreprocessingBinding {
 
     private static func makeClass() -> LuaClass<Preprocessing> {
         let c = LuaClass<Preprocessing>(name: "data.Preprocessing")
-        c.index { lua in
-            let p = try c.check(lua, 1)
-            guard lua.type(2) == LUA_TSTRING else { lua.pushNil(); return 1 }
-            switch try lua.string(2) {
+        c.fields { lua, p, name in
+            switch name {
             case "method": lua.push(p.method.rawValue)
             case "quantiles": lua.push(p.quantileCount)
             case "fitted_jets": lua.push(p.fittedJets)
             case "fitted_particles": lua.push(p.fittedParticles)
             default: lua.pushNil()
             }
-            return 1
         }
         c.description { p in
             let detail = p.method == .quantile ? "\(p.quantileCount) quantiles, " : ""

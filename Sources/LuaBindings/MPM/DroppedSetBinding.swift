@@ -60,11 +60,9 @@ enum DroppedSetBinding {
 
     private static func makeClass() -> LuaClass<LuaDroppedSet> {
         let c = LuaClass<LuaDroppedSet>(name: "mpm.DroppedSet")
-        c.index { lua in
-            let d = try c.check(lua, 1)
-            guard lua.type(2) == LUA_TSTRING else { lua.pushNil(); return 1 }
+        c.fields { lua, d, name in
             let s = d.set
-            switch try lua.string(2) {
+            switch name {
             case "features": lua.push(s.features)
             case "types": lua.push(try d.oneBased("types", s.types))
             case "offsets": lua.push(s.offsets)
@@ -78,7 +76,6 @@ enum DroppedSetBinding {
             case "batch_size": lua.push(s.batchSize)
             default: lua.pushNil()
             }
-            return 1
         }
         c.length { $0.set.count }
         c.description { d in "DroppedSet(\(d.set.count) particles in \(d.set.batchSize) jets)" }
