@@ -18,9 +18,12 @@ deps:
 build: deps
 	$(SWIFT) build $(SWIFT_FLAGS) --product mpmlua
 
-# Builds the host, then runs every Swift test and every lua/tests/*.lua script.
+# Builds the host and the tests, then runs every Swift test and every lua/tests/*.lua script.
+# The run takes about a minute; TEST_TIMEOUT turns a hang into a failure instead of a stalled CI.
+TEST_TIMEOUT ?= 1200
 test: build
-	MPMLUA_BIN=$(CURDIR)/$(RELEASE_BIN) $(SWIFT) test $(SWIFT_FLAGS)
+	$(SWIFT) build $(SWIFT_FLAGS) --build-tests
+	MPMLUA_BIN=$(CURDIR)/$(RELEASE_BIN) timeout --kill-after=30 $(TEST_TIMEOUT) $(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
 demo: build
 	$(RELEASE_BIN) examples/train_cfm.lua

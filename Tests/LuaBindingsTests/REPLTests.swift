@@ -89,31 +89,64 @@ struct REPLTests {
     }
 }
 
-/// A tmux session driven with send-keys and read with capture-pane.
+/// A tmux session driven with send-keys and read with capture-pane, on a private server
+/// (`tmux -L`) so that it neither meets nor disturbs the user's own tmux.
 struct Tmux {
     let name = "mpmlua-test-\(UUID().uuidString.prefix(8))"
+    var socket: String { name }
 
     var available: Bool { (try? run(["-V"])) != nil }
 
-    /// Runs tmux; `capture` reads its output. The server that `new-session` forks inherits
-    /// the client's descriptors, so a session start must not be given a pipe to read to the end.
+    /// Runs tmux and returns what it printed. Not Foundation's Process: that hands the child one
+    /// end of a socket pair and waits for every holder to close it, and the tmux server forked by
+    /// `new-session` keeps it open, so the wait would never end. posix_spawn with every descriptor
+    /// above stderr closed gives the server nothing of ours to hold.
     @discardableResult
-    func run(_ arguments: [String], capture: Bool = true) throws -> String {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["tmux"] + arguments
-        let output = Pipe()
-        process.standardOutput = capture ? output : FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        let data = capture ? output.fileHandleForReading.readDataToEndOfFile() : Data()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else { throw TmuxError(message: "tmux \(arguments.joined(separator: " ")) failed") }
+    func run(_ arguments: [String]) throws -> String {
+        var output: [Int32] = [-1, -1]
+        guard pipe(&output) == 0 else { throw TmuxError(message: "pipe failed") }
+        _ = fcntl(output[0], F_SETFD, FD_CLOEXEC)
+        _ = fcntl(output[1], F_SETFD, FD_CLOEXEC)
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_adddup2(&actions, output[1], 1)
+        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        guard let addCloseFrom = Tmux.addCloseFrom, addCloseFrom(&actions, 3) == 0 else {
+            throw TmuxError(message: "posix_spawn_file_actions_addclosefrom_np needs glibc 2.34 or later")
+        }
+
+        let argv = (["tmux", "-L", socket] + arguments).map { strdup($0) } + [nil]
+        defer { argv.forEach { free($0) } }
+        var pid = pid_t()
+        let spawned = posix_spawnp(&pid, "tmux", &actions, nil, argv, environ)
+        close(output[1])
+        defer { close(output[0]) }
+        guard spawned == 0 else { throw TmuxError(message: "cannot run tmux: \(String(cString: strerror(spawned)))") }
+
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(output[0], &buffer, buffer.count)
+            if count > 0 { data.append(contentsOf: buffer[0..<count]); continue }
+            if count < 0 && errno == EINTR { continue }
+            break
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        guard status == 0 else { throw TmuxError(message: "tmux \(arguments.joined(separator: " ")) failed") }
         return String(decoding: data, as: UTF8.self)
     }
 
+    /// glibc's posix_spawn_file_actions_addclosefrom_np (2.34 and later), which Swift's Glibc
+    /// module leaves out because it is declared only under _GNU_SOURCE.
+    private typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+    private static let addCloseFrom: AddCloseFrom? = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np")
+        .map { unsafeBitCast($0, to: AddCloseFrom.self) }
+
     func start(command: String) throws {
-        try run(["new-session", "-d", "-s", name, "-x", "120", "-y", "30", command], capture: false)
+        try run(["new-session", "-d", "-s", name, "-x", "120", "-y", "30", command])
     }
 
     func send(keys: [String]) { _ = try? run(["send-keys", "-t", name] + keys) }
@@ -129,7 +162,7 @@ struct Tmux {
         throw TmuxError(message: "timed out waiting for '\(text)'; screen:\n\(screen())")
     }
 
-    func stop() { _ = try? run(["kill-session", "-t", name]) }
+    func stop() { _ = try? run(["kill-server"]) }
 }
 
 struct TmuxError: Error, CustomStringConvertible {

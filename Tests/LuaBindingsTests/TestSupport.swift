@@ -29,8 +29,10 @@ struct RunResult {
     var error: String
 }
 
-/// Runs the mpmlua binary with `arguments`, feeding `input` on standard input.
-func runHost(_ arguments: [String], input: String = "", environment: [String: String] = [:]) throws -> RunResult {
+/// Runs the mpmlua binary with `arguments`, feeding `input` on standard input; killed after
+/// `timeoutSeconds`.
+func runHost(_ arguments: [String], input: String = "", environment: [String: String] = [:],
+             timeoutSeconds: Double = 300) throws -> RunResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: TestPaths.binary)
     process.arguments = arguments
@@ -44,6 +46,10 @@ func runHost(_ arguments: [String], input: String = "", environment: [String: St
     process.standardOutput = stdout
     process.standardError = stderr
     try process.run()
+    // A hung child fails its test instead of stalling the whole run.
+    let watchdog = DispatchWorkItem { if process.isRunning { kill(process.processIdentifier, SIGKILL) } }
+    DispatchQueue.global().asyncAfter(deadline: .now() + timeoutSeconds, execute: watchdog)
+    defer { watchdog.cancel() }
     stdin.fileHandleForWriting.write(input.data(using: .utf8)!)
     try stdin.fileHandleForWriting.close()
     let out = stdout.fileHandleForReading.readDataToEndOfFile()
