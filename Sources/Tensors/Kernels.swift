@@ -4,7 +4,7 @@
 /// struct), not as a closure: the kernel is then specialised for that type, the function is
 /// inlined into the loop and the unit-stride loops vectorise. A closure argument ends up
 /// captured by the parallel worker closure and called indirectly for every element, ten
-/// times slower on `add`. The closure forms remain for the rarer ops (comparisons, masks).
+/// times slower on `add`.
 
 /// A function of one element, as a type the kernels specialise on.
 protocol Elementwise1 {
@@ -28,22 +28,6 @@ protocol Elementwise3 {
     associatedtype C
     associatedtype R
     func callAsFunction(_ a: A, _ b: B, _ c: C) -> R
-}
-
-/// A closure as an `Elementwise*` function: an indirect call per element.
-struct ClosureFunction1<A, R>: Elementwise1 {
-    let f: (A) -> R
-    @inline(__always) func callAsFunction(_ a: A) -> R { f(a) }
-}
-
-struct ClosureFunction2<A, B, R>: Elementwise2 {
-    let f: (A, B) -> R
-    @inline(__always) func callAsFunction(_ a: A, _ b: B) -> R { f(a, b) }
-}
-
-struct ClosureFunction3<A, B, C, R>: Elementwise3 {
-    let f: (A, B, C) -> R
-    @inline(__always) func callAsFunction(_ a: A, _ b: B, _ c: C) -> R { f(a, b, c) }
 }
 
 /// out[i] = f(a[i], b[i]) over `out.shape`, with `a` and `b` broadcast to it.
@@ -70,12 +54,6 @@ func binaryKernel<F: Elementwise2>(_ a: Tensor, _ b: Tensor, into out: Tensor, _
     }
 }
 
-/// The closure form of `binaryKernel`.
-@inline(__always)
-func binaryKernel<A, B, R>(_ a: Tensor, _ b: Tensor, into out: Tensor, _ op: (A, B) -> R) {
-    withoutActuallyEscaping(op) { binaryKernel(a, b, into: out, ClosureFunction2(f: $0)) }
-}
-
 /// out[i] = f(a[i]) with `a` broadcast to `out.shape`.
 @inline(__always)
 func unaryKernel<F: Elementwise1>(_ a: Tensor, into out: Tensor, _ f: F) {
@@ -93,12 +71,6 @@ func unaryKernel<F: Elementwise1>(_ a: Tensor, into out: Tensor, _ f: F) {
     }
 }
 
-/// The closure form of `unaryKernel`.
-@inline(__always)
-func unaryKernel<A, R>(_ a: Tensor, into out: Tensor, _ op: (A) -> R) {
-    withoutActuallyEscaping(op) { unaryKernel(a, into: out, ClosureFunction1(f: $0)) }
-}
-
 /// out[i] = f(a[i], b[i], c[i]) with all three broadcast to `out.shape`.
 @inline(__always)
 func ternaryKernel<F: Elementwise3>(_ a: Tensor, _ b: Tensor, _ c: Tensor, into out: Tensor, _ f: F) {
@@ -111,16 +83,17 @@ func ternaryKernel<F: Elementwise3>(_ a: Tensor, _ b: Tensor, _ c: Tensor, into 
         let o = po + off[0], x = pa + off[1], y = pb + off[2], z = pc + off[3]
         if so == 1 && sa == 1 && sb == 1 && sc == 1 {
             for j in j0..<j1 { o[j] = f(x[j], y[j], z[j]) }
+        } else if so == 1 && sa == 1 && sb == 0 && sc == 1 {
+            // A scalar in the middle: masked_fill, where(mask, value, x).
+            let v = y[0]
+            for j in j0..<j1 { o[j] = f(x[j], v, z[j]) }
+        } else if so == 1 && sa == 1 && sb == 1 && sc == 0 {
+            let v = z[0]
+            for j in j0..<j1 { o[j] = f(x[j], y[j], v) }
         } else {
             for j in j0..<j1 { o[j * so] = f(x[j * sa], y[j * sb], z[j * sc]) }
         }
     }
-}
-
-/// The closure form of `ternaryKernel`.
-@inline(__always)
-func ternaryKernel<A, B, C, R>(_ a: Tensor, _ b: Tensor, _ c: Tensor, into out: Tensor, _ op: (A, B, C) -> R) {
-    withoutActuallyEscaping(op) { ternaryKernel(a, b, c, into: out, ClosureFunction3(f: $0)) }
 }
 
 extension Tensor {
@@ -135,20 +108,6 @@ extension Tensor {
     /// A fresh f32 tensor of `shape` with out[i] = f(a[i], b[i]) (backward helper).
     static func map2<F: Elementwise2>(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ f: F) -> Tensor
     where F.A == Float, F.B == Float, F.R == Float {
-        let out = Tensor(uninitialized: shape, dtype: .f32)
-        binaryKernel(a, b, into: out, f)
-        return out
-    }
-
-    /// The closure form of `map3`.
-    static func map3(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ c: Tensor, _ f: (Float, Float, Float) -> Float) -> Tensor {
-        let out = Tensor(uninitialized: shape, dtype: .f32)
-        ternaryKernel(a, b, c, into: out, f)
-        return out
-    }
-
-    /// The closure form of `map2`.
-    static func map2(_ shape: [Int], _ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) -> Tensor {
         let out = Tensor(uninitialized: shape, dtype: .f32)
         binaryKernel(a, b, into: out, f)
         return out

@@ -17,12 +17,12 @@ extension Tensor {
         let a = to(dt), b = other.to(dt)
         @inline(__always) func run<T: Comparable>(_: T.Type) {
             switch op {
-            case .eq: binaryKernel(a, b, into: out) { (x: T, y: T) in x == y }
-            case .ne: binaryKernel(a, b, into: out) { (x: T, y: T) in x != y }
-            case .lt: binaryKernel(a, b, into: out) { (x: T, y: T) in x < y }
-            case .le: binaryKernel(a, b, into: out) { (x: T, y: T) in x <= y }
-            case .gt: binaryKernel(a, b, into: out) { (x: T, y: T) in x > y }
-            case .ge: binaryKernel(a, b, into: out) { (x: T, y: T) in x >= y }
+            case .eq: binaryKernel(a, b, into: out, IsEqual<T>())
+            case .ne: binaryKernel(a, b, into: out, IsNotEqual<T>())
+            case .lt: binaryKernel(a, b, into: out, IsLess<T>())
+            case .le: binaryKernel(a, b, into: out, IsLessOrEqual<T>())
+            case .gt: binaryKernel(a, b, into: out, IsGreater<T>())
+            case .ge: binaryKernel(a, b, into: out, IsGreaterOrEqual<T>())
             }
         }
         if dt == .f32 { run(Float.self) } else { run(Int64.self) }
@@ -58,19 +58,20 @@ extension Tensor {
     public func ge(_ s: Double) throws -> Tensor { try compare(.ge, s) }
 
     /// Logical and (nonzero is true): `try m.logicalAnd(n)`.
-    public func logicalAnd(_ other: Tensor) throws -> Tensor { try logical("logical_and", other) { $0 && $1 } }
+    public func logicalAnd(_ other: Tensor) throws -> Tensor { try logical("logical_and", other, LogicalAnd()) }
     /// Logical or.
-    public func logicalOr(_ other: Tensor) throws -> Tensor { try logical("logical_or", other) { $0 || $1 } }
+    public func logicalOr(_ other: Tensor) throws -> Tensor { try logical("logical_or", other, LogicalOr()) }
     /// Logical exclusive or.
-    public func logicalXor(_ other: Tensor) throws -> Tensor { try logical("logical_xor", other) { $0 != $1 } }
+    public func logicalXor(_ other: Tensor) throws -> Tensor { try logical("logical_xor", other, IsNotEqual<Bool>()) }
     /// Logical not: `m.logicalNot()`.
     public func logicalNot() -> Tensor {
         let out = Tensor(uninitialized: shape, dtype: .bool)
-        unaryKernel(to(.bool), into: out) { (x: Bool) in !x }
+        unaryKernel(to(.bool), into: out, LogicalNot())
         return out
     }
 
-    private func logical(_ name: String, _ other: Tensor, _ f: (Bool, Bool) -> Bool) throws -> Tensor {
+    private func logical<F: Elementwise2>(_ name: String, _ other: Tensor, _ f: F) throws -> Tensor
+    where F.A == Bool, F.B == Bool, F.R == Bool {
         let shape = try broadcastShapes(self.shape, other.shape, op: name)
         let out = Tensor(uninitialized: shape, dtype: .bool)
         binaryKernel(to(.bool), other.to(.bool), into: out, f)
@@ -81,7 +82,7 @@ extension Tensor {
     public func isnan() -> Tensor {
         guard dtype == .f32 else { return Tensor.filled(shape, value: 0, dtype: .bool) }
         let out = Tensor(uninitialized: shape, dtype: .bool)
-        unaryKernel(self, into: out) { (x: Float) in x.isNaN }
+        unaryKernel(self, into: out, IsNaN())
         return out
     }
 
@@ -89,7 +90,7 @@ extension Tensor {
     public func isfinite() -> Tensor {
         guard dtype == .f32 else { return Tensor.filled(shape, value: 1, dtype: .bool) }
         let out = Tensor(uninitialized: shape, dtype: .bool)
-        unaryKernel(self, into: out) { (x: Float) in x.isFinite }
+        unaryKernel(self, into: out, IsFinite())
         return out
     }
 
@@ -104,18 +105,18 @@ extension Tensor {
         let out = Tensor(uninitialized: shape, dtype: dt)
         let c = condition.to(.bool), x = a.to(dt), y = b.to(dt)
         switch dt {
-        case .f32: ternaryKernel(c, x, y, into: out) { (c: Bool, x: Float, y: Float) in c ? x : y }
-        case .i64: ternaryKernel(c, x, y, into: out) { (c: Bool, x: Int64, y: Int64) in c ? x : y }
-        case .bool: ternaryKernel(c, x, y, into: out) { (c: Bool, x: Bool, y: Bool) in c ? x : y }
+        case .f32: ternaryKernel(c, x, y, into: out, Select<Float>())
+        case .i64: ternaryKernel(c, x, y, into: out, Select<Int64>())
+        case .bool: ternaryKernel(c, x, y, into: out, Select<Bool>())
         }
         guard GradMode.isEnabled && (a.requiresGrad || b.requiresGrad) else { return out }
         let sa = a.shape, sb = b.shape
         let cs = Saved(c, op: "where")
         return record("where", out, [a, b]) { g in
-            let cv = try cs.get()
-            let zero = Tensor.filled([], value: 0, dtype: .f32)
-            let ga = Tensor.map3(g.shape, g, cv.to(.f32), zero) { g, c, _ in c != 0 ? g : 0 }
-            let gb = Tensor.map3(g.shape, g, cv.to(.f32), zero) { g, c, _ in c != 0 ? 0 : g }
+            let cv = try cs.get(), zero = Tensor.filled([], value: 0, dtype: .f32)
+            let ga = Tensor(uninitialized: g.shape, dtype: .f32), gb = Tensor(uninitialized: g.shape, dtype: .f32)
+            ternaryKernel(cv, g, zero, into: ga, Select<Float>())
+            ternaryKernel(cv, zero, g, into: gb, Select<Float>())
             return [try ga.sumTo(sa), try gb.sumTo(sb)]
         }
     }
@@ -153,9 +154,9 @@ extension Tensor {
         let fill = Tensor.filled([], value: value, dtype: dtype)
         return try inPlace("masked_fill_", compute: { try $0.maskedFill(mask, value: value) }, fast: {
             switch dtype {
-            case .f32: ternaryKernel(mask, fill, self, into: self) { (c: Bool, v: Float, x: Float) in c ? v : x }
-            case .i64: ternaryKernel(mask, fill, self, into: self) { (c: Bool, v: Int64, x: Int64) in c ? v : x }
-            case .bool: ternaryKernel(mask, fill, self, into: self) { (c: Bool, v: Bool, x: Bool) in c ? v : x }
+            case .f32: ternaryKernel(mask, fill, self, into: self, Select<Float>())
+            case .i64: ternaryKernel(mask, fill, self, into: self, Select<Int64>())
+            case .bool: ternaryKernel(mask, fill, self, into: self, Select<Bool>())
             }
         })
     }
@@ -175,10 +176,10 @@ extension Tensor {
         }
         let l = Float(lo ?? -.infinity), h = Float(hi ?? .infinity)
         let out = Tensor(uninitialized: shape, dtype: .f32)
-        unaryKernel(self, into: out) { (x: Float) in x.isNaN ? x : Swift.min(Swift.max(x, l), h) }
+        unaryKernel(self, into: out, FloatClamp(low: l, high: h))
         let x = Saved(self, op: "clamp")
         return Tensor.record("clamp", out, [self]) { g in
-            [Tensor.map2(g.shape, g, try x.get()) { g, x in x >= l && x <= h ? g : 0 }]
+            [Tensor.map2(g.shape, g, try x.get(), ClampGrad(low: l, high: h))]
         }
     }
 
@@ -191,4 +192,36 @@ extension Tensor {
             r.copyElements(into: self, shape: shape, srcStrides: r.strides)
         })
     }
+}
+
+// MARK: Elementwise functions (types rather than closures, so the kernels inline them)
+
+struct IsEqual<T: Equatable>: Elementwise2 { @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { a == b } }
+struct IsNotEqual<T: Equatable>: Elementwise2 { @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { a != b } }
+struct IsLess<T: Comparable>: Elementwise2 { @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { a < b } }
+struct IsLessOrEqual<T: Comparable>: Elementwise2 { @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { a <= b } }
+struct IsGreater<T: Comparable>: Elementwise2 { @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { a > b } }
+struct IsGreaterOrEqual<T: Comparable>: Elementwise2 { @inline(__always) func callAsFunction(_ a: T, _ b: T) -> Bool { a >= b } }
+
+struct LogicalAnd: Elementwise2 { @inline(__always) func callAsFunction(_ a: Bool, _ b: Bool) -> Bool { a && b } }
+struct LogicalOr: Elementwise2 { @inline(__always) func callAsFunction(_ a: Bool, _ b: Bool) -> Bool { a || b } }
+struct LogicalNot: Elementwise1 { @inline(__always) func callAsFunction(_ a: Bool) -> Bool { !a } }
+struct IsNaN: Elementwise1 { @inline(__always) func callAsFunction(_ a: Float) -> Bool { a.isNaN } }
+struct IsFinite: Elementwise1 { @inline(__always) func callAsFunction(_ a: Float) -> Bool { a.isFinite } }
+
+/// `condition ? a : b`, the kernel of `where` and `masked_fill`.
+struct Select<T>: Elementwise3 {
+    @inline(__always) func callAsFunction(_ condition: Bool, _ a: T, _ b: T) -> T { condition ? a : b }
+}
+
+/// Clamps to [low, high]; NaN stays NaN.
+struct FloatClamp: Elementwise1 {
+    let low: Float, high: Float
+    @inline(__always) func callAsFunction(_ x: Float) -> Float { x.isNaN ? x : Swift.min(Swift.max(x, low), high) }
+}
+
+/// The gradient of `clamp`: passes where the input was inside the bounds.
+struct ClampGrad: Elementwise2 {
+    let low: Float, high: Float
+    @inline(__always) func callAsFunction(_ g: Float, _ x: Float) -> Float { x >= low && x <= high ? g : 0 }
 }
