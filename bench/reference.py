@@ -59,6 +59,7 @@ def numpy_cases():
         "matmul 1024x1024": best(lambda: a @ b),
         "add 4M floats": best(lambda: big + big2),
         "sum over last dim [16384,512]": best(lambda: rows.sum(axis=1)),
+        "masked_fill(x > 0) 4M floats": best(lambda: np.where(big > 0, np.float32(0), big)),
         "layer_norm fwd+bwd [16384,512]": best(layer_norm, 5),
         "softmax fwd+bwd [16384,512]": best(softmax, 5),
     }
@@ -94,6 +95,7 @@ def torch_cases():
             "matmul 1024x1024": best(lambda: a @ b),
             "add 4M floats": best(lambda: big + big2),
             "sum over last dim [16384,512]": best(lambda: rows.sum(dim=1)),
+            "masked_fill(x > 0) 4M floats": best(lambda: big.masked_fill(big > 0, 0)),
         }
     results["layer_norm fwd+bwd [16384,512]"] = best(layer_norm, 5)
     results["softmax fwd+bwd [16384,512]"] = best(softmax, 5)

@@ -28,6 +28,10 @@ local big, big2 = mpm.randn(4 * 1024 * 1024), mpm.randn(4 * 1024 * 1024)
 case("add 4M floats", function() return big + big2 end)
 local rows = mpm.randn(16384, 512)
 case("sum over last dim [16384,512]", function() return rows:sum(2) end)
+case("masked_fill(x > 0) 4M floats", function()
+  local mask = big:gt(0)
+  return big:masked_fill(mask, 0), mask
+end)
 
 if F and F.layer_norm then
   local x = mpm.randn(16384, 512, {requires_grad = true})

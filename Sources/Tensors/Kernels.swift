@@ -39,12 +39,25 @@ func binaryKernel<F: Elementwise2>(_ a: Tensor, _ b: Tensor, into out: Tensor, _
     let so = plan.inner[0], sa = plan.inner[1], sb = plan.inner[2]
     plan.run { off, j0, j1 in
         let o = po + off[0], x = pa + off[1], y = pb + off[2]
+        // In-place forms (out is a) get loops that read through `o` itself: LLVM vectorises only
+        // after a runtime check that out and inputs do not overlap, which exact aliasing fails,
+        // while a read and write through one pointer needs no check.
         if so == 1 && sa == 1 && sb == 1 {
-            for j in j0..<j1 { o[j] = f(x[j], y[j]) }
+            if UnsafeRawPointer(o) == UnsafeRawPointer(x) {
+                let xo = UnsafeRawPointer(o).assumingMemoryBound(to: F.A.self)
+                for j in j0..<j1 { o[j] = f(xo[j], y[j]) }
+            } else {
+                for j in j0..<j1 { o[j] = f(x[j], y[j]) }
+            }
         } else if so == 1 && sa == 1 && sb == 0 {
             // A scalar or a column ([T, 1] against [T, D]) on the right.
             let v = y[0]
-            for j in j0..<j1 { o[j] = f(x[j], v) }
+            if UnsafeRawPointer(o) == UnsafeRawPointer(x) {
+                let xo = UnsafeRawPointer(o).assumingMemoryBound(to: F.A.self)
+                for j in j0..<j1 { o[j] = f(xo[j], v) }
+            } else {
+                for j in j0..<j1 { o[j] = f(x[j], v) }
+            }
         } else if so == 1 && sa == 0 && sb == 1 {
             let v = x[0]
             for j in j0..<j1 { o[j] = f(v, y[j]) }
@@ -63,7 +76,10 @@ func unaryKernel<F: Elementwise1>(_ a: Tensor, into out: Tensor, _ f: F) {
     let so = plan.inner[0], sa = plan.inner[1]
     plan.run { off, j0, j1 in
         let o = po + off[0], x = pa + off[1]
-        if so == 1 && sa == 1 {
+        if so == 1 && sa == 1 && UnsafeRawPointer(o) == UnsafeRawPointer(x) {
+            let xo = UnsafeRawPointer(o).assumingMemoryBound(to: F.A.self)   // in place, as in binaryKernel
+            for j in j0..<j1 { o[j] = f(xo[j]) }
+        } else if so == 1 && sa == 1 {
             for j in j0..<j1 { o[j] = f(x[j]) }
         } else {
             for j in j0..<j1 { o[j * so] = f(x[j * sa]) }

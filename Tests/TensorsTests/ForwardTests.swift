@@ -96,6 +96,12 @@ final class ForwardTests: XCTestCase {
         let y = try x.add(x).sub(x)
         let v = y.toFloatArray()
         XCTAssertEqual(v[0], 0); XCTAssertEqual(v[n - 1], Float(n - 1)); XCTAssertEqual(v[n / 2 + 3], Float(n / 2 + 3))
+        // In-place kernels (output aliasing an input) over every chunk.
+        let z = try x.clone()
+        try z.add_(x)
+        try z.mul_(-1)
+        try z.apply_(.neg)
+        XCTAssertEqual(z.toFloatArray(), (0..<n).map { Float(2 * $0) })
         let m = try x.reshape([1024, 1024])
         let rows = try m.sum(dims: [1]).toFloatArray(), cols = try m.sum(dims: [0]).toFloatArray()
         XCTAssertEqual(Double(rows[3]), Double(3 * 1024 * 1024 + 1023 * 512), accuracy: 1e3)
