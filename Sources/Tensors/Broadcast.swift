@@ -153,6 +153,10 @@ func stridedCopy<T>(_ t: T.Type, shape: [Int], src: UnsafePointer<T>, srcStrides
                     dst: UnsafeMutablePointer<T>, dstStrides: [Int]) {
     let plan = StridedPlan(shape: shape, strides: [dstStrides, srcStrides])
     let so = plan.inner[0], si = plan.inner[1]
+    if so == 1 && si != 1 && si != 0 && plan.rows > 1 && plan.outerStrides.last?[1] == 1 {
+        transposedCopy(plan, src: src, dst: dst)
+        return
+    }
     plan.run { off, j0, j1 in
         let o = dst + off[0], a = src + off[1]
         if so == 1 && si == 1 {
@@ -162,6 +166,31 @@ func stridedCopy<T>(_ t: T.Type, shape: [Int], src: UnsafePointer<T>, srcStrides
             for j in j0..<j1 { o[j] = v }
         } else {
             for j in j0..<j1 { o[j * so] = a[j * si] }
+        }
+    }
+}
+
+/// `stridedCopy` for a source that is contiguous down the rows rather than along them (a
+/// transpose): row by row, every read would touch a new cache line, so it copies 32x32 tiles,
+/// whose reads and writes both stay in cache.
+func transposedCopy<T>(_ plan: StridedPlan, src: UnsafePointer<T>, dst: UnsafeMutablePointer<T>) {
+    let tile = 32, n = plan.n, si = plan.inner[1]
+    let groups = (plan.rows + tile - 1) / tile
+    parallelFor(groups, work: plan.rows * n) { g0, g1 in
+        var rowOffsets = [StridedPlan.Offsets](repeating: .init(), count: tile)
+        for g in g0..<g1 {
+            var count = 0
+            plan.forRows(g * tile, Swift.min((g + 1) * tile, plan.rows), 0, n) { off, _, _ in
+                rowOffsets[count] = off
+                count += 1
+            }
+            for c0 in stride(from: 0, to: n, by: tile) {
+                let c1 = Swift.min(c0 + tile, n)
+                for r in 0..<count {
+                    let o = dst + rowOffsets[r][0], a = src + rowOffsets[r][1]
+                    for c in c0..<c1 { o[c] = a[c * si] }
+                }
+            }
         }
     }
 }

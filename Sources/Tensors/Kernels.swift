@@ -129,6 +129,14 @@ extension Tensor {
         return out
     }
 
+    /// This operand ready for an elementwise kernel over `shape`: a full-size operand whose last
+    /// dim is strided (a transpose) is first made contiguous by the tiled copy, because the
+    /// kernels' inner loop runs along the last dim and would read a new cache line per element.
+    func elementwiseOperand(for shape: [Int]) -> Tensor {
+        guard self.shape == shape, let last = strides.last, last != 1, numel > 1, !isContiguous else { return self }
+        return contiguousData()
+    }
+
     /// A 0-d tensor for a scalar operand: float32 next to a float tensor or for a fractional
     /// value, else int64 (so `ints + 1` stays int64, `ints * 0.5` becomes float32).
     func scalarOperand(_ s: Double) -> Tensor {

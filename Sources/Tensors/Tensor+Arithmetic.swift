@@ -14,7 +14,7 @@ extension Tensor {
         let shape = try broadcastShapes(a.shape, b.shape, op: op.rawValue)
         var dt = DType.promoted(a.dtype, b.dtype)
         if dt == .bool || op == .div || op == .pow { dt = (op == .div || op == .pow) ? .f32 : .i64 }
-        let x = a.to(dt), y = b.to(dt)
+        let x = a.to(dt).elementwiseOperand(for: shape), y = b.to(dt).elementwiseOperand(for: shape)
         let out = Tensor(uninitialized: shape, dtype: dt)
         try binaryInto(op, x, y, out)
         return out

@@ -14,7 +14,7 @@ extension Tensor {
         let shape = try broadcastShapes(self.shape, other.shape, op: op.rawValue)
         let out = Tensor(uninitialized: shape, dtype: .bool)
         let dt = DType.promoted(DType.promoted(dtype, other.dtype), .i64)
-        let a = to(dt), b = other.to(dt)
+        let a = to(dt).elementwiseOperand(for: shape), b = other.to(dt).elementwiseOperand(for: shape)
         @inline(__always) func run<T: Comparable>(_: T.Type) {
             switch op {
             case .eq: binaryKernel(a, b, into: out, IsEqual<T>())

@@ -90,6 +90,21 @@ final class ForwardTests: XCTestCase {
         assertThrows("add_: result shape [2,3] does not match the in-place target [3]") { try b.add_(a) }
     }
 
+    func testTransposedCopiesAndOperands() throws {
+        // Sizes that are not multiples of the 32x32 copy tile, with a batch dim in front, and
+        // enough elements for the parallel path.
+        let (b, r, c) = (24, 70, 45)
+        let x = try Tensor.arange(0, Double(b * r * c), dtype: .f32).reshape([b, r, c])
+        let xt = try x.transpose(1, 2)
+        var expected = [Float]()
+        for i in 0..<b { for j in 0..<c { for k in 0..<r { expected.append(Float(i * r * c + k * c + j)) } } }
+        XCTAssertEqual(xt.contiguous().toFloatArray(), expected)
+        XCTAssertEqual(try xt.add(xt).toFloatArray(), expected.map { 2 * $0 })
+        XCTAssertEqual(try xt.gt(Tensor(scalar: Float(100))).toBoolArray(), expected.map { $0 > 100 })
+        let rows = try Tensor.arange(0, Double(c * r), dtype: .f32).reshape([c, r])   // contiguous next to transposed
+        XCTAssertEqual(try xt.sub(rows).toFloatArray(), expected.enumerated().map { $1 - Float($0 % (c * r)) })
+    }
+
     func testLargeElementwiseParallel() throws {
         let n = 1 << 20
         let x = try Tensor.arange(0, Double(n), dtype: .f32)
