@@ -30,25 +30,25 @@ extension Tensor {
     /// let t = try Tensor.full([2, 3], value: 7)
     /// ```
     public static func full(_ shape: [Int], value: Double, dtype: DType = .f32) throws -> Tensor {
-        try checkShape(shape, op: "full")
+        try checkShape(shape, dtype: dtype, op: "full")
         return filled(shape, value: value, dtype: dtype)
     }
 
     /// Zeros. `try Tensor.zeros([2, 3])`
     public static func zeros(_ shape: [Int], dtype: DType = .f32) throws -> Tensor {
-        try checkShape(shape, op: "zeros")
+        try checkShape(shape, dtype: dtype, op: "zeros")
         return filled(shape, value: 0, dtype: dtype)
     }
 
     /// Ones. `try Tensor.ones([4], dtype: .i64)`
     public static func ones(_ shape: [Int], dtype: DType = .f32) throws -> Tensor {
-        try checkShape(shape, op: "ones")
+        try checkShape(shape, dtype: dtype, op: "ones")
         return filled(shape, value: 1, dtype: dtype)
     }
 
     /// Uninitialised contents (fast; overwrite before reading). `try Tensor.empty([1024])`
     public static func empty(_ shape: [Int], dtype: DType = .f32) throws -> Tensor {
-        try checkShape(shape, op: "empty")
+        try checkShape(shape, dtype: dtype, op: "empty")
         return Tensor(uninitialized: shape, dtype: dtype)
     }
 
@@ -114,7 +114,7 @@ extension Tensor {
     /// Identity matrix `n` x `m` (m defaults to n): `try Tensor.eye(3)`.
     public static func eye(_ n: Int, _ m: Int? = nil, dtype: DType = .f32) throws -> Tensor {
         let cols = m ?? n
-        try checkShape([n, cols], op: "eye")
+        try checkShape([n, cols], dtype: dtype, op: "eye")
         let t = filled([n, cols], value: 0, dtype: dtype)
         for i in 0..<Swift.min(n, cols) {
             switch dtype {

@@ -9,13 +9,27 @@ extension Tensor {
         let v = toInt64Array()
         var out = [Int](repeating: 0, count: v.count)
         for (i, raw) in v.enumerated() {
-            let x = Int(raw) - base
-            guard x >= 0 && x < n else {
+            guard let x = Tensor.zeroBasedIndex(Int(raw), base: base, size: n, wrapsNegative: false) else {
                 throw TensorError("\(op): index \(raw) out of range \(base)..\(n - 1 + base) (\(what) of size \(n))")
             }
             out[i] = x
         }
         return out
+    }
+
+    /// `raw` as a 0-based index into a dim of size `n`: counted from `base`, or from the end when
+    /// negative and `wrapsNegative` (-1 is the last element in either base). Nil when out of
+    /// range; never overflows, whatever integer a script passes.
+    static func zeroBasedIndex(_ raw: Int, base: Int, size n: Int, wrapsNegative: Bool = true) -> Int? {
+        let i: Int
+        if raw < 0 && wrapsNegative {
+            i = raw + n   // raw < 0 <= n: cannot overflow
+        } else {
+            let (shifted, overflow) = raw.subtractingReportingOverflow(base)
+            guard !overflow else { return nil }
+            i = shifted
+        }
+        return i >= 0 && i < n ? i : nil
     }
 
     /// Moves element bytes: dst[di] = src[si] for each pair, for any dtype.
@@ -55,6 +69,7 @@ extension Tensor {
     /// let acc = try zeros.indexAdd(0, index: idx, source: rows)
     /// ```
     public func indexAdd(_ d: Int, index: Tensor, source: Tensor, alpha: Double = 1, indexBase: Int = 0) throws -> Tensor {
+        guard dim > 0 else { throw TensorError("index_add: needs a tensor with at least one dim (got a 0-D tensor)") }
         let a = try normalizeDim(d, op: "index_add")
         guard index.dim <= 1 else { throw TensorError("index_add: index must be 1-D, got shape \(shapeString(index.shape))") }
         let idx = try index.indexValues(op: "index_add", size: shape[a], base: indexBase, what: "dim \(d + Tensor.dimDisplayBase)")
@@ -71,7 +86,10 @@ extension Tensor {
             let o = out.pointer(Float.self), s = src.pointer(Float.self), al = Float(alpha)
             for ai in 0..<A { for i in 0..<M { for c in 0..<C { o[(ai * N + idx[i]) * C + c] += al * s[(ai * M + i) * C + c] } } }
         } else {
-            let o = out.pointer(Int64.self), s = src.pointer(Int64.self), al = Int64(alpha)
+            guard let al = Int64(exactly: alpha) else {
+                throw TensorError("index_add: alpha must be an integer to add into an int64 tensor (got \(alpha))")
+            }
+            let o = out.pointer(Int64.self), s = src.pointer(Int64.self)
             for ai in 0..<A { for i in 0..<M { for c in 0..<C { o[(ai * N + idx[i]) * C + c] &+= al &* s[(ai * M + i) * C + c] } } }
         }
         let i0 = try Tensor(idx.map(Int64.init), shape: [M])
@@ -224,7 +242,10 @@ extension Tensor {
     public func oneHot(numClasses: Int = -1, indexBase: Int = 0) throws -> Tensor {
         guard dtype == .i64 else { throw TensorError("one_hot: expects an int64 tensor, got \(dtype.name)") }
         let raw = toInt64Array()
-        let c = numClasses >= 0 ? numClasses : Int((raw.max() ?? Int64(indexBase - 1)) + 1) - indexBase
+        // -1: one more than the largest label (as a count from indexBase); an absurd label is
+        // caught by indexValues below.
+        let largest = Int(raw.max() ?? Int64(indexBase - 1))
+        let c = numClasses >= 0 ? numClasses : Swift.max(0, largest.subtractingReportingOverflow(indexBase - 1).partialValue)
         let idx = try indexValues(op: "one_hot", size: c, base: indexBase, what: "num_classes")
         try Tensor.checkFitsInMemory(shape + [c], dtype: .i64, op: "one_hot")
         let out = Tensor.filled(shape + [c], value: 0, dtype: .i64)

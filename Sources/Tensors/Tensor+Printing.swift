@@ -4,12 +4,15 @@ import Foundation
 /// More than 1000 elements print the first and last 3 entries of each dim around `...`.
 extension Tensor: CustomStringConvertible {
     public var description: String {
-        let summarize = numel > 1000
-        let flat = contiguous()
-        let strs = Tensor.formatElements(flat, summarize: summarize)
-        var body = Tensor.render(strs, shape: shape, dim: 0, offset: 0, strides: Tensor.contiguousStrides(shape),
-                                 summarize: summarize, indent: 7)
-        if shape.contains(0) { body = String(repeating: "[", count: Swift.max(dim, 1)) + String(repeating: "]", count: Swift.max(dim, 1)) }
+        let body: String
+        if shape.contains(0) {
+            // Rendered without walking the dims: the others may be huge ([2^62, 0] is a valid view).
+            body = String(repeating: "[", count: Swift.max(dim, 1)) + String(repeating: "]", count: Swift.max(dim, 1))
+        } else {
+            let summarize = numel > 1000
+            body = Tensor.render(Tensor.formatElements(contiguous(), summarize: summarize), shape: shape, dim: 0, offset: 0,
+                                 strides: Tensor.contiguousStrides(shape), summarize: summarize, indent: 7)
+        }
         var extras: [String] = []
         if shape.contains(0) && dim > 1 { extras.append("size=(\(shape.map(String.init).joined(separator: ", ")))") }
         if dtype != .f32 { extras.append("dtype=\(dtype.name)") }

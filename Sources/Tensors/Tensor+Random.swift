@@ -22,7 +22,7 @@ extension Tensor {
 
     /// Uniform integers in `low ..< high` (int64): `try Tensor.randint(0, 10, [5])`.
     public static func randint(_ low: Int64, _ high: Int64, _ shape: [Int], generator: Generator? = nil) throws -> Tensor {
-        try checkShape(shape, op: "randint")
+        try checkShape(shape, dtype: .i64, op: "randint")
         guard high > low else { throw TensorError("randint: high (\(high)) must be greater than low (\(low))") }
         let t = Tensor(uninitialized: shape, dtype: .i64)
         let p = t.pointer(Int64.self), n = t.numel
@@ -36,6 +36,7 @@ extension Tensor {
     /// A random permutation of 0..<n (int64): `try Tensor.randperm(10)`.
     public static func randperm(_ n: Int, generator: Generator? = nil) throws -> Tensor {
         guard n >= 0 else { throw TensorError("randperm: n must be non-negative (got \(n))") }
+        try checkShape([n], dtype: .i64, op: "randperm")
         let t = Tensor(uninitialized: [n], dtype: .i64)
         let p = t.pointer(Int64.self)
         for i in 0..<n { p[i] = Int64(i) }
@@ -120,7 +121,9 @@ extension Tensor {
         if w.contains(where: { !($0 >= 0) || !$0.isFinite }) {
             throw TensorError("multinomial: weights must be finite and non-negative")
         }
-        let out = Tensor(uninitialized: dim == 1 ? [numSamples] : [rows, numSamples], dtype: .i64)
+        let outShape = dim == 1 ? [numSamples] : [rows, numSamples]
+        try Tensor.checkShape(outShape, dtype: .i64, op: "multinomial")
+        let out = Tensor(uninitialized: outShape, dtype: .i64)
         let o = out.pointer(Int64.self)
         try (generator ?? .defaultGenerator).withLock { d in
             for r in 0..<rows {

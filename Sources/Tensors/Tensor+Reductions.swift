@@ -68,6 +68,7 @@ extension Tensor {
     func reductionDims(_ dims: [Int]?, op: String) throws -> [Int] {
         guard let dims, !dims.isEmpty else { return Array(0..<dim) }
         let d = try dims.map { try normalizeDim($0, op: op) }
+        if dim == 0 { return [] }   // a 0-d tensor accepts dim 0 or -1, as in PyTorch, and has nothing to reduce
         guard Set(d).count == d.count else {
             throw TensorError("\(op): dim \(dims.map { $0 + Tensor.dimDisplayBase }) repeats a dim")
         }

@@ -120,7 +120,7 @@ extension Tensor {
         let a = try normalizeDim(d, op: "narrow")
         guard dim > 0 else { throw TensorError("narrow: cannot narrow a 0-D tensor") }
         let s = start < 0 ? start + shape[a] : start
-        guard s >= 0, length >= 0, s + length <= shape[a] else {
+        guard s >= 0, s <= shape[a], length >= 0, length <= shape[a] - s else {
             throw TensorError("narrow: start \(start) and length \(length) exceed size \(shape[a]) of dim \(d + Tensor.dimDisplayBase) (shape \(shapeString(shape)))")
         }
         var sh = shape
@@ -138,9 +138,7 @@ extension Tensor {
         guard dim > 0 else { throw TensorError("select: cannot index a 0-D tensor") }
         let a = try normalizeDim(d, op: "select")
         let n = shape[a]
-        let i0 = index - indexBase
-        let i = i0 < 0 ? i0 + n : i0
-        guard i >= 0 && i < n else {
+        guard let i = Tensor.zeroBasedIndex(index, base: indexBase, size: n) else {
             throw TensorError("select: index \(index) out of range \(indexBase)..\(n - 1 + indexBase) for dim \(d < 0 ? d : d + Tensor.dimDisplayBase) of shape \(shapeString(shape))")
         }
         var sh = shape, st = strides
@@ -219,9 +217,7 @@ extension Tensor {
             case .all:
                 sh.append(n); st.append(strides[d])
             case .index(let raw):
-                let i0 = raw - indexBase
-                let i = i0 < 0 ? i0 + n : i0
-                guard i >= 0 && i < n else {
+                guard let i = Tensor.zeroBasedIndex(raw, base: indexBase, size: n) else {
                     throw TensorError("\(op): index \(raw) out of range \(indexBase)..\(n - 1 + indexBase) for dim \(d + Tensor.dimDisplayBase) of shape \(shapeString(shape))")
                 }
                 off += i * strides[d]
@@ -232,8 +228,10 @@ extension Tensor {
                     return Swift.min(Swift.max(v < 0 ? v + n : v, 0), n)
                 }
                 let a = clampBound(start, 0), b = Swift.max(clampBound(stop, n), a)
-                sh.append((b - a + step - 1) / step)
-                st.append(strides[d] * step)
+                let count = (b - a) / step + ((b - a) % step == 0 ? 0 : 1)
+                sh.append(count)
+                // A step beyond the dim leaves at most one element, whose stride is never used.
+                st.append(count > 1 ? strides[d] * step : strides[d])
                 off += a * strides[d]
             }
         }

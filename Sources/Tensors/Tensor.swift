@@ -80,11 +80,11 @@ public final class Tensor {
         return s
     }
 
-    static func checkShape(_ shape: [Int], op: String) throws {
+    static func checkShape(_ shape: [Int], dtype: DType = .f32, op: String) throws {
         if let bad = shape.first(where: { $0 < 0 }) {
             throw TensorError("\(op): negative size \(bad) in shape \(shapeString(shape))")
         }
-        try checkFitsInMemory(shape, dtype: .f32, op: op)
+        try checkFitsInMemory(shape, dtype: dtype, op: op)
     }
 
     /// This machine's physical memory in bytes: no single tensor can be larger.

@@ -13,3 +13,33 @@ T.raises(function() return mpm.tensor({1, 2}):one_hot(2^40) end, "would not fit"
 T.raises(function() return mpm.ones(100000, 1) + mpm.ones(1, 100000) end, "would not fit")
 T.raises(function() return mpm.ones(100000, 1):matmul(mpm.ones(1, 100000)) end, "would not fit")
 T.raises(function() return mpm.ones(100000):outer(mpm.ones(100000)) end, "would not fit")
+
+-- Extreme integers (found by calling every function with random arguments): errors, not traps.
+local maxint, minint = math.maxinteger, math.mininteger
+T.raises(function() return mpm.randperm(maxint) end, "would not fit")
+T.raises(function() return mpm.arange(3):narrow(1, maxint, 2) end, "exceed size 3")
+T.raises(function() return mpm.arange(3):narrow(1, 2, maxint) end, "exceed size 3")
+T.raises(function() return mpm.arange(3):select(1, minint) end, "out of range 1..3")
+T.raises(function() return mpm.arange(3):index_select(1, mpm.tensor({minint})) end, "out of range 1..3")
+T.raises(function() return mpm.arange(3):gather(1, mpm.tensor({minint})) end, "out of range 1..3")
+T.raises(function() return mpm.arange(3):scatter(1, mpm.tensor({minint}), mpm.tensor({1})) end, "out of range 1..3")
+T.raises(function() return mpm.tensor({minint}):one_hot(3) end, "out of range 1..3")
+T.raises(function() return mpm.tensor({maxint}):one_hot() end, "would not fit")
+T.raises(function() return mpm.arange(3):index_add(1, mpm.tensor({1}), mpm.tensor({1}), 1e19) end, "alpha must be an integer")
+T.raises(function() return mpm.arange(3):split({maxint, maxint, 2}, 1) end, "do not sum to 3")
+T.raises(function() return mpm.tensor(1e19, {dtype = "int64"}) end, "cannot be stored as int64")
+T.equal(#mpm.arange(3):chunk(maxint), 3, "chunk into more pieces than elements")
+T.equal(mpm.arange(5)[{{1, 5, maxint}}]:tolist(), {0}, "a step past the end keeps the first element")
+T.equal(mpm.tensor({maxint, 1}):tolist(), {maxint, 1}, "int64 literals are exact beyond 2^53")
+T.equal(mpm.tensor({2.7, -2.7}, {dtype = "int64"}):tolist(), {2, -2}, "float to int64 truncates")
+T.equal(tostring(mpm.zeros(0):view(maxint, 0)), "tensor([[]], size=(9223372036854775807, 0))", "printing a huge empty view")
+-- A 0-D tensor has no dim to split or index into; reductions over dim 1 or -1 leave it as it is.
+T.raises(function() return mpm.tensor(5.0):split(1, 1) end, "0-D tensor")
+T.raises(function() return mpm.tensor(5.0):chunk(2, 1) end, "0-D tensor")
+T.raises(function() return mpm.tensor(5.0):index_add(1, mpm.tensor({1}), mpm.tensor(1.0)) end, "0-D tensor")
+T.equal(mpm.tensor(5.0):sum(-1):item(), 5, "sum of a 0-D tensor over dim -1")
+-- -1 is the last element for every index-taking function.
+local t = mpm.arange(3)
+T.equal(t:select(1, -1):item(), 2, "select -1")
+T.equal(t[-1]:item(), 2, "index -1")
+T.equal(t:narrow(1, -2, 2):tolist(), {1, 2}, "narrow from -2")

@@ -6,6 +6,8 @@ import Tensors
 struct TensorLiteral {
     var shape: [Int] = []
     var values: [Double] = []
+    /// The values exactly, while every one is a Lua integer (a Double is exact only below 2^53).
+    var integers: [Int64] = []
     var dtype: DType = .i64
 
     /// Reads a number, a boolean, or nested sequence tables of them (rectangular).
@@ -32,6 +34,7 @@ struct TensorLiteral {
                 sawNumber = true
                 if lua_isinteger(lua.state, index) == 0 { literal.dtype = .f32 }
                 literal.values.append(lua_tonumberx(lua.state, index, nil))
+                if literal.dtype == .i64 { literal.integers.append(Int64(lua_tointegerx(lua.state, index, nil))) }
             case LUA_TBOOLEAN:
                 sawBoolean = true
                 literal.values.append(lua_toboolean(lua.state, index) != 0 ? 1 : 0)
@@ -65,7 +68,15 @@ struct TensorLiteral {
     func tensor(dtype: DType) throws -> Tensor {
         switch dtype {
         case .f32: return try Tensor(values.map { Float($0) }, shape: shape)
-        case .i64: return try Tensor(values.map { Int64($0) }, shape: shape)
+        case .i64:
+            if self.dtype == .i64 { return try Tensor(integers, shape: shape) }
+            return try Tensor(values.map { value in
+                // Truncated toward zero, as torch.tensor(..., dtype=torch.int64) does.
+                guard let integer = Int64(exactly: value.rounded(.towardZero)) else {
+                    throw LuaError.argument(1, "tensor: \(value) cannot be stored as int64")
+                }
+                return integer
+            }, shape: shape)
         case .bool: return try Tensor(values.map { $0 != 0 }, shape: shape)
         }
     }

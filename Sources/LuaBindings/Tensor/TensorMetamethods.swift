@@ -102,7 +102,7 @@ enum TensorMetamethods {
 
     static func luaIndex(_ value: Int, argument: Int32) throws -> Int {
         if value == 0 { throw LuaError.argument(argument, "index 0 is invalid: indices count from 1 (or from -1 at the end)") }
-        return value > 0 ? value : value + 1
+        return value
     }
 
     /// `{i, {a, b}, {a, b, step}, {}, ":"}`: an index selects (dropping the dim); a range keeps
