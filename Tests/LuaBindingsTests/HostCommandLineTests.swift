@@ -10,6 +10,18 @@ struct HostCommandLineTests {
         #expect(result.output == "2\n")
     }
 
+    /// Random arguments to every function and method (tools/fuzz_calls.lua): errors, never a
+    /// crash. On a failure the verbose output's last line names the call that killed the host.
+    @Test(arguments: [1, 2, 3, 4, 5, 6])
+    func randomCallsNeverCrashTheHost(seed: Int) throws {
+        let root = TestPaths.root.path
+        let result = try runHost(["\(root)/tools/fuzz_calls.lua", "--seed", "\(seed)", "--calls", "3000",
+                                  "--data", "\(root)/data", "--verbose"])
+        let lastCall = result.output.split(separator: "\n").last.map(String.init) ?? ""
+        #expect(result.status == 0, "host died at: \(lastCall)\n\(result.error.prefix(2000))")
+        #expect(lastCall.hasPrefix("fuzz_calls: seed \(seed), 3000 calls"))
+    }
+
     @Test func printsVersionAndHelp() throws {
         let version = try runHost(["--version"])
         #expect(version.status == 0)
