@@ -46,6 +46,8 @@ extension Tensor {
         } else if known != count {
             throw TensorError("\(op): shape \(shapeString(shape)) is invalid for input of shape \(shapeString(from)) (\(count) elements)")
         }
+        // An empty tensor fits any shape with a 0 in it, but strides still multiply the other sizes.
+        try checkFitsInMemory(out, dtype: .bool, op: op)
         return out
     }
 
