@@ -83,6 +83,13 @@ extension Tensor {
         let n = Int(count)
         let integral = start.rounded() == start && end.rounded() == end && step.rounded() == step
         let dt = dtype ?? (integral ? .i64 : .f32)
+        if dt == .i64 && n > 0 {
+            // Both ends inside int64's range (2^63 is the first Double outside it).
+            let last = start + Double(n - 1) * step
+            guard Swift.max(Swift.abs(start), Swift.abs(last)) < 9.223372036854775808e18 else {
+                throw TensorError("arange: values from \(start) to \(last) do not fit in int64")
+            }
+        }
         let t = Tensor(uninitialized: [n], dtype: dt)
         switch dt {
         case .f32: let p = t.pointer(Float.self); for i in 0..<n { p[i] = Float(start + Double(i) * step) }
