@@ -92,8 +92,8 @@ struct REPLTests {
 /// A tmux session driven with send-keys and read with capture-pane, on a private server
 /// (`tmux -L`) so that it neither meets nor disturbs the user's own tmux.
 struct Tmux {
+    /// The session's name, and the name of its private server's socket.
     let name = "mpmlua-test-\(UUID().uuidString.prefix(8))"
-    var socket: String { name }
 
     var available: Bool { (try? run(["-V"])) != nil }
 
@@ -117,7 +117,7 @@ struct Tmux {
             throw TmuxError(message: "posix_spawn_file_actions_addclosefrom_np needs glibc 2.34 or later")
         }
 
-        let argv = (["tmux", "-L", socket] + arguments).map { strdup($0) } + [nil]
+        let argv = (["tmux", "-L", name] + arguments).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid = pid_t()
         let spawned = posix_spawnp(&pid, "tmux", &actions, nil, argv, environ)
