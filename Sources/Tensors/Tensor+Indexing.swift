@@ -69,7 +69,7 @@ extension Tensor {
     /// let acc = try zeros.indexAdd(0, index: idx, source: rows)
     /// ```
     public func indexAdd(_ d: Int, index: Tensor, source: Tensor, alpha: Double = 1, indexBase: Int = 0) throws -> Tensor {
-        guard dim > 0 else { throw TensorError("index_add: needs a tensor with at least one dim (got a 0-D tensor)") }
+        try requireDims("index_add")
         let a = try normalizeDim(d, op: "index_add")
         guard index.dim <= 1 else { throw TensorError("index_add: index must be 1-D, got shape \(shapeString(index.shape))") }
         let idx = try index.indexValues(op: "index_add", size: shape[a], base: indexBase, what: "dim \(d + Tensor.dimDisplayBase)")

@@ -60,7 +60,7 @@ extension Tensor {
     /// ```
     public func split(_ size: Int, dim d: Int = 0) throws -> [Tensor] {
         guard size > 0 else { throw TensorError("split: split size must be positive (got \(size))") }
-        guard dim > 0 else { throw TensorError("split: needs a tensor with at least one dim (got a 0-D tensor)") }
+        try requireDims("split")
         let a = try normalizeDim(d, op: "split")
         let n = shape[a]
         return try stride(from: 0, to: Swift.max(n, 1), by: size).map { try narrow(a, start: $0, length: Swift.min(size, n - $0)) }
@@ -71,7 +71,7 @@ extension Tensor {
     /// let (q, kv) = try x.split(sizes: [64, 128], dim: -1)
     /// ```
     public func split(sizes: [Int], dim d: Int = 0) throws -> [Tensor] {
-        guard dim > 0 else { throw TensorError("split: needs a tensor with at least one dim (got a 0-D tensor)") }
+        try requireDims("split")
         let a = try normalizeDim(d, op: "split")
         // Each size within the dim first, so the sum cannot overflow.
         guard sizes.allSatisfy({ $0 >= 0 && $0 <= shape[a] }), sizes.reduce(0, +) == shape[a] else {
@@ -87,7 +87,7 @@ extension Tensor {
     /// ```
     public func chunk(_ chunks: Int, dim d: Int = 0) throws -> [Tensor] {
         guard chunks > 0 else { throw TensorError("chunk: number of chunks must be positive (got \(chunks))") }
-        guard dim > 0 else { throw TensorError("chunk: needs a tensor with at least one dim (got a 0-D tensor)") }
+        try requireDims("chunk")
         let a = try normalizeDim(d, op: "chunk")
         let n = shape[a]
         let size = Swift.max(1, n / chunks + (n % chunks == 0 ? 0 : 1))

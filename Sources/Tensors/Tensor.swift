@@ -136,6 +136,11 @@ public final class Tensor {
     }
 
     /// Normalises a possibly negative dim, throwing a message in the user's base.
+    /// Throws for a 0-D tensor, which ops that cut or index along a dim cannot take.
+    func requireDims(_ op: String) throws {
+        guard dim > 0 else { throw TensorError("\(op): needs a tensor with at least one dim (got a 0-D tensor)") }
+    }
+
     func normalizeDim(_ d: Int, op: String, rank: Int? = nil) throws -> Int {
         let r = rank ?? dim
         let n = Swift.max(r, 1)
