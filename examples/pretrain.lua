@@ -8,9 +8,7 @@
 -- Defaults train the small preset on the bundled jets in a few minutes on 2 cores and write,
 -- under --out (runs/<task>): backbone.h5 (encoder-only, for downstream), checkpoint.h5,
 -- metrics.csv, loss.png and preprocessing.h5. `--help` lists every option.
-local ok, options = pcall(mpm.tasks.cli.parse, arg, mpm.tasks.pretrain_options,
-  "mpmlua examples/pretrain.lua [options]")
-if not ok then error("pretrain: " .. tostring(options), 0) end
+local options = mpm.tasks.cli.options(arg, mpm.tasks.pretrain_options, "mpmlua examples/pretrain.lua [options]")
 if options == nil then return end
 
 local result = mpm.tasks.pretrain(options)

@@ -20,8 +20,7 @@ local spec = {
   { "seed", 7, "integer", "seed of the jet choice, masking and sampling" },
   { "out", "reconstruction.png", "string", "output PNG" },
 }
-local ok, o = pcall(mpm.tasks.cli.parse, arg, spec, "mpmlua examples/reconstruct.lua [options]")
-if not ok then error("reconstruct: " .. tostring(o), 0) end
+local o = mpm.tasks.cli.options(arg, spec, "mpmlua examples/reconstruct.lua [options]")
 if o == nil then return end
 
 local function exists(path) local f = io.open(path, "r"); if f then f:close() return true end return false end

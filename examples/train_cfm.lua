@@ -10,8 +10,7 @@ local spec = {}
 for _, s in ipairs(mpm.tasks.pretrain_options) do
   if s[1] ~= "task" and s[1] ~= "no-id" and s[1] ~= "kmeans-k" and s[1] ~= "tokenizer" then spec[#spec + 1] = s end
 end
-local ok, options = pcall(mpm.tasks.cli.parse, arg, spec, "mpmlua examples/train_cfm.lua [options]")
-if not ok then error("train_cfm: " .. tostring(options), 0) end
+local options = mpm.tasks.cli.options(arg, spec, "mpmlua examples/train_cfm.lua [options]")
 if options == nil then return end
 options.task = "cfm"
 

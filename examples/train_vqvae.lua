@@ -16,8 +16,7 @@ local spec = {
   { "preprocessing", "", "string", "fitted preprocessing file (default: fit and save next to --out)" },
   { "out", "runs/tokenizer.h5", "string", "where the tokenizer is written" },
 }
-local ok, o = pcall(mpm.tasks.cli.parse, arg, spec, "mpmlua examples/train_vqvae.lua [options]")
-if not ok then error("train_vqvae: " .. tostring(o), 0) end
+local o = mpm.tasks.cli.options(arg, spec, "mpmlua examples/train_vqvae.lua [options]")
 if o == nil then return end
 
 mpm.manual_seed(o.seed)

@@ -22,6 +22,16 @@ struct HostCommandLineTests {
         #expect(lastCall.hasPrefix("fuzz_calls: seed \(seed), 3000 calls"))
     }
 
+    @Test func exampleScriptsRejectBadOptionsLikeCommandLineTools() throws {
+        let script = TestPaths.root.appendingPathComponent("examples/pretrain.lua").path
+        let bad = try runHost([script, "--steps", "abc"])
+        #expect(bad.status == 1)
+        #expect(bad.error == "mpmlua: pretrain: --steps expects an integer, got 'abc'\n")   // one line, no traceback
+        let help = try runHost([script, "--help"])
+        #expect(help.status == 0)
+        #expect(help.output.hasPrefix("usage: mpmlua examples/pretrain.lua [options]"))
+    }
+
     @Test func printsVersionAndHelp() throws {
         let version = try runHost(["--version"])
         #expect(version.status == 0)

@@ -1,11 +1,12 @@
 -- mpm.tasks.cli: command-line options for the example scripts. Options are `--name value`
 -- or `--name=value` (flags take no value); unknown names are errors; --help prints usage.
 --
---   local o = mpm.tasks.cli.parse(arg, {
+--   local o = mpm.tasks.cli.options(arg, {
 --     {"steps", 600, "integer", "training steps"},
 --     {"resume", false, "flag", "continue from OUT/checkpoint.h5"},
 --   }, "mpmlua examples/pretrain.lua [options]")
 --   if not o then return end       -- --help was printed
+-- (on a bad option cli.options raises a one-line usage error; cli.parse a plain error.)
 return function(mpm)
   local cli = {}
 
@@ -80,6 +81,20 @@ return function(mpm)
       i = i + 1
     end
     return out
+  end
+
+  -- A usage error: a table whose __tostring is the message. The host prints such an error as
+  -- one line without a traceback; pcall and tostring see the message as usual.
+  local UsageError = { __tostring = function(e) return e.message end }
+
+  --- cli.options(args, spec, synopsis) -> options table, or nil after printing --help.
+  --- For scripts run from a shell: a bad option raises "SCRIPT: message" as a usage error,
+  --- which mpmlua prints as one line, without a traceback, and exits with status 1.
+  function cli.options(args, spec, synopsis)
+    local ok, options = pcall(cli.parse, args, spec, synopsis)
+    if ok then return options end
+    local script = (args and args[0] or ""):match("([^/]+)%.lua$") or "options"
+    error(setmetatable({ message = ("%s: %s"):format(script, tostring(options)) }, UsageError), 0)
   end
 
   mpm.tasks.cli = cli
