@@ -2,9 +2,10 @@
 /// views, `sum` and `bmm`, so autograd needs no extra backward code.
 ///
 /// Supported: explicit (`"ij,jk->ik"`) and implicit (`"ij,jk"`: the output is the letters that
-/// appear once, sorted) equations over one or more operands. Several operands are contracted
-/// left to right. Not supported (a clear error is thrown): `...` ellipsis and a letter repeated
-/// inside one operand (diagonals such as `"ii->i"`).
+/// appear once, sorted) equations over one or more operands, and `...` for leading dims that
+/// broadcast as in torch.einsum (`"...ij,...jk->...ik"`; implicit output puts them first).
+/// Several operands are contracted left to right. Not supported (a clear error is thrown): a
+/// letter repeated inside one operand (diagonals such as `"ii->i"`).
 
 extension Tensor {
     /// Einstein summation over `operands` as described by `equation`.
@@ -13,10 +14,9 @@ extension Tensor {
     /// let s = try Tensor.einsum("bhid,bhjd->bhij", [q, k])    // attention scores
     /// ```
     public static func einsum(_ equation: String, _ operands: [Tensor]) throws -> Tensor {
-        let eq = equation.filter { !$0.isWhitespace }
-        guard !eq.contains(".") else {
-            throw TensorError("einsum: '...' (ellipsis) is not supported in \"\(equation)\"")
-        }
+        var eq = equation.filter { !$0.isWhitespace }
+        var operands = operands
+        if eq.contains(".") { (eq, operands) = try expandEllipsis(eq, operands, equation: equation) }
         let sides = eq.components(separatedBy: "->")
         guard sides.count <= 2 else {
             throw TensorError("einsum: equation \"\(equation)\" has more than one '->'")
@@ -79,6 +79,61 @@ extension Tensor {
             accLetters = target
         }
         return acc
+    }
+
+    /// Rewrites `...` as letters the equation does not use, right-aligned across operands so that
+    /// the ellipsis dims broadcast (size-1 dims are expanded), and makes an implicit output
+    /// explicit: the ellipsis letters, then the other letters that appear once, sorted.
+    private static func expandEllipsis(_ eq: String, _ operands: [Tensor], equation: String) throws -> (String, [Tensor]) {
+        let sides = eq.components(separatedBy: "->")
+        guard sides.count <= 2 else { throw TensorError("einsum: equation \"\(equation)\" has more than one '->'") }
+        let terms = sides[0].components(separatedBy: ",")
+        guard terms.count == operands.count else {
+            throw TensorError("einsum: equation \"\(equation)\" has \(terms.count) operand term(s) but \(operands.count) tensor(s) were given")
+        }
+        for term in terms + sides.dropFirst()
+        where term.replacingOccurrences(of: "...", with: "").contains(".") || term.components(separatedBy: "...").count > 2 {
+            throw TensorError("einsum: \"\(equation)\" has a '.' that is not part of one '...' per term")
+        }
+        // The number of dims each operand's ellipsis covers, and the broadcast size of each.
+        var spans = [Int](repeating: 0, count: terms.count)
+        var ellipsisShape: [Int] = []
+        for (k, (term, t)) in zip(terms, operands).enumerated() where term.contains("...") {
+            let named = term.count - 3
+            guard t.dim >= named else {
+                throw TensorError("einsum: operand \(k + 1) has \(t.dim) dims (shape \(shapeString(t.shape))) but its subscripts \"\(term)\" name \(named) besides '...'")
+            }
+            let start = term.distance(from: term.startIndex, to: term.range(of: "...")!.lowerBound)
+            spans[k] = t.dim - named
+            let dims = Array(t.shape[start..<(start + spans[k])])
+            ellipsisShape = try broadcastShapes(ellipsisShape, dims, op: "einsum '...'")
+        }
+        let unused = (Array("abcdefghijklmnopqrstuvwxyz") + Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")).filter { !eq.contains($0) }
+        guard unused.count >= ellipsisShape.count else {
+            throw TensorError("einsum: \"\(equation)\" leaves too few unused letters for its '...' dims")
+        }
+        let letters = Array(unused.prefix(ellipsisShape.count))
+        var expanded = operands
+        var newTerms: [String] = []
+        for (k, term) in terms.enumerated() {
+            guard term.contains("...") else { newTerms.append(term); continue }
+            let mine = letters.suffix(spans[k])
+            newTerms.append(term.replacingOccurrences(of: "...", with: String(mine)))
+            // Size-1 ellipsis dims take the broadcast size.
+            let start = term.distance(from: term.startIndex, to: term.range(of: "...")!.lowerBound)
+            var target = operands[k].shape
+            for (j, size) in ellipsisShape.suffix(spans[k]).enumerated() { target[start + j] = size }
+            if target != operands[k].shape { expanded[k] = try operands[k].expand(target) }
+        }
+        let output: String
+        if sides.count == 2 {
+            output = sides[1].replacingOccurrences(of: "...", with: String(letters))
+        } else {
+            var counts: [Character: Int] = [:]
+            for c in terms.joined() where c != "." { counts[c, default: 0] += 1 }
+            output = String(letters) + String(counts.filter { $0.value == 1 }.map(\.key).sorted())
+        }
+        return (newTerms.joined(separator: ",") + "->" + output, expanded)
     }
 
     /// One operand: sum over letters missing from `output`, then permute to its order.

@@ -61,7 +61,10 @@ final class EinsumTests: XCTestCase {
     func testErrors() throws {
         let m = try Tensor.ones([2, 2]), v = try Tensor.ones([3])
         assertThrows("diagonals are not supported") { _ = try Tensor.einsum("ii->i", [m]) }
-        assertThrows("ellipsis") { _ = try Tensor.einsum("...ij->ij", [m]) }
+        assertThrows("not part of one '...'") { _ = try Tensor.einsum("....ij->ij", [m]) }
+        assertThrows("not part of one '...'") { _ = try Tensor.einsum("...i...->i", [m]) }
+        assertThrows("name 3 besides '...'") { _ = try Tensor.einsum("...ijk->ij", [m]) }
+        assertThrows("einsum '...'") { _ = try Tensor.einsum("...i,...i->...", [try Tensor.ones([2, 3]), try Tensor.ones([4, 3])]) }
         assertThrows("2 operand term(s) but 1 tensor(s)") { _ = try Tensor.einsum("ij,jk->ik", [m]) }
         assertThrows("has size 2") { _ = try Tensor.einsum("ij,j->i", [m, v]) }
         assertThrows("name 3") { _ = try Tensor.einsum("ijk->i", [m]) }
@@ -69,6 +72,27 @@ final class EinsumTests: XCTestCase {
         assertThrows("does not appear") { _ = try Tensor.einsum("ij->iz", [m]) }
         assertThrows("repeated subscript in the output") { _ = try Tensor.einsum("ij->ii", [m]) }
         assertThrows("more than one") { _ = try Tensor.einsum("ij->j->i", [m]) }
+    }
+
+    func testEllipsis() throws {
+        // Batched matmul over any leading dims, as torch.einsum("...ij,...jk->...ik").
+        let a = try sample([2, 3, 4, 5], seed: 20), b = try sample([2, 3, 5, 6], seed: 21)
+        let c = try Tensor.einsum("...ij,...jk->...ik", [a, b])
+        XCTAssertEqual(c.shape, [2, 3, 4, 6])
+        assertClose(c, try a.matmul(b).toFloatArray(), tol: 1e-4)
+        // Broadcast ellipsis dims: [3, 4, 5] against [1, 5, 6], and a plain matrix on the right.
+        let x = try sample([3, 4, 5], seed: 22), w = try sample([1, 5, 6], seed: 23), m = try sample([5, 6], seed: 24)
+        assertClose(try Tensor.einsum("...ij,...jk->...ik", [x, w]), try x.matmul(w).toFloatArray(), tol: 1e-4)
+        assertClose(try Tensor.einsum("...ij,jk", [x, m]), try x.matmul(m).toFloatArray(), tol: 1e-4)   // implicit: ... first
+        // Ellipsis in the middle and at the end; summed away when the output omits it.
+        let y = try sample([2, 3, 4], seed: 25)
+        XCTAssertEqual(try Tensor.einsum("i...->...i", [y]).shape, [3, 4, 2])
+        assertClose(try Tensor.einsum("i...->...i", [y]), try y.permute([1, 2, 0]).toFloatArray())
+        assertClose(try Tensor.einsum("...j->j", [y]), try y.sum(dims: [0, 1]).toFloatArray(), tol: 1e-5)
+        assertClose(try Tensor.einsum("...ij->ij", [try ft([1, 2, 3, 4], shape: [2, 2])]), [1, 2, 3, 4])   // empty '...'
+        try gradCheck([try sample([2, 3, 4], seed: 26), try sample([1, 4, 2], seed: 27)]) { v in
+            try Tensor.einsum("...ij,...jk->...ik", v)
+        }
     }
 
     func testGradients() throws {

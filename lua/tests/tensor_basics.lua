@@ -106,3 +106,6 @@ local ew = mpm.ones(3)
 ew.requires_grad = true
 local eg = mpm.autograd.grad_of(mpm.einsum("ij,j->", ea, ew), { ew })
 T.equal(eg[1][3]:item(), 9, "einsum grad")
+-- einsum with '...' (broadcast leading dims), against matmul
+local ex, ew3 = mpm.randn(3, 4, 5), mpm.randn(1, 5, 2)
+T.equal((mpm.einsum("...ij,...jk->...ik", ex, ew3) - ex:matmul(ew3)):abs():max():item() < 1e-5, true, "einsum with ...")

@@ -131,7 +131,8 @@ enum TensorIndexing {
         lua.register("einsum", in: mpm, doc: """
             mpm.einsum(equation, a [, b, ...]) -> Einstein summation like torch.einsum; the tensors may also be \
             passed as one list. Explicit ('ij,jk->ik') or implicit ('ij,jk': letters seen once, sorted) output; \
-            no '...' and no repeated letter within one operand. Differentiable.
+            '...' stands for broadcast dims ('...ij,...jk->...ik'); no repeated letter within one operand. \
+            Differentiable.
             Example: scores = mpm.einsum('bhid,bhjd->bhij', q, k)
             """) { lua in
             let equation = try lua.string(1)
