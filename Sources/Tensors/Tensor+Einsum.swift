@@ -14,18 +14,22 @@ extension Tensor {
     /// let s = try Tensor.einsum("bhid,bhjd->bhij", [q, k])    // attention scores
     /// ```
     public static func einsum(_ equation: String, _ operands: [Tensor]) throws -> Tensor {
-        var eq = equation.filter { !$0.isWhitespace }
-        var operands = operands
-        if eq.contains(".") { (eq, operands) = try expandEllipsis(eq, operands, equation: equation) }
+        let eq = equation.filter { !$0.isWhitespace }
         let sides = eq.components(separatedBy: "->")
         guard sides.count <= 2 else {
             throw TensorError("einsum: equation \"\(equation)\" has more than one '->'")
         }
-        let terms = sides[0].split(separator: ",", omittingEmptySubsequences: false).map { Array($0) }
+        var termStrings = sides[0].components(separatedBy: ",")
+        var explicitOutput = sides.count == 2 ? sides[1] : nil
         guard !operands.isEmpty else { throw TensorError("einsum: expected at least one operand") }
-        guard terms.count == operands.count else {
-            throw TensorError("einsum: equation \"\(equation)\" has \(terms.count) operand term(s) but \(operands.count) tensor(s) were given")
+        guard termStrings.count == operands.count else {
+            throw TensorError("einsum: equation \"\(equation)\" has \(termStrings.count) operand term(s) but \(operands.count) tensor(s) were given")
         }
+        var operands = operands
+        if eq.contains(".") {
+            (termStrings, explicitOutput, operands) = try expandEllipsis(termStrings, explicitOutput, operands, equation: equation)
+        }
+        let terms = termStrings.map { Array($0) }
         var sizes: [Character: Int] = [:]
         var counts: [Character: Int] = [:]
         for (k, (term, t)) in zip(terms, operands).enumerated() {
@@ -47,8 +51,8 @@ extension Tensor {
             }
         }
         let output: [Character]
-        if sides.count == 2 {
-            output = Array(sides[1])
+        if let explicitOutput {
+            output = Array(explicitOutput)
             for c in output {
                 guard c.isASCII && c.isLetter else {
                     throw TensorError("einsum: invalid character '\(c)' in the output of \"\(equation)\"")
@@ -84,31 +88,26 @@ extension Tensor {
     /// Rewrites `...` as letters the equation does not use, right-aligned across operands so that
     /// the ellipsis dims broadcast (size-1 dims are expanded), and makes an implicit output
     /// explicit: the ellipsis letters, then the other letters that appear once, sorted.
-    private static func expandEllipsis(_ eq: String, _ operands: [Tensor], equation: String) throws -> (String, [Tensor]) {
-        let sides = eq.components(separatedBy: "->")
-        guard sides.count <= 2 else { throw TensorError("einsum: equation \"\(equation)\" has more than one '->'") }
-        let terms = sides[0].components(separatedBy: ",")
-        guard terms.count == operands.count else {
-            throw TensorError("einsum: equation \"\(equation)\" has \(terms.count) operand term(s) but \(operands.count) tensor(s) were given")
-        }
-        for term in terms + sides.dropFirst()
+    private static func expandEllipsis(_ terms: [String], _ explicitOutput: String?, _ operands: [Tensor],
+                                       equation: String) throws -> ([String], String, [Tensor]) {
+        for term in terms + [explicitOutput ?? ""]
         where term.replacingOccurrences(of: "...", with: "").contains(".") || term.components(separatedBy: "...").count > 2 {
             throw TensorError("einsum: \"\(equation)\" has a '.' that is not part of one '...' per term")
         }
-        // The number of dims each operand's ellipsis covers, and the broadcast size of each.
-        var spans = [Int](repeating: 0, count: terms.count)
+        // Where each operand's ellipsis starts and how many dims it covers; their broadcast shape.
+        var starts = [Int](repeating: 0, count: terms.count), spans = starts
         var ellipsisShape: [Int] = []
         for (k, (term, t)) in zip(terms, operands).enumerated() where term.contains("...") {
             let named = term.count - 3
             guard t.dim >= named else {
                 throw TensorError("einsum: operand \(k + 1) has \(t.dim) dims (shape \(shapeString(t.shape))) but its subscripts \"\(term)\" name \(named) besides '...'")
             }
-            let start = term.distance(from: term.startIndex, to: term.range(of: "...")!.lowerBound)
+            starts[k] = term.distance(from: term.startIndex, to: term.range(of: "...")!.lowerBound)
             spans[k] = t.dim - named
-            let dims = Array(t.shape[start..<(start + spans[k])])
-            ellipsisShape = try broadcastShapes(ellipsisShape, dims, op: "einsum '...'")
+            ellipsisShape = try broadcastShapes(ellipsisShape, Array(t.shape[starts[k]..<(starts[k] + spans[k])]), op: "einsum '...'")
         }
-        let unused = (Array("abcdefghijklmnopqrstuvwxyz") + Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")).filter { !eq.contains($0) }
+        let used = Set(terms.joined() + (explicitOutput ?? ""))
+        let unused = (Array("abcdefghijklmnopqrstuvwxyz") + Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ")).filter { !used.contains($0) }
         guard unused.count >= ellipsisShape.count else {
             throw TensorError("einsum: \"\(equation)\" leaves too few unused letters for its '...' dims")
         }
@@ -120,20 +119,19 @@ extension Tensor {
             let mine = letters.suffix(spans[k])
             newTerms.append(term.replacingOccurrences(of: "...", with: String(mine)))
             // Size-1 ellipsis dims take the broadcast size.
-            let start = term.distance(from: term.startIndex, to: term.range(of: "...")!.lowerBound)
             var target = operands[k].shape
-            for (j, size) in ellipsisShape.suffix(spans[k]).enumerated() { target[start + j] = size }
+            for (j, size) in ellipsisShape.suffix(spans[k]).enumerated() { target[starts[k] + j] = size }
             if target != operands[k].shape { expanded[k] = try operands[k].expand(target) }
         }
         let output: String
-        if sides.count == 2 {
-            output = sides[1].replacingOccurrences(of: "...", with: String(letters))
+        if let explicitOutput {
+            output = explicitOutput.replacingOccurrences(of: "...", with: String(letters))
         } else {
             var counts: [Character: Int] = [:]
             for c in terms.joined() where c != "." { counts[c, default: 0] += 1 }
             output = String(letters) + String(counts.filter { $0.value == 1 }.map(\.key).sorted())
         }
-        return (newTerms.joined(separator: ",") + "->" + output, expanded)
+        return (newTerms, output, expanded)
     }
 
     /// One operand: sum over letters missing from `output`, then permute to its order.
