@@ -11,42 +11,34 @@ local function plain(value)
   return type(value) == "table" and getmetatable(value) == nil
 end
 
--- The path of the first place where two values differ (nil when equal). Plain tables are
--- compared key by key (a pair met again, in a cyclic table, counts as equal); anything else,
--- modules and classes included, with ==.
+-- The first place where two values differ: its path ("" at the top) and the two values there,
+-- or nil when equal. Plain tables are compared key by key (a pair met again, in a cyclic
+-- table, counts as equal); anything else, modules and classes included, with ==.
 local function difference(actual, expected, path, seen)
   if plain(actual) and plain(expected) and not rawequal(actual, expected) then
     seen = seen or {}
     if seen[actual] == expected then return nil end
     seen[actual] = expected
     for key, value in pairs(expected) do
-      local where = difference(actual[key], value, ("%s[%s]"):format(path, tostring(key)), seen)
-      if where then return where end
+      local where, a, e = difference(actual[key], value, ("%s[%s]"):format(path, tostring(key)), seen)
+      if where then return where, a, e end
     end
-    for key in pairs(actual) do
-      if expected[key] == nil then return ("%s[%s]"):format(path, tostring(key)) end
+    for key, value in pairs(actual) do
+      if expected[key] == nil then return ("%s[%s]"):format(path, tostring(key)), value, nil end
     end
     return nil
   end
-  if actual ~= expected then return path end
+  if actual ~= expected then return path, actual, expected end
 end
 
 --- testing.equal(actual, expected [, what]): equality; tables (lists from t:tolist()) are
 --- compared element by element.
 function testing.equal(actual, expected, what)
-  local where = difference(actual, expected, "")
-  if where then
-    if where == "" then
-      fail(("%s: expected %s, got %s"):format(what or "value", tostring(expected), tostring(actual)))
-    end
-    local function at(value)
-      for key in where:gmatch("%[(.-)%]") do
-        if type(value) ~= "table" then return value end
-        value = value[tonumber(key) or key]
-      end
-      return value
-    end
-    fail(("%s: at %s expected %s, got %s"):format(what or "value", where, tostring(at(expected)), tostring(at(actual))))
+  local where, a, e = difference(actual, expected, "")
+  if where == "" then
+    fail(("%s: expected %s, got %s"):format(what or "value", tostring(e), tostring(a)))
+  elseif where then
+    fail(("%s: at %s expected %s, got %s"):format(what or "value", where, tostring(e), tostring(a)))
   end
 end
 
