@@ -2,6 +2,8 @@
 -- this file adds what is written in Lua and returns the one `mpm` table (DESIGN.md).
 local mpm = require "mpm.core"
 
+require "mpm.options" (mpm)
+require "mpm.files" (mpm)
 require "mpm.autograd" (mpm)
 require "mpm.nn" (mpm)
 require "mpm.optim" (mpm)

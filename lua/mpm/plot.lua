@@ -55,22 +55,10 @@ return function(mpm)
     }
   end
 
-  local function check_options(name, options, allowed)
-    if type(options) ~= "table" then error(name .. ": expected an options table", 3) end
-    for k in pairs(options) do
-      if not allowed[k] then
-        local names = {}
-        for a in pairs(allowed) do names[#names + 1] = a end
-        table.sort(names)
-        error(("%s: unknown option '%s' (expected one of: %s)"):format(name, tostring(k), table.concat(names, ", ")), 3)
-      end
-    end
-  end
-
   --- mpm.plot.lines{path=, series={{x=, y=, title=}...}, title=, xlabel=, ylabel=, logy=false,
   --- width=900, height=560} -> path or nil, message: line plot of one or more series.
   function plot.lines(o)
-    check_options("plot.lines", o, { path = true, series = true, title = true, xlabel = true, ylabel = true,
+    mpm.check_option_names("plot.lines", o, { path = true, series = true, title = true, xlabel = true, ylabel = true,
       logy = true, width = true, height = true })
     if type(o.path) ~= "string" then error("plot.lines: path (a .png file name) is required", 2) end
     local script = header(o.path, o.width or 900, o.height or 560)
@@ -120,7 +108,7 @@ return function(mpm)
   --- series={{values=, title=}...}}...}, columns=3, title=, width=, height=} -> path or nil, message
   --- A grid of step histograms (one panel per entry), sharing binning within a panel.
   function plot.histograms(o)
-    check_options("plot.histograms", o, { path = true, panels = true, columns = true, title = true, width = true, height = true })
+    mpm.check_option_names("plot.histograms", o, { path = true, panels = true, columns = true, title = true, width = true, height = true })
     if type(o.path) ~= "string" then error("plot.histograms: path (a .png file name) is required", 2) end
     local panels = o.panels or {}
     if #panels == 0 then return nil, "plot.histograms: no panels" end

@@ -204,11 +204,7 @@ return function(mpm)
   --- otherwise what fits is loaded (mis-shaped keys are always an error).
   function protocol.load_state_dict(m, sd, options)
     if type(sd) ~= "table" then error("load_state_dict: expected a table of tensors, got " .. type(sd), 2) end
-    options = options or {}
-    for k in pairs(options) do
-      if k ~= "strict" then error("load_state_dict: unknown option '" .. tostring(k) .. "' (expected one of: strict)", 2) end
-    end
-    local strict = options.strict ~= false
+    local strict = mpm.check_options("load_state_dict", options, { strict = true }, 2).strict ~= false
     local targets, missing, unexpected, misshaped = {}, {}, {}, {}
     walk_tree(m, "", function(kind, name, v) if kind ~= "module" then targets[name] = v end end)
     for name, v in pairs(targets) do

@@ -13,22 +13,11 @@ return function(mpm)
   --- ema:apply(f, ...) runs f with the averages swapped in and swaps back, even on error;
   --- ema:copy_to() writes the averages into the parameters for good.
   function EMA.new(params, options)
-    options = options or {}
-    for k in pairs(options) do
-      if k ~= "decay" then error("EMA: unknown option '" .. tostring(k) .. "' (expected one of: decay)", 3) end
-    end
-    local decay = options.decay or 0.999
+    local decay = mpm.check_options("EMA", options, { decay = 0.999 }, 3).decay
     if type(decay) ~= "number" or decay < 0 or decay > 1 then error("EMA: decay must be a number in [0, 1]", 3) end
-    local list
-    if nn.is_module(params) then list = params:parameters()
-    elseif mpm.is_tensor(params) then list = { params }
-    elseif type(params) == "table" then list = params
-    else error("EMA: expected a module or a list of tensors, got " .. type(params), 3) end
+    local list = nn.utils.parameters_of(params, "EMA", 3)
     local shadow = {}
-    for i, p in ipairs(list) do
-      if not mpm.is_tensor(p) then error("EMA: entry " .. i .. " is a " .. type(p) .. ", expected a tensor", 3) end
-      shadow[i] = p:detach():clone()
-    end
+    for i, p in ipairs(list) do shadow[i] = p:detach():clone() end
     return setmetatable({ params = list, shadow = shadow, decay = decay, num_updates = 0, swapped = false }, EMA)
   end
 

@@ -8,26 +8,6 @@ return function(mpm)
   local Scheduler = {}
   Scheduler.__index = Scheduler
 
-  local function check_options(name, options, allowed, level)
-    options = options or {}
-    if type(options) ~= "table" then error(name .. ": options must be a table", level + 1) end
-    for k in pairs(options) do
-      if allowed[k] == nil then
-        local names = {}
-        for a in pairs(allowed) do names[#names + 1] = a end
-        table.sort(names)
-        error(("%s: unknown option '%s' (expected one of: %s)"):format(name, tostring(k), table.concat(names, ", ")), level + 1)
-      end
-    end
-    local o = {}
-    for k, v in pairs(allowed) do o[k] = v end
-    for k, v in pairs(options) do o[k] = v end
-    for k, v in pairs(o) do
-      if v == "required" then error(name .. ": option '" .. k .. "' is required", level + 1) end
-    end
-    return o
-  end
-
   local function define(name, allowed, make_factor)
     local class = setmetatable({}, { __index = Scheduler })
     class.__index = class
@@ -41,7 +21,7 @@ return function(mpm)
         if type(optimizer) ~= "table" or type(optimizer.param_groups) ~= "table" then
           error(name .. ": expected an optimiser first", 2)
         end
-        local o = check_options(name, options, allowed, 2)
+        local o = mpm.check_options(name, options, allowed, 2)
         local self = setmetatable({ optimizer = optimizer, last_step = 0, base_lrs = {}, options = o }, c)
         self.factor = make_factor(o, name, 2)
         self:_apply()

@@ -12,31 +12,6 @@ return function(mpm)
     return type(t) == "table" and getmetatable(t) == nil and (#t == 0 or mpm.is_tensor(t[1]))
   end
 
-  local function tensors_of(params, what, level)
-    if nn.is_module(params) then return params:parameters() end
-    if mpm.is_tensor(params) then return { params } end
-    if type(params) ~= "table" then
-      error(what .. ": expected a module, a tensor or a list of tensors, got " .. type(params), level + 1)
-    end
-    local out = {}
-    for i, p in ipairs(params) do
-      if not mpm.is_tensor(p) then error(what .. ": entry " .. i .. " is a " .. type(p) .. ", expected a tensor", level + 1) end
-      out[i] = p
-    end
-    return out
-  end
-
-  local function check_options(name, options, defaults, level)
-    for k in pairs(options) do
-      if k ~= "params" and defaults[k] == nil then
-        local names = {}
-        for d in pairs(defaults) do names[#names + 1] = d end
-        table.sort(names)
-        error(("%s: unknown option '%s' (expected one of: %s)"):format(name, tostring(k), table.concat(names, ", ")), level + 1)
-      end
-    end
-  end
-
   --- Makes an optimiser class `name` with `defaults` (every allowed option; "required" marks a
   --- required one), `validate(name, group)` and `update(self, group, p, state)`.
   function Optimizer.define(name, defaults, validate, update)
@@ -57,8 +32,8 @@ return function(mpm)
   function Optimizer.new(class, params, options, level)
     level = (level or 1) + 1
     options = options or {}
-    if type(options) ~= "table" then error(class.__name .. ": options must be a table, got " .. type(options), level) end
-    check_options(class.__name, options, class.defaults_template, level)
+    -- Names only: a required option (lr) may come with each parameter group instead.
+    mpm.check_option_names(class.__name, options, class.defaults_template, level)
     local self = setmetatable({ param_groups = {}, state = {} }, class)
     self.defaults = {}
     for k, v in pairs(class.defaults_template) do self.defaults[k] = v end
@@ -80,13 +55,15 @@ return function(mpm)
     if type(group) ~= "table" or group.params == nil then
       error(self.__name .. ": a parameter group is a table with a 'params' field", level)
     end
-    check_options(self.__name, group, self.defaults, level)
+    local allowed = { params = true }
+    for k in pairs(self.defaults) do allowed[k] = true end
+    mpm.check_option_names(self.__name, group, allowed, level)
     local g = {}
     -- Tables (betas) are copied so that editing one group never changes another.
     local function copy(v) return type(v) == "table" and getmetatable(v) == nil and table.move(v, 1, #v, 1, {}) or v end
     for k, v in pairs(self.defaults) do g[k] = copy(v) end
     for k, v in pairs(group) do if k ~= "params" then g[k] = copy(v) end end
-    g.params = tensors_of(group.params, self.__name, level)
+    g.params = nn.utils.parameters_of(group.params, self.__name, level)
     for _, p in ipairs(g.params) do
       for gi, other in ipairs(self.param_groups) do
         for _, q in ipairs(other.params) do

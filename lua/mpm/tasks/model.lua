@@ -20,13 +20,7 @@ model:backbone() -> the encoder-only module (shared weights); model:save_backbon
 
   --- model(batch [, {decode=true}]) -> {decoded=, encoded=, encoded_offsets=, target=}
   function MPM:forward(batch, options)
-    local decode = true
-    if options ~= nil then
-      for k, v in pairs(options) do
-        if k ~= "decode" then error("MPM: unknown option '" .. tostring(k) .. "' (expected one of: decode)", 2) end
-        decode = v
-      end
-    end
+    local decode = mpm.check_options("MPM", options, { decode = true }, 2).decode
     return core.forward(self.core, batch, decode ~= false)
   end
 

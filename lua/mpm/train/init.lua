@@ -1,0 +1,266 @@
+-- mpm.train: the pre-training loop for an mpm.MPM model and any set of reconstruction tasks
+-- (built-in or written in Lua). One call runs the whole job:
+--
+--   local result = mpm.train.run{model = model, tasks = {mpm.tasks.make("cfm", model),
+--     mpm.tasks.make("id", model)}, loader = train_loader, val_loader = val_loader,
+--     steps = 2000, out = "runs/cfm"}
+--
+-- Each step: forward the masked batch, every task's loss on the dropped particles (weighted by
+-- task.weight and summed), backward, gradient clipping, AdamW, the MPMv2 learning-rate
+-- schedule (linear warm-up, exponential decay, floor), and an EMA of the weights. Every
+-- `val_every` steps it measures the validation losses; every `checkpoint_every` steps it
+-- writes `out/checkpoint.h5`, from which `resume = true` continues exactly (model, tasks,
+-- optimiser, schedule, EMA, random generator and the loader's position are all restored, so
+-- the resumed losses equal those of an uninterrupted run). A non-finite loss stops the run
+-- with `step 1234: loss is NaN (task cfm)`. Progress goes to a single updating line on a
+-- terminal and to plain lines otherwise; metrics go to `out/metrics.csv` (or .jsonl) and the
+-- loss curve to `out/loss.png`.
+--
+-- The parts are separate so that other trainers (fine-tuning, several processes) reuse them:
+-- stream.lua (batches with a resumable position), loop.lua (the step loop, optimiser step, loss
+-- checks), checkpoint.lua, metrics.lua, progress.lua, validation.lua.
+return function(mpm)
+  local train = {}
+  mpm.train = train
+  for _, part in ipairs { "stream", "loop", "checkpoint", "metrics", "progress", "validation" } do
+    require("mpm.train." .. part)(mpm, train)
+  end
+  local files = mpm.files
+
+  local option_defaults = {
+    model = "required", tasks = "required", loader = "required", steps = "required",
+    lr = 1e-3, weight_decay = 1e-5, betas = false, warmup = false, half_life = false, lr_floor = 1e-3,
+    clip = 1.0, ema = 0.999, val_loader = false, val_every = false, val_batches = 4,
+    log_every = false, checkpoint_every = false, out = false, resume = false, metrics = "csv",
+    plot = true, backbone = true, progress = "auto", quiet = false, backbone_extra = false, on_log = false,
+  }
+
+  local function fail(message, level) error("train: " .. message, (level or 1) + 1) end
+
+  local function check_options(options)
+    local c = mpm.check_options("train", options, option_defaults, 3)
+    if math.type(c.steps) ~= "integer" or c.steps < 1 then fail("steps must be a positive integer", 3) end
+    if c.metrics ~= "csv" and c.metrics ~= "jsonl" then fail("metrics must be 'csv' or 'jsonl'", 3) end
+    if c.resume and not c.out then fail("resume needs out (the run directory holding checkpoint.h5)", 3) end
+    if not mpm.nn.is_module(c.model) then fail("model must be a module (mpm.MPM{...})", 3) end
+    return c
+  end
+
+  --- train.task_list(tasks) -> list of {task=, name=, weight=, input=}: the tasks of a run with
+  --- unique names (a list, or a map name -> task), each checked to have a loss method.
+  function train.task_list(tasks)
+    if type(tasks) ~= "table" then fail("tasks must be a list of tasks", 3) end
+    local list = {}
+    if #tasks > 0 then
+      for i, t in ipairs(tasks) do list[i] = t end
+    else
+      local names = {}
+      for name in pairs(tasks) do names[#names + 1] = name end
+      table.sort(names)
+      for _, name in ipairs(names) do
+        local t = tasks[name]
+        if type(t) == "table" and rawget(t, "name") == nil then t.name = name end
+        list[#list + 1] = t
+      end
+    end
+    if #list == 0 then fail("at least one task is needed", 3) end
+    local seen = {}
+    for i, t in ipairs(list) do
+      if type(t) ~= "table" or type(t.loss) ~= "function" then
+        fail(("task %d has no loss method (a task is anything with task:loss(decoded, target))"):format(i), 3)
+      end
+      local name = t.name or ("task" .. i)
+      if seen[name] then name = name .. i end
+      seen[name] = true
+      list[i] = { task = t, name = tostring(name), weight = t.weight or 1, input = t.input or "decoded" }
+      if type(list[i].weight) ~= "number" then fail("task " .. name .. ": weight must be a number", 3) end
+      if list[i].input ~= "decoded" and list[i].input ~= "encoded" then
+        fail("task " .. name .. ": input must be 'decoded' or 'encoded'", 3)
+      end
+    end
+    return list
+  end
+
+  --- mpm.train.parameters(model, tasks) -> list: the trained tensors in the trainer's order
+  --- (the model's, then each task's, each once); EMA averages in a checkpoint follow it.
+  function train.parameters(model, tasks)
+    local modules = { model }
+    for _, t in ipairs(tasks) do modules[#modules + 1] = mpm.nn.is_module(t) and t or false end
+    return mpm.nn.utils.parameters_of(modules, "train")
+  end
+
+  -- The summed, weighted loss of every task on one batch, and each task's value.
+  local function task_losses(model, tasks, need_decoded, step, batch)
+    local outputs = model(batch, { decode = need_decoded })
+    local total, parts = nil, {}
+    for _, t in ipairs(tasks) do
+      local input = t.input == "encoded" and outputs.encoded or outputs.decoded
+      local loss = t.task:loss(input, outputs.target)
+      parts[t.name] = train.check_loss(step, t.name, loss)
+      local weighted = t.weight == 1 and loss or loss * t.weight
+      total = total and total + weighted or weighted
+    end
+    return total, parts
+  end
+
+  -- The task states of a checkpoint, by task name.
+  local function task_states(tasks)
+    return train.state_of(function()
+      local states = {}
+      for _, t in ipairs(tasks) do
+        if mpm.nn.is_module(t.task) then states[t.name] = t.task:state_dict() end
+      end
+      return states
+    end, function(states)
+      for _, t in ipairs(tasks) do
+        if mpm.nn.is_module(t.task) then
+          local sd = states[t.name]
+          if sd == nil then fail("resume: the checkpoint has no state for task " .. t.name, 0) end
+          t.task:load_state_dict(sd)
+        end
+      end
+    end)
+  end
+
+  --- mpm.train.run{model=, tasks=, loader=, steps=, ...} -> result
+  --- Options (defaults): lr (1e-3), weight_decay (1e-5), betas ({0.9, 0.999}), warmup (5% of
+  --- steps, at most 50000), half_life (half the steps, at most 100000), lr_floor (1e-3 of lr),
+  --- clip (1.0; false for none), ema (decay 0.999, warmed up as min(decay, (1+n)/(10+n)); false
+  --- for none), val_loader, val_every (steps/10), val_batches (4), log_every (steps/50),
+  --- checkpoint_every (val_every, or steps/5), out (run directory), resume (continue from
+  --- out/checkpoint.h5), metrics ("csv" or "jsonl"), plot (true: out/loss.png), backbone (true:
+  --- out/backbone.h5 at the end), backbone_extra (fields stored with it), progress ("auto",
+  --- "line", "plain", "none"), quiet, on_log (function(row) called at each logged row).
+  --- result = {step, first_loss, last_loss, val = {last validation}, elapsed, steps_per_second,
+  --- metrics, plot, checkpoint, backbone, ema}.
+  function train.run(options)
+    local o = check_options(options)
+    local model, loader = o.model, o.loader
+    local tasks = train.task_list(o.tasks)
+    local modules = { model }
+    local need_decoded = false
+    for _, t in ipairs(tasks) do
+      modules[#modules + 1] = t.task
+      if t.input == "decoded" then need_decoded = true end
+    end
+    local params = train.parameters(model, { table.unpack(modules, 2) })
+
+    local steps = o.steps
+    local warmup = o.warmup or math.min(50000, math.ceil(0.05 * steps))
+    local half_life = o.half_life or math.max(1, math.min(100000, steps // 2))
+    local val_every = o.val_loader and (o.val_every or math.max(1, steps // 10)) or nil
+    local log_every = o.log_every or math.max(1, steps // 50)
+    local checkpoint_every = o.checkpoint_every or val_every or math.max(1, steps // 5)
+
+    local opt = mpm.optim.AdamW(params, { lr = o.lr, weight_decay = o.weight_decay, betas = o.betas or nil })
+    local sched = mpm.optim.lr_scheduler.WarmupExpDecay(opt, { warmup = warmup, half_life = half_life, floor = o.lr_floor })
+    local ema = o.ema and mpm.optim.EMA(params, { decay = o.ema }) or nil
+    local generator = mpm.default_generator()
+
+    local out = o.out or nil
+    if out then
+      local ok, err = files.mkdir(out)
+      if not ok then fail(err, 2) end
+    end
+    local checkpoint = out and train.Checkpoint {
+      path = files.join(out, "checkpoint.h5"), format = "mpm-train-checkpoint", optional = { ema = true },
+      parts = { model = model, tasks = task_states(tasks), optim = opt, sched = sched, ema = ema,
+        rng = train.state_of(function() return generator:get_state() end, function(s) generator:set_state(s) end) },
+    }
+
+    -- Resume: every part restored, and the stream placed after the last batch it gave.
+    local start, stream, elapsed_before = 0, nil, 0
+    if o.resume then
+      local ck = checkpoint:load(type(o.resume) == "string" and o.resume or nil)
+      if loader.seed ~= nil and ck.loader_seed ~= nil and ck.loader_seed ~= loader.seed then
+        fail(("resume: the loader's seed (%s) differs from the checkpoint's (%s); use the same --seed"):format(
+          tostring(loader.seed), tostring(ck.loader_seed)), 2)
+      end
+      checkpoint:restore(ck)
+      start, elapsed_before = ck.step, ck.elapsed or 0
+      stream = train.Stream(loader, ck.epoch, ck.batch_index)
+    else
+      stream = train.Stream(loader, 1, 0)
+    end
+    if start >= steps then
+      stream:close()
+      return { step = start, elapsed = 0, steps_per_second = 0, checkpoint = checkpoint and checkpoint.path }
+    end
+
+    local columns = { "step", "epoch", "time", "lr", "grad_norm", "loss" }
+    for _, t in ipairs(tasks) do columns[#columns + 1] = "loss_" .. t.name end
+    if o.val_loader then
+      columns[#columns + 1] = "val_loss"
+      for _, t in ipairs(tasks) do columns[#columns + 1] = "val_loss_" .. t.name end
+    end
+    local metrics_path = out and files.join(out, "metrics." .. o.metrics) or nil
+    local metrics = metrics_path and train.Metrics(metrics_path, o.metrics, columns, o.resume and start or nil) or nil
+    local progress = train.Progress(o.progress, o.quiet)
+
+    local names, labels = {}, {}
+    for _, t in ipairs(tasks) do
+      names[#names + 1] = t.name
+      labels[#labels + 1] = ("%s (weight %g)"):format(t.name, t.weight)
+    end
+    labels = table.concat(labels, ", ")
+    progress:say(("train: %s parameters, tasks %s, steps %d%s, warm-up %d, half-life %d%s"):format(
+      tostring(mpm.nn.utils.num_parameters(params)), labels, steps,
+      start > 0 and (" (resuming after step " .. start .. ")") or "", warmup, half_life,
+      out and (", out " .. out) or ""))
+
+    local t0 = mpm.clock()
+    local summary, err = train.loop {
+      start = start, steps = steps, names = names, progress = progress,
+      log_every = log_every, val_every = val_every, checkpoint_every = checkpoint_every,
+      step = function(step)
+        local batch = stream:next()
+        opt:zero_grad()
+        local total, parts = task_losses(model, tasks, need_decoded, step, batch)
+        total:backward()
+        local grad_norm = train.optimizer_step { step = step, params = params, optimizer = opt, schedule = sched,
+          clip = o.clip, ema = ema, ema_decay = o.ema, names = labels }
+        return { loss = total:item(), parts = parts, grad_norm = grad_norm }
+      end,
+      validate = function()
+        return train.validate { loader = o.val_loader, batches = o.val_batches, modules = modules,
+          generator = generator, evaluate = function(batch) return task_losses(model, tasks, need_decoded, 0, batch) end }
+      end,
+      row = function(step)
+        return { step = step, epoch = stream.epoch, time = elapsed_before + mpm.clock() - t0, lr = opt.param_groups[1].lr }
+      end,
+      on_row = function(row)
+        if metrics then metrics:write(row) end
+        if o.on_log then o.on_log(row) end
+      end,
+      checkpoint = checkpoint and function(step)
+        checkpoint:save { step = step, epoch = stream.epoch, batch_index = stream.index,
+          elapsed = elapsed_before + (mpm.clock() - t0), loader_seed = loader.seed }
+      end,
+    }
+    stream:close()
+    if metrics then metrics:close() end
+    local result = {
+      step = summary.step, first_loss = summary.first_loss, last_loss = summary.last_loss, val = summary.val,
+      grad_norm = summary.grad_norm, elapsed = summary.elapsed, steps_per_second = summary.steps_per_second,
+      metrics = metrics_path, checkpoint = checkpoint and checkpoint.path, ema = ema, optimizer = opt, schedule = sched,
+    }
+    if out and o.plot and metrics_path then
+      result.plot = mpm.plot.loss_curve(metrics_path, files.join(out, "loss.png"))
+    end
+    if err then
+      progress:say("train: stopped at step " .. summary.step .. (metrics_path and (" (metrics so far: " .. metrics_path .. ")") or ""))
+      error(err, 0)
+    end
+    if out and o.backbone and type(model.save_backbone) == "function" then
+      result.backbone = files.join(out, "backbone.h5")
+      local extra = {}
+      for k, v in pairs(o.backbone_extra or {}) do extra[k] = v end
+      extra.steps = summary.step
+      model:save_backbone(result.backbone, extra)
+    end
+    progress:say(("train: %d steps in %s (%.2f steps/s), loss %.4f -> %.4f%s"):format(summary.step - start,
+      train.format_time(summary.elapsed), summary.steps_per_second, summary.first_loss or 0 / 0,
+      summary.last_loss or 0 / 0, summary.val and (", validation %.4f"):format(summary.val.loss) or ""))
+    return result
+  end
+end
