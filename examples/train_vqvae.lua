@@ -10,7 +10,7 @@ local spec = {
   { "batch-size", 64, "integer", "jets per batch" },
   { "lr", 1e-3, "number", "learning rate (AdamW)" },
   { "seed", 1, "integer", "seed" },
-  { "preset", "small", "string", "small (D=64 x 2 layers) or paper (D=128 x 3 layers)" },
+  { "preset", "small", "string", "tokenizer size of a preset: small (D=64 x 2 layers) or paper (D=128 x 3 layers)" },
   { "codebook-size", 512, "integer", "codes" },
   { "reset-every", 50, "integer", "reset dead codes every N steps" },
   { "preprocessing", "", "string", "fitted preprocessing file (default: fit and save next to --out)" },
@@ -21,7 +21,7 @@ if o == nil then return end
 
 mpm.manual_seed(o.seed)
 local dir = o.out:match("^(.*)/[^/]*$") or "."
-os.execute("mkdir -p '" .. dir:gsub("'", "'\\''") .. "'")
+assert(mpm.files.mkdir(dir))
 local ds = mpm.data.open(o.data)
 local pre
 if o.preprocessing ~= "" then
@@ -31,8 +31,10 @@ else
   pre:save(dir .. "/tokenizer_preprocessing.h5")
 end
 local loader = ds:loader { batch_size = o.batch_size, shuffle = true, seed = o.seed, preprocessing = pre, drop_last = true }
-local config = o.preset == "paper" and { codebook_size = o.codebook_size }
-  or { dim = 64, depth = 2, heads = 4, codebook_size = o.codebook_size }
+local preset, why = mpm.tasks.preset(o.preset)
+if not preset then error("--preset: " .. why, 0) end
+local config = preset.tokenizer
+config.codebook_size = o.codebook_size
 local tok = mpm.tasks.VQTokenizer.fit(loader, { steps = o.steps, lr = o.lr, reset_every = o.reset_every, config = config })
 tok:save(o.out)
 

@@ -29,9 +29,9 @@ final class TaskTests: XCTestCase {
             try RegressionTask(inputDim: d),
             try KMeansTask(inputDim: d, centroids: centroids),
             try VQVAETask(inputDim: d, tokenizer: tokenizer),
-            try FlowTask(inputDim: d, contextDim: 16, couplings: 2, width: 16),
-            try CFMTask(inputDim: d, contextDim: 16, hidden: 32, depth: 2),
-            try SSFMTask(encoderDim: TaskTests.encoderDim, dim: 16, depth: 1, heads: 2, contextDim: 8),
+            try FlowTask(inputDim: d, options: .with { $0.contextDim = 16; $0.couplings = 2; $0.width = 16 }),
+            try CFMTask(inputDim: d, options: .with { $0.contextDim = 16; $0.hidden = 32; $0.depth = 2 }),
+            try SSFMTask(encoderDim: TaskTests.encoderDim, options: .with { $0.dim = 16; $0.depth = 1; $0.heads = 2; $0.contextDim = 8 }),
         ]
     }
 

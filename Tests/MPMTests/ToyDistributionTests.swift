@@ -57,7 +57,7 @@ final class ToyDistributionTests: XCTestCase {
 
     func testFlowReproducesBothModes() throws {
         manualSeed(2)
-        let flow = try FlowTask(inputDim: ToyDistributionTests.width, noise: 0)
+        let flow = try FlowTask(inputDim: ToyDistributionTests.width, options: .with { $0.noise = 0 })
         try train(flow, steps: 300, lr: 3e-3)
         let (low, high, gap) = try modes(flow)
         print("toy flow: near -1.5 \(low), near +1.5 \(high), gap \(gap)")

@@ -117,3 +117,22 @@ T.raises(function() tasks[1]:loss(out.decoded:narrow(1, 1, 2), target) end, "dec
 T.raises(function() model(ds:read(1, 2)) end, "the batch has no mask")
 T.raises(function() mpm.kmeans.fit(x, { k = 500 }) end, "need at least 500 rows")
 T.raises(function() mpm.tasks.Task():loss() end, "loss is not defined")
+
+-- The classes, their docs and the presets come from the Swift catalogue (TaskCatalogue.swift,
+-- MPMPreset.swift).
+T.equal(mpm.tasks.names(), "id, reg, kmeans, vqvae, flow, cfm, ssfm", "catalogue order")
+T.equal(mpm.tasks.catalogue_entry("id").weight, 0.3, "ID weight from the catalogue")
+T.equal(mpm.tasks.make("id", model).weight, 0.3, "an ID task carries it")
+T.equal(mpm.tasks.make("ssfm", model, { dim = 16, depth = 1, heads = 2 }).input, "encoded", "SSFM reads the encoder")
+T.equal(mpm.tasks.VQVAE.sample, nil, "VQ-VAE cannot sample")
+T.equal(mpm.tasks.CFM.__doc:find("hidden=128", 1, true) ~= nil, true, "docs state the defaults")
+T.equal(mpm.tasks.KMeans.__doc:find("centroids= (required", 1, true) ~= nil, true, "docs name required options")
+local small = mpm.tasks.preset("small")
+T.equal(small.model.encoder_dim, 128, "small model")
+T.equal(small.kmeans_k, 512, "small K-means K")
+T.equal(small.ssfm.dim, 64, "small SSFM width")
+T.equal(small.tokenizer.dim, 64, "small tokenizer width")
+T.equal(mpm.tasks.preset("paper").kmeans_k, 16384, "paper K-means K")
+local none, why = mpm.tasks.preset("huge")
+T.equal(none, nil, "unknown preset")
+T.equal(why, "unknown preset 'huge' (expected one of: paper, small, tiny)", "the message names the presets")

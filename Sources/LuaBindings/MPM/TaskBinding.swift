@@ -5,20 +5,10 @@ import MPM
 import NN
 import Tensors
 
-/// `mpm._mpm.new_task`, `task_info`, `loss`, `sample`: the Swift side of the built-in task
-/// classes (lua/mpm/tasks/builtin.lua).
+/// `mpm._mpm.new_task`, `task_catalogue`, `presets`, `task_info`, `loss`, `sample`: the Swift
+/// side of the built-in task classes (lua/mpm/tasks/builtin.lua). What each task is and takes
+/// comes from TaskCatalogue (Sources/MPM/Tasks/TaskCatalogue.swift).
 enum TaskBinding {
-    /// Options of each built-in task (besides `input_dim`, the decoder width it reads).
-    static let taskOptions: [String: [String]] = [
-        "id": ["input_dim", "classes", "label_smoothing"],
-        "reg": ["input_dim", "features"],
-        "kmeans": ["input_dim", "centroids", "label_smoothing"],
-        "vqvae": ["input_dim", "tokenizer", "label_smoothing"],
-        "flow": ["input_dim", "features", "context_dim", "couplings", "width", "blocks", "bins", "tail_bound", "noise"],
-        "cfm": ["input_dim", "features", "context_dim", "time_dim", "hidden", "depth"],
-        "ssfm": ["encoder_dim", "features", "types", "dim", "depth", "heads", "time_dim", "context_dim"],
-    ]
-
     static func task(_ lua: LuaState, _ index: Int32) throws -> ReconstructionTask {
         guard let t = try ModuleClass.moduleClass.test(lua, index) as? ReconstructionTask else {
             throw lua.typeError(index, expected: "built-in task core")
@@ -26,62 +16,110 @@ enum TaskBinding {
         return t
     }
 
-    static func make(_ lua: LuaState, kind: String, _ o: Int32) throws -> ReconstructionTask {
-        guard let allowed = taskOptions[kind] else {
-            throw LuaError.argument(1, "unknown built-in task '\(kind)' (expected one of: \(taskOptions.keys.sorted().joined(separator: ", ")))")
+    /// The task `name` from the Lua options table at `o`, read as the catalogue describes it.
+    static func make(_ lua: LuaState, name: String, _ o: Int32) throws -> ReconstructionTask {
+        guard let kind = TaskCatalogue.kind(name) else {
+            throw LuaError.argument(1, "unknown built-in task '\(name)' (expected one of: \(TaskCatalogue.names))")
         }
-        let function = "tasks." + kind
-        try lua.checkOptions(o, allowed: allowed, function: function)
-        func int(_ name: String, _ fallback: Int) throws -> Int { try lua.option(o, name, lua.integer) ?? fallback }
-        func number(_ name: String, _ fallback: Double) throws -> Double { try lua.option(o, name, lua.number) ?? fallback }
-        func required(_ name: String) throws -> Int {
-            guard let v = try lua.option(o, name, lua.integer) else {
-                throw LuaError.argument(o, "\(function): option '\(name)' is required")
-            }
-            return v
+        let function = "tasks." + name
+        try lua.checkOptions(o, allowed: [kind.widthOption] + kind.options.map(\.name), function: function)
+        guard let width = try lua.option(o, kind.widthOption, lua.integer) else {
+            throw LuaError.argument(o, "\(function): option '\(kind.widthOption)' is required")
         }
-        return try MPMBindings.guarded {
-            switch kind {
-            case "id":
-                return try IDTask(inputDim: try required("input_dim"), classes: try int("classes", 8),
-                                  labelSmoothing: try number("label_smoothing", 0.1))
-            case "reg":
-                return try RegressionTask(inputDim: try required("input_dim"), features: try int("features", 7))
-            case "kmeans":
-                guard let c = try lua.option(o, "centroids", { try lua.tensor($0) }) else {
-                    throw LuaError.argument(o, "\(function): option 'centroids' is required (a [K, 7] tensor from mpm.kmeans.fit)")
+        var values: [String: TaskValue] = [:]
+        for option in kind.options {
+            let value: TaskValue? = switch option.kind {
+            case .integer: try lua.option(o, option.name, lua.integer).map { .integer($0) }
+            case .number: try lua.option(o, option.name, lua.number).map { .number($0) }
+            case .tensor: try lua.option(o, option.name, { try lua.tensor($0) }).map { .tensor($0) }
+            case .tokenizer: try lua.option(o, option.name, { try ModuleClass.checkModule(lua, $0) }).map { module in
+                guard let t = module as? VQTokenizer else {
+                    throw LuaError.argument(o, "\(function): option '\(option.name)' must be \(option.doc)")
                 }
-                return try KMeansTask(inputDim: try required("input_dim"), centroids: c, labelSmoothing: try number("label_smoothing", 0.1))
-            case "vqvae":
-                guard let tok = try lua.option(o, "tokenizer", { try ModuleClass.checkModule(lua, $0) }) as? VQTokenizer else {
-                    throw LuaError.argument(o, "\(function): option 'tokenizer' is required (a trained mpm.tasks.VQTokenizer)")
-                }
-                return try VQVAETask(inputDim: try required("input_dim"), tokenizer: tok, labelSmoothing: try number("label_smoothing", 0.1))
-            case "flow":
-                var s = RationalQuadraticSpline.Options()
-                s.bins = try int("bins", 8)
-                s.tailBound = try number("tail_bound", 4)
-                return try FlowTask(inputDim: try required("input_dim"), features: try int("features", 7),
-                                    contextDim: try int("context_dim", 128), couplings: try int("couplings", 6),
-                                    width: try int("width", 64), blocks: try int("blocks", 2), spline: s,
-                                    noise: try number("noise", 0.05))
-            case "cfm":
-                return try CFMTask(inputDim: try required("input_dim"), features: try int("features", 7),
-                                   contextDim: try int("context_dim", 128), timeDim: try int("time_dim", 16),
-                                   hidden: try int("hidden", 128), depth: try int("depth", 3))
-            default:
-                return try SSFMTask(encoderDim: try required("encoder_dim"), features: try int("features", 7),
-                                    types: try int("types", 8), dim: try int("dim", 256), depth: try int("depth", 6),
-                                    heads: try int("heads", 4), timeDim: try int("time_dim", 16),
-                                    contextDim: try int("context_dim", 64))
+                return .tokenizer(t)
             }
+            }
+            if let value { values[option.name] = value }
+        }
+        return try kind.make(width: width, values: values)
+    }
+
+    static func push(_ lua: LuaState, _ value: TaskValue) {
+        switch value {
+        case .integer(let v): lua.push(v)
+        case .number(let v): lua.push(v)
+        case .tensor(let t): lua.push(t)
+        case .tokenizer(let t): ModuleClass.push(lua, t)
         }
     }
 
+    /// One catalogue entry as a table: {name=, class_name=, summary=, input=, weight=,
+    /// can_sample=, pairs_with_id=, width_option=, mask_range=, options = {{name=, kind=,
+    /// doc=, default=}, ...}}.
+    static func push(_ lua: LuaState, _ kind: TaskKind) {
+        lua.newTable(hash: 10)
+        lua.push(kind.name); lua.setRawField(-2, "name")
+        lua.push(kind.className); lua.setRawField(-2, "class_name")
+        lua.push(kind.summary); lua.setRawField(-2, "summary")
+        lua.push(kind.input.rawValue); lua.setRawField(-2, "input")
+        lua.push(kind.defaultWeight); lua.setRawField(-2, "weight")
+        lua.push(kind.canSample); lua.setRawField(-2, "can_sample")
+        lua.push(kind.pairsWithID); lua.setRawField(-2, "pairs_with_id")
+        lua.push(kind.widthOption); lua.setRawField(-2, "width_option")
+        if let (low, high) = kind.maskRange {
+            lua.newTable(array: 2)
+            lua.push(low); lua_rawseti(lua.state, -2, lua_Integer(1))
+            lua.push(high); lua_rawseti(lua.state, -2, lua_Integer(2))
+            lua.setRawField(-2, "mask_range")
+        }
+        lua.newTable(array: Int32(kind.options.count))
+        for (i, option) in kind.options.enumerated() {
+            lua.newTable(hash: 4)
+            lua.push(option.name); lua.setRawField(-2, "name")
+            lua.push(option.kind.rawValue); lua.setRawField(-2, "kind")
+            lua.push(option.doc); lua.setRawField(-2, "doc")
+            if let d = option.defaultValue { push(lua, d); lua.setRawField(-2, "default") }
+            lua_rawseti(lua.state, -2, lua_Integer(i + 1))
+        }
+        lua.setRawField(-2, "options")
+    }
+
+    /// A preset as a table: {name=, summary=, model = {config}, tokenizer = {config},
+    /// kmeans_k=, ssfm = {options}}.
+    static func push(_ lua: LuaState, _ preset: MPMPreset) {
+        lua.newTable(hash: 6)
+        lua.push(preset.name); lua.setRawField(-2, "name")
+        lua.push(preset.summary); lua.setRawField(-2, "summary")
+        ModelBinding.push(lua, preset.model); lua.setRawField(-2, "model")
+        lua.newTable()
+        for (name, path) in TokenizerBinding.intOptions { lua.push(preset.tokenizer[keyPath: path]); lua.setRawField(-2, name) }
+        for (name, path) in TokenizerBinding.numberOptions { lua.push(preset.tokenizer[keyPath: path]); lua.setRawField(-2, name) }
+        lua.setRawField(-2, "tokenizer")
+        lua.push(preset.kmeansK); lua.setRawField(-2, "kmeans_k")
+        lua.newTable()
+        for (name, value) in TaskCatalogue.kind("ssfm")!.values(of: preset.ssfm) { push(lua, value); lua.setRawField(-2, name) }
+        lua.setRawField(-2, "ssfm")
+    }
+
     static func register(_ lua: LuaState, in core: Int32) {
-        lua.register("new_task", in: core, doc: "internal: new_task(kind, options) -> Swift task module") { lua in
-            let kind = try lua.string(1)
-            ModuleClass.push(lua, try make(lua, kind: kind, 2))
+        lua.register("new_task", in: core, doc: "internal: new_task(name, options) -> Swift task module") { lua in
+            ModuleClass.push(lua, try make(lua, name: try lua.string(1), 2))
+            return 1
+        }
+        lua.register("task_catalogue", in: core, doc: "internal: the built-in tasks, as TaskCatalogue describes them") { lua in
+            lua.newTable(array: Int32(TaskCatalogue.kinds.count))
+            for (i, kind) in TaskCatalogue.kinds.enumerated() {
+                push(lua, kind)
+                lua_rawseti(lua.state, -2, lua_Integer(i + 1))
+            }
+            return 1
+        }
+        lua.register("presets", in: core, doc: "internal: the presets of MPMPreset.all, in order") { lua in
+            lua.newTable(array: Int32(MPMPreset.all.count))
+            for (i, preset) in MPMPreset.all.enumerated() {
+                push(lua, preset)
+                lua_rawseti(lua.state, -2, lua_Integer(i + 1))
+            }
             return 1
         }
         lua.register("task_info", in: core, doc: "internal: {name=, input=, weight=} of a Swift task") { lua in
@@ -96,7 +134,7 @@ enum TaskBinding {
             let t = try task(lua, 1)
             let input = try lua.tensor(2)
             let target = try DroppedSetBinding.target(lua, 3)
-            lua.push(try MPMBindings.guarded { try t.loss(input, target: target) })
+            lua.push(try t.loss(input, target: target))
             return 1
         }
         lua.register("sample", in: core, doc: """
@@ -118,7 +156,7 @@ enum TaskBinding {
             if let s = try lua.option(4, "stochastic", lua.boolean) { o.stochastic = s }
             o.generator = try lua.option(4, "generator") { try TensorCreation.generatorClass.check(lua, $0) }
             o.shouldStop = { mpm_interrupt_pending() != 0 }
-            let r = try MPMBindings.guarded { try t.sample(input, target: target, options: o) }
+            let r = try t.sample(input, target: target, options: o)
             lua.newTable(hash: 2)
             if let f = r.features { lua.push(f); lua.setRawField(-2, "features") }
             if let ty = r.types { lua.push(try IndexShift.shifted(ty, by: 1)); lua.setRawField(-2, "types") }

@@ -2,8 +2,8 @@ import NN
 import Tensors
 
 /// The shape of an MPM backbone: the encoder (on the kept particles, with registers) and the
-/// decoder (pt-rank mask tokens for the dropped slots). `paper` is MPMv2's Table 2; `small`
-/// is sized to train usefully on two CPU cores in a few minutes (0.77M parameters).
+/// decoder (pt-rank mask tokens for the dropped slots). The defaults are MPMv2's Table 2 (the
+/// `paper` preset); MPMPreset holds the named sizes.
 ///
 /// ```swift
 /// var c = MPMConfig.preset("small")!
@@ -33,27 +33,10 @@ public struct MPMConfig: Equatable {
     public init() {}
 
     /// The names `preset` accepts.
-    public static let presetNames = ["paper", "small", "tiny"]
+    public static var presetNames: [String] { MPMPreset.all.map(\.name) }
 
-    /// A named configuration: "paper" (D=512, 8 layers, 8 heads, 8 registers; decoder 128 x 4
-    /// layers x 4 heads), "small" (D=128, 4 layers, 4 heads, 4 registers; decoder 64 x 2 x 2),
-    /// "tiny" (for tests: D=32, 2 layers; decoder 16 x 1).
-    public static func preset(_ name: String) -> MPMConfig? {
-        var c = MPMConfig()
-        switch name {
-        case "paper":
-            break
-        case "small":
-            c.encoderDim = 128; c.encoderDepth = 4; c.encoderHeads = 4; c.registers = 4
-            c.decoderDim = 64; c.decoderDepth = 2; c.decoderHeads = 2
-        case "tiny":
-            c.encoderDim = 32; c.encoderDepth = 2; c.encoderHeads = 2; c.registers = 2
-            c.decoderDim = 16; c.decoderDepth = 1; c.decoderHeads = 2
-        default:
-            return nil
-        }
-        return c
-    }
+    /// The model of a named preset (MPMPreset.swift), or nil.
+    public static func preset(_ name: String) -> MPMConfig? { MPMPreset.named(name)?.model }
 
     /// Checks that the sizes fit together, naming the option the way Lua spells it.
     public func validate() throws {

@@ -24,16 +24,15 @@ public final class CFMTask: Module, ReconstructionTask {
     public let timeEncoding: CosineEncoding
     public let velocity: MLP
 
-    public init(inputDim: Int, features: Int = 7, contextDim: Int = 128, timeDim: Int = 16, hidden: Int = 128,
-                depth: Int = 3) throws {
+    public init(inputDim: Int, options: Options = Options()) throws {
         self.inputDim = inputDim
-        self.features = features
-        self.contextDim = contextDim
-        self.timeDim = timeDim
+        features = options.features
+        contextDim = options.contextDim
+        timeDim = options.timeDim
         context = try Linear(inputDim, contextDim)
         timeEncoding = try CosineEncoding(dim: timeDim)
-        velocity = try MLP(inFeatures: features + contextDim + timeDim, outFeatures: features, hidden: hidden,
-                           depth: depth, activation: .silu)
+        velocity = try MLP(inFeatures: features + contextDim + timeDim, outFeatures: features, hidden: options.hidden,
+                           depth: options.depth, activation: .silu)
         super.init()
         registerChild("context", context)
         registerChild("time_encoding", timeEncoding)

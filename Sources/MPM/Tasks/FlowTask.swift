@@ -26,21 +26,20 @@ public final class FlowTask: Module, ReconstructionTask {
     public let context: Linear
     public let couplings: ModuleList
 
-    public init(inputDim: Int, features: Int = 7, contextDim: Int = 128, couplings count: Int = 6, width: Int = 64,
-                blocks: Int = 2, spline: RationalQuadraticSpline.Options = RationalQuadraticSpline.Options(),
-                noise: Double = 0.05, noisyFeatures: [Int] = [3, 4, 5, 6]) throws {
-        guard count >= 1 else { throw TensorError("flow: couplings must be at least 1, got \(count)") }
-        guard noisyFeatures.allSatisfy({ $0 >= 0 && $0 < features }) else {
-            throw TensorError("flow: noisy features must lie in 1..\(features)")
+    public init(inputDim: Int, options o: Options = Options()) throws {
+        guard o.couplings >= 1 else { throw TensorError("flow: couplings must be at least 1, got \(o.couplings)") }
+        guard o.noisyFeatures.allSatisfy({ $0 >= 0 && $0 < o.features }) else {
+            throw TensorError("flow: noisy features must lie in 1..\(o.features)")
         }
         self.inputDim = inputDim
-        self.features = features
-        self.contextDim = contextDim
-        self.noise = noise
-        self.noisyFeatures = noisyFeatures
+        features = o.features
+        contextDim = o.contextDim
+        noise = o.noise
+        noisyFeatures = o.noisyFeatures
         context = try Linear(inputDim, contextDim)
-        couplings = ModuleList(try (0..<count).map {
-            try SplineCoupling(features: features, contextDim: contextDim, even: $0 % 2 == 0, width: width, blocks: blocks, spline: spline)
+        couplings = ModuleList(try (0..<o.couplings).map {
+            try SplineCoupling(features: o.features, contextDim: o.contextDim, even: $0 % 2 == 0, width: o.width,
+                               blocks: o.blocks, spline: o.spline)
         })
         super.init()
         registerChild("context", context)

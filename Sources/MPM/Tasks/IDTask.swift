@@ -15,20 +15,19 @@ public final class IDTask: Module, ReconstructionTask {
     public let labelSmoothing: Double
     public let head: Linear
 
-    public init(inputDim: Int, classes: Int = 8, labelSmoothing: Double = 0.1) throws {
-        guard labelSmoothing >= 0 && labelSmoothing < 1 else {
-            throw TensorError("id: label_smoothing must be in [0, 1), got \(labelSmoothing)")
+    public init(inputDim: Int, options: Options = Options()) throws {
+        guard options.labelSmoothing >= 0 && options.labelSmoothing < 1 else {
+            throw TensorError("id: label_smoothing must be in [0, 1), got \(options.labelSmoothing)")
         }
         self.inputDim = inputDim
-        self.classes = classes
-        self.labelSmoothing = labelSmoothing
+        classes = options.classes
+        labelSmoothing = options.labelSmoothing
         head = try Linear(inputDim, classes)
         super.init()
         registerChild("head", head)
     }
 
     public var taskName: String { "id" }
-    public var defaultWeight: Double { 0.3 }
     public override var extraDescription: String { "in=\(inputDim), classes=\(classes), smoothing=\(labelSmoothing)" }
 
     public func loss(_ input: Tensor, target: DroppedSet) throws -> Tensor {

@@ -17,13 +17,13 @@ public final class KMeansTask: Module, ReconstructionTask {
     public let labelSmoothing: Double
     public let head: Linear
 
-    public init(inputDim: Int, centroids: Tensor, labelSmoothing: Double = 0.1) throws {
+    public init(inputDim: Int, centroids: Tensor, options: Options = Options()) throws {
         guard centroids.dim == 2, centroids.dtype == .f32, centroids.shape[0] >= 1 else {
             throw TensorError("kmeans: centroids must be float32 [K, F], got \(centroids.dtype.name) \(Module.shapeText(centroids.shape))")
         }
         self.inputDim = inputDim
         self.centroids = try centroids.detach().clone()
-        self.labelSmoothing = labelSmoothing
+        labelSmoothing = options.labelSmoothing
         head = try Linear(inputDim, centroids.shape[0])
         super.init()
         registerBuffer("centroids", self.centroids)

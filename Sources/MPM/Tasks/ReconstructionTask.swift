@@ -58,8 +58,10 @@ public protocol ReconstructionTask: Module {
 }
 
 extension ReconstructionTask {
-    public var input: TaskInput { .decoded }
-    public var defaultWeight: Double { 1 }
+    /// What the catalogue (TaskCatalogue.swift) says of this task.
+    public var kind: TaskKind? { TaskCatalogue.kind(taskName) }
+    public var input: TaskInput { kind?.input ?? .decoded }
+    public var defaultWeight: Double { kind?.defaultWeight ?? 1 }
 
     /// Checks that `x` has one row per dropped particle and the head's width.
     func checkDecoded(_ x: Tensor, _ target: DroppedSet, width: Int) throws {

@@ -13,9 +13,9 @@ public final class RegressionTask: Module, ReconstructionTask {
     public let features: Int
     public let head: Linear
 
-    public init(inputDim: Int, features: Int = 7) throws {
+    public init(inputDim: Int, options: Options = Options()) throws {
         self.inputDim = inputDim
-        self.features = features
+        features = options.features
         head = try Linear(inputDim, features)
         super.init()
         registerChild("head", head)

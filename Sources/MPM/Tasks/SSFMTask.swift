@@ -33,9 +33,10 @@ public final class SSFMTask: Module, ReconstructionTask {
     public let finalNorm: LayerNorm
     public let outputLayer: Linear
 
-    public init(encoderDim: Int, features: Int = 7, types: Int = 8, dim: Int = 256, depth: Int = 6, heads: Int = 4,
-                timeDim: Int = 16, contextDim: Int = 64) throws {
-        guard depth >= 1 else { throw TensorError("ssfm: depth must be at least 1, got \(depth)") }
+    public init(encoderDim: Int, options: Options = Options()) throws {
+        let features = options.features, types = options.types, dim = options.dim, heads = options.heads
+        let timeDim = options.timeDim, contextDim = options.contextDim
+        guard options.depth >= 1 else { throw TensorError("ssfm: depth must be at least 1, got \(options.depth)") }
         self.encoderDim = encoderDim
         self.features = features
         self.types = types
@@ -48,7 +49,7 @@ public final class SSFMTask: Module, ReconstructionTask {
         var o = TransformerOptions()
         o.ffMult = 2
         o.contextDim = contextDim
-        layers = ModuleList(try (0..<depth).map { _ in try TransformerDecoderLayer(dim: dim, heads: heads, kvDim: dim, options: o) })
+        layers = ModuleList(try (0..<options.depth).map { _ in try TransformerDecoderLayer(dim: dim, heads: heads, kvDim: dim, options: o) })
         finalNorm = try LayerNorm(dim)
         outputLayer = try Linear(dim, features + types)
         super.init()
@@ -62,7 +63,6 @@ public final class SSFMTask: Module, ReconstructionTask {
     }
 
     public var taskName: String { "ssfm" }
-    public var input: TaskInput { .encoded }
     public override var extraDescription: String { "encoder_dim=\(encoderDim), dim=\(dim), depth=\(layers.modules.count)" }
 
     /// Checks the encoder output against the target's offsets and returns them.

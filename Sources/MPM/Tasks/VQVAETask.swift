@@ -17,10 +17,10 @@ public final class VQVAETask: Module, ReconstructionTask {
     public let labelSmoothing: Double
     public let head: Linear
 
-    public init(inputDim: Int, tokenizer: VQTokenizer, labelSmoothing: Double = 0.1) throws {
+    public init(inputDim: Int, tokenizer: VQTokenizer, options: Options = Options()) throws {
         self.inputDim = inputDim
         self.tokenizer = tokenizer
-        self.labelSmoothing = labelSmoothing
+        labelSmoothing = options.labelSmoothing
         tokenizer.eval()
         head = try Linear(inputDim, tokenizer.config.codebookSize)
         super.init()

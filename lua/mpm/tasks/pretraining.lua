@@ -4,13 +4,11 @@
 -- Lua task file), and runs mpm.train.run, writing everything under `out`.
 return function(mpm)
   local tasks = mpm.tasks
-
-  local function exists(path) local f = io.open(path, "r"); if f then f:close() return true end return false end
-  local function join(dir, name) return dir:sub(-1) == "/" and dir .. name or dir .. "/" .. name end
+  local exists, join = mpm.files.exists, mpm.files.join
 
   -- The option table of a job, with every default. `pretrain.lua --help` prints the same list.
   tasks.pretrain_options = {
-    { "task", "cfm", "string", "id | reg | kmeans | vqvae | flow | cfm | ssfm, or a Lua task (a name in examples/tasks/ or a .lua file)" },
+    { "task", "cfm", "string", tasks.names():gsub(", ", " | ") .. ", or a Lua task (a name in examples/tasks/ or a .lua file)" },
     { "no-id", false, "flag", "do not add the particle-ID task (MPMv2 pairs every continuous task with it)" },
     { "data", "data/jetclass_train.h5", "string", "training jets (HDF5, reference schema)" },
     { "val", "", "string", "validation jets (default: --data with train -> val, when it exists; 'none' for no validation)" },
@@ -22,7 +20,7 @@ return function(mpm)
     { "half-life", 0, "integer", "learning-rate half-life in steps after warm-up (0: half the steps)" },
     { "clip", 1.0, "number", "gradient clipping norm (0: none)" },
     { "ema", 0.999, "number", "EMA decay of the weights (0: none)" },
-    { "mask", 0.4, "number", "fraction of each jet's particles dropped (ssfm samples its own)" },
+    { "mask", 0.4, "number", "fraction of each jet's particles dropped (tasks with a mask range, ssfm, draw their own)" },
     { "seed", 1, "integer", "seed of the whole run (initialisation, data order, masking, noise)" },
     { "preset", "small", "string", "model size: small (2 CPU cores, minutes), paper (MPMv2), tiny (tests)" },
     { "max-jets", 0, "integer", "use only the first N training jets (0: all)" },
@@ -30,7 +28,7 @@ return function(mpm)
     { "val-every", 0, "integer", "validate every N steps (0: 10 times per run)" },
     { "log-every", 0, "integer", "log every N steps (0: 50 times per run)" },
     { "checkpoint-every", 0, "integer", "checkpoint every N steps (0: at each validation)" },
-    { "kmeans-k", 0, "integer", "K-means centroids (0: 512 for small/tiny, 16384 for paper)" },
+    { "kmeans-k", 0, "integer", "K-means centroids (0: the preset's, 512 for small/tiny, 16384 for paper)" },
     { "tokenizer", "", "string", "trained VQ tokenizer for --task vqvae (default: train one first, see examples/train_vqvae.lua)" },
     { "preprocessing", "", "string", "fitted preprocessing file to reuse (default: fit on the training jets, saved in OUT)" },
     { "metrics", "csv", "string", "metrics file format: csv or jsonl" },
@@ -49,11 +47,8 @@ return function(mpm)
     for _, candidate in ipairs({ join(script_dir, "tasks/" .. name .. ".lua"), "examples/tasks/" .. name .. ".lua" }) do
       if exists(candidate) then return candidate end
     end
-    local names = {}
-    for k in pairs(tasks.builtin) do names[#names + 1] = k end
-    table.sort(names)
     error(("--task: unknown task '%s' (built-in: %s; or a Lua task file in examples/tasks/)"):format(name,
-      table.concat(names, ", ")), 0)
+      tasks.names()), 0)
   end
 
   -- A Lua task file returns a function(model, options) -> task (or a task class taking
@@ -80,20 +75,21 @@ return function(mpm)
   --- pretrain saves as DIR/run.h5), with centroids and tokenizer read from DIR.
   function tasks.build_run_tasks(model, record, dir)
     local kind, list = record.task, {}
-    if tasks.builtin[kind] then
+    local entry = tasks.catalogue_entry(kind)
+    if entry then
       local options = {}
       if kind == "kmeans" then
         options.centroids = mpm.load(join(dir, "centroids.h5")).centroids
       elseif kind == "vqvae" then
         options.tokenizer = tasks.VQTokenizer.load(record.tokenizer or join(dir, "tokenizer.h5")).core
-      elseif kind == "ssfm" and record.preset ~= "paper" then
-        options = { dim = 64, depth = 2, heads = 2 }
+      elseif kind == "ssfm" then
+        options = assert(tasks.preset(record.preset)).ssfm
       end
       list[1] = tasks.make(kind, model, options)
     else
       list[1] = lua_task(record.task_file or task_file(kind), model, record)
     end
-    if record.with_id and kind ~= "id" and kind ~= "ssfm" then list[#list + 1] = tasks.make("id", model) end
+    if record.with_id and (entry == nil or entry.pairs_with_id) then list[#list + 1] = tasks.make("id", model) end
     return list
   end
 
@@ -130,20 +126,17 @@ return function(mpm)
 
   --- mpm.tasks.pretrain(options) -> result, model, task list: runs a pre-training job.
   --- options: the keys of mpm.tasks.pretrain_options with underscores (batch_size, no_id, ...).
-  function tasks.pretrain(o)
+  function tasks.pretrain(options)
     local defaults = {}
     for _, s in ipairs(tasks.pretrain_options) do defaults[(s[1]:gsub("-", "_"))] = s[2] end
-    for k in pairs(o) do
-      if defaults[k] == nil then error("pretrain: unknown option '" .. tostring(k) .. "'", 2) end
-    end
-    for k, v in pairs(defaults) do if o[k] == nil then o[k] = v end end
+    local o = mpm.check_options("pretrain", options, defaults, 2)
     local kind = o.task
-    local builtin = tasks.builtin[kind] ~= nil
+    local entry = tasks.catalogue_entry(kind)
+    local preset, why = tasks.preset(o.preset)
+    if not preset then error("--preset: " .. why, 0) end
     local out = o.out ~= "" and o.out or ("runs/" .. (kind:match("([^/]+)%.lua$") or kind))
-    os.execute("mkdir -p '" .. out:gsub("'", "'\\''") .. "'")
-    if not ({ small = true, paper = true, tiny = true })[o.preset] then
-      error(("--preset: unknown preset '%s' (expected small, paper or tiny)"):format(o.preset), 0)
-    end
+    local made, err = mpm.files.mkdir(out)
+    if not made then error("pretrain: " .. err, 0) end
     if o.metrics ~= "csv" and o.metrics ~= "jsonl" then error("--metrics must be csv or jsonl", 0) end
     local say = o.quiet and function() end or print
 
@@ -161,8 +154,7 @@ return function(mpm)
     end
 
     local max_jets = o.max_jets > 0 and o.max_jets or nil
-    local mask = o.mask
-    if kind == "ssfm" then mask = { 0.2, 1.0 } end
+    local mask = entry and entry.mask_range or o.mask
     local loader = ds:loader { batch_size = o.batch_size, shuffle = true, seed = o.seed, preprocessing = pre,
       mask = mask, drop_last = true, max_jets = max_jets }
     local val_loader
@@ -180,7 +172,7 @@ return function(mpm)
     local model = mpm.MPM { preset = o.preset }
     local list, record = nil, nil
     if kind == "kmeans" and not exists(join(out, "centroids.h5")) then
-      local k = o.kmeans_k > 0 and o.kmeans_k or (o.preset == "paper" and 16384 or 512)
+      local k = o.kmeans_k > 0 and o.kmeans_k or preset.kmeans_k
       local jets = math.min(#ds, max_jets or #ds)
       local b = pre:transform(ds:read(1, jets), o.seed)
       say(("kmeans: fitting %d centroids to %d particles"):format(k, b.features:size(1)))
@@ -195,7 +187,7 @@ return function(mpm)
       error("--tokenizer: no such file " .. o.tokenizer, 0)
     end
     record = { format = "mpm-run", task = kind, preset = o.preset, with_id = not o.no_id, seed = o.seed,
-      task_file = (not builtin) and task_file(kind) or nil, tokenizer = o.tokenizer ~= "" and o.tokenizer or nil,
+      task_file = (entry == nil) and task_file(kind) or nil, tokenizer = o.tokenizer ~= "" and o.tokenizer or nil,
       preprocessing = pre_path, data = o.data }
     list = tasks.build_run_tasks(model, record, out)
     mpm.save(join(out, "run.h5"), record)

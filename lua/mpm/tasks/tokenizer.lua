@@ -47,17 +47,20 @@ return function(mpm)
   --- mpm.tasks.VQTokenizer.fit(loader [, {steps=1000, lr=1e-3, preset="small", reset_every=50,
   --- config={...}, quiet=false}]) -> tokenizer: trains a tokenizer on the loader's (preprocessed)
   --- jets with AdamW: codebook from k-means of the first batch's latents, dead codes reset
-  --- every `reset_every` steps. preset "paper" is D=128 x 3 layers, "small"/"tiny" D=64 x 2.
+  --- every `reset_every` steps. The sizes come from the preset (mpm.tasks.preset(name).tokenizer)
+  --- unless config is given: "paper" is D=128 x 3 layers, "small"/"tiny" D=64 x 2.
   function VQTokenizer.fit(loader, options)
-    options = options or {}
-    local allowed = { steps = true, lr = true, preset = true, reset_every = true, config = true, quiet = true }
-    for k in pairs(options) do
-      if not allowed[k] then error("VQTokenizer.fit: unknown option '" .. tostring(k) .. "'", 2) end
+    options = mpm.check_options("VQTokenizer.fit", options,
+      { steps = 1000, lr = 1e-3, preset = "small", reset_every = 50, config = false, quiet = false }, 2)
+    local steps, reset_every = options.steps, options.reset_every
+    local config = options.config
+    if not config then
+      local preset, why = mpm.tasks.preset(options.preset)
+      if not preset then error("VQTokenizer.fit: " .. why, 2) end
+      config = preset.tokenizer
     end
-    local steps, reset_every = options.steps or 1000, options.reset_every or 50
-    local config = options.config or ((options.preset or "small") == "paper" and {} or { dim = 64, depth = 2, heads = 4 })
     local tok = VQTokenizer(config)
-    local opt = mpm.optim.AdamW(tok, { lr = options.lr or 1e-3, weight_decay = 0 })
+    local opt = mpm.optim.AdamW(tok, { lr = options.lr, weight_decay = 0 })
     local say = options.quiet and function() end or print
     local step, epoch = 0, 1
     local t0 = mpm.clock()
