@@ -109,32 +109,46 @@ open class Module {
     /// always errors).
     @discardableResult
     public func loadStateDict(_ state: [String: Tensor], strict: Bool = true) throws -> (missing: [String], unexpected: [String]) {
-        let mine = stateDict()
-        let names = Set(mine.map { $0.name })
-        let missing = mine.map { $0.name }.filter { state[$0] == nil }
-        let unexpected = state.keys.filter { !names.contains($0) }.sorted()
-        var misShaped: [String] = []
-        for (n, t) in mine {
-            if let s = state[n], s.shape != t.shape || s.dtype != t.dtype {
-                misShaped.append("\(n) (expected \(t.dtype.name) \(Module.shapeText(t.shape)), got \(s.dtype.name) \(Module.shapeText(s.shape)))")
-            }
-        }
-        if !misShaped.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
-            throw TensorError(Module.stateDictMismatch(typeName, missing: missing, unexpected: unexpected, misShaped: misShaped))
-        }
-        try withNoGrad {
-            for (n, t) in mine { if let s = state[n] { try t.copy_(s) } }
-        }
-        return (missing, unexpected)
+        try Module.loadState(into: stateDict(), from: state, strict: strict, owner: typeName)
     }
 
-    /// The message for a state dict that does not fit, listing each kind of problem.
-    public static func stateDictMismatch(_ owner: String, missing: [String], unexpected: [String], misShaped: [String]) -> String {
-        var parts: [String] = []
-        if !missing.isEmpty { parts.append("missing keys: " + missing.joined(separator: ", ")) }
-        if !unexpected.isEmpty { parts.append("unexpected keys: " + unexpected.joined(separator: ", ")) }
-        if !misShaped.isEmpty { parts.append("mis-shaped keys: " + misShaped.joined(separator: ", ")) }
-        return "load_state_dict: the state dict does not fit \(owner) (" + parts.joined(separator: "; ") + ")"
+    /// Why `source` cannot be copied into `target` ("expected float32 [2,3], got float32 [2,4]"),
+    /// or nil when it can.
+    public static func misfit(_ target: Tensor, _ source: Tensor) -> String? {
+        guard source.shape != target.shape || source.dtype != target.dtype else { return nil }
+        return "expected \(target.dtype.name) \(shapeText(target.shape)), got \(source.dtype.name) \(shapeText(source.shape))"
+    }
+
+    /// The one state-dict check and copy, for Swift modules and (through the bindings) for the
+    /// Lua module protocol, which finds the named targets by walking Lua fields. `invalid` names
+    /// entries of `state` that are not tensors, with what they are. Lists come back sorted.
+    /// ```swift
+    /// let report = try Module.loadState(into: net.stateDict(), from: saved, strict: false, owner: "Net")
+    /// ```
+    @discardableResult
+    public static func loadState(into targets: [(name: String, tensor: Tensor)], from state: [String: Tensor],
+                                 invalid: [String: String] = [:], strict: Bool = true,
+                                 owner: String) throws -> (missing: [String], unexpected: [String]) {
+        let names = Set(targets.map { $0.name })
+        let missing = targets.map { $0.name }.filter { state[$0] == nil && invalid[$0] == nil }.sorted()
+        let unexpected = (Array(state.keys) + Array(invalid.keys)).filter { !names.contains($0) }.sorted()
+        var misShaped: [String] = []
+        for (n, t) in targets {
+            if let s = state[n], let why = misfit(t, s) { misShaped.append("\(n) (\(why))") }
+            if let what = invalid[n] { misShaped.append("\(n) (expected a tensor, got \(what))") }
+        }
+        misShaped.sort()
+        if !misShaped.isEmpty || (strict && (!missing.isEmpty || !unexpected.isEmpty)) {
+            var parts: [String] = []
+            if !missing.isEmpty { parts.append("missing keys: " + missing.joined(separator: ", ")) }
+            if !unexpected.isEmpty { parts.append("unexpected keys: " + unexpected.joined(separator: ", ")) }
+            if !misShaped.isEmpty { parts.append("mis-shaped keys: " + misShaped.joined(separator: ", ")) }
+            throw TensorError("load_state_dict: the state dict does not fit \(owner) (" + parts.joined(separator: "; ") + ")")
+        }
+        try withNoGrad {
+            for (n, t) in targets { if let s = state[n] { try t.copy_(s) } }
+        }
+        return (missing, unexpected)
     }
 
     /// Sets train (true) or eval (false) mode on this module only.

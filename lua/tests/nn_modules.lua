@@ -161,6 +161,13 @@ local report = b:load_state_dict(bad, { strict = false })
 T.equal(report.missing[1], "ff.bias", "non-strict reports missing")
 T.equal(report.unexpected[1], "extra", "non-strict reports unexpected")
 T.raises(function() b:load_state_dict(bad, { strcit = true }) end, "unknown option 'strcit'")
+-- The message is the Swift Module's own (one implementation): a Swift Linear and a Lua Block
+-- word it alike, and a value that is not a tensor is named.
+local lin_msg = T.raises(function() nn.Linear(4, 4):load_state_dict({ weight = "w" }) end, "does not fit Linear")
+assert(lin_msg:find("missing keys: bias; mis%-shaped keys: weight %(expected a tensor, got string%)"), lin_msg)
+local sd = a:state_dict()
+sd["ff.bias"] = "zero"
+msg = T.raises(function() b:load_state_dict(sd) end, "mis%-shaped keys: ff.bias %(expected a tensor, got string%)")
 
 -- train/eval propagate through Swift and Lua modules
 local Drop = nn.Module:extend "Drop"

@@ -208,10 +208,15 @@ public struct LuaState {
     public func pushNil() { lua_pushnil(state) }
 
     /// Pushes a sequence table of integers (a shape, a list of sizes).
-    public func push(integers: [Int]) {
-        newTable(array: Int32(integers.count))
-        for (position, value) in integers.enumerated() {
-            push(value)
+    public func push(integers: [Int]) { push(sequence: integers, push) }
+
+    /// Pushes a sequence table of strings (names).
+    public func push(strings: [String]) { push(sequence: strings, push) }
+
+    private func push<T>(sequence: [T], _ pushOne: (T) -> Void) {
+        newTable(array: Int32(sequence.count))
+        for (position, value) in sequence.enumerated() {
+            pushOne(value)
             lua_rawseti(state, -2, lua_Integer(position + 1))
         }
     }

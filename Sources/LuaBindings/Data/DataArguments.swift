@@ -5,15 +5,6 @@ import Tensors
 
 /// Reading data-layer arguments from Lua and pushing results back.
 extension LuaState {
-    /// Pushes a Lua sequence of strings (1-based, so NAMES[code] works for 1-based codes).
-    func push(strings: [String]) {
-        newTable(array: Int32(strings.count))
-        for (i, s) in strings.enumerated() {
-            push(s)
-            lua_rawseti(state, -2, lua_Integer(i + 1))
-        }
-    }
-
     /// A 0-based seed for the data layer from an optional Lua integer; without one it is drawn
     /// from the default generator, so `mpm.manual_seed` makes the result reproducible.
     func dataSeed(_ index: Int32) throws -> UInt64 {

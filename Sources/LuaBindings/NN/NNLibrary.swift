@@ -45,12 +45,29 @@ public enum NNLibrary {
             return 1
         }
         lua.register("_fits", in: nn, doc: "internal: nil when src can be loaded into dst, else why not") { lua in
-            let dst = try lua.tensor(1), src = try lua.tensor(2)
-            if dst.shape != src.shape || dst.dtype != src.dtype {
-                lua.push("expected \(dst.dtype.name) \(Module.shapeText(dst.shape)), got \(src.dtype.name) \(Module.shapeText(src.shape))")
-            } else {
-                lua.pushNil()
+            if let why = Module.misfit(try lua.tensor(1), try lua.tensor(2)) { lua.push(why) } else { lua.pushNil() }
+            return 1
+        }
+        lua.register("_load_state", in: nn, doc: """
+            internal: _load_state(targets, sd, strict, owner) -> {missing=, unexpected=}: Module.loadState
+            for the Lua module protocol (targets: name -> tensor found by its walk)
+            """) { lua in
+            var targets: [(name: String, tensor: Tensor)] = []
+            try lua.forEachPair(1) { key, value in
+                guard let name = lua.plainString(key) else { return }
+                targets.append((name, try lua.tensor(value)))
             }
+            var state: [String: Tensor] = [:], invalid: [String: String] = [:]
+            try lua.checkTable(2)
+            try lua.forEachPair(2) { key, value in
+                let name = lua.plainString(key) ?? lua.typeName(key)
+                if tensorClass.isInstance(lua, value) { state[name] = try lua.tensor(value) } else { invalid[name] = lua.typeName(value) }
+            }
+            let report = try Module.loadState(into: targets, from: state, invalid: invalid, strict: lua.boolean(3),
+                                              owner: try lua.string(4))
+            lua.newTable(hash: 2)
+            lua.push(strings: report.missing); lua.setRawField(-2, "missing")
+            lua.push(strings: report.unexpected); lua.setRawField(-2, "unexpected")
             return 1
         }
         lua.register("_assign", in: nn, doc: "internal: copies src into dst without recording autograd") { lua in

@@ -196,44 +196,18 @@ return function(mpm)
     return sd
   end
 
-  local function sorted(list) table.sort(list); return list end
-
   --- m:load_state_dict(sd [, {strict=true}]) -> {missing=, unexpected=}: copies the tensors
   --- of sd into the parameters and buffers in place. With strict (the default) any missing,
   --- unexpected or mis-shaped key is an error listing all of them and nothing is copied;
-  --- otherwise what fits is loaded (mis-shaped keys are always an error).
+  --- otherwise what fits is loaded (mis-shaped keys are always an error). The walk that names
+  --- the targets is here (it sees Lua modules' fields); the check and the copy are Swift's
+  --- (Module.loadState), shared with Swift callers.
   function protocol.load_state_dict(m, sd, options)
     if type(sd) ~= "table" then error("load_state_dict: expected a table of tensors, got " .. type(sd), 2) end
     local strict = mpm.check_options("load_state_dict", options, { strict = true }, 2).strict ~= false
-    local targets, missing, unexpected, misshaped = {}, {}, {}, {}
+    local targets = {}
     walk_tree(m, "", function(kind, name, v) if kind ~= "module" then targets[name] = v end end)
-    for name, v in pairs(targets) do
-      local src = sd[name]
-      if src == nil then
-        missing[#missing + 1] = name
-      elseif not is_tensor(src) then
-        misshaped[#misshaped + 1] = name .. " (expected a tensor, got " .. type(src) .. ")"
-      else
-        local why = nn._fits(v, src)
-        if why then misshaped[#misshaped + 1] = name .. " (" .. why .. ")" end
-      end
-    end
-    for name in pairs(sd) do
-      if targets[name] == nil then unexpected[#unexpected + 1] = tostring(name) end
-    end
-    sorted(missing); sorted(unexpected); sorted(misshaped)
-    if #misshaped > 0 or (strict and (#missing > 0 or #unexpected > 0)) then
-      local parts = {}
-      if #missing > 0 then parts[#parts + 1] = "missing keys: " .. table.concat(missing, ", ") end
-      if #unexpected > 0 then parts[#parts + 1] = "unexpected keys: " .. table.concat(unexpected, ", ") end
-      if #misshaped > 0 then parts[#parts + 1] = "mis-shaped keys: " .. table.concat(misshaped, ", ") end
-      error("load_state_dict: the state dict does not fit " .. protocol.type_name(m) .. " (" ..
-        table.concat(parts, "; ") .. ")", 2)
-    end
-    for name, v in pairs(targets) do
-      if sd[name] ~= nil then nn._assign(v, sd[name]) end
-    end
-    return { missing = missing, unexpected = unexpected }
+    return nn._load_state(targets, sd, strict, protocol.type_name(m))
   end
 
   local function set_training(m, mode)
