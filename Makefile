@@ -26,7 +26,7 @@ test: build
 	MPMLUA_BIN=$(CURDIR)/$(RELEASE_BIN) timeout --kill-after=30 $(TEST_TIMEOUT) $(SWIFT) test $(SWIFT_FLAGS) --skip-build
 
 demo: build
-	$(RELEASE_BIN) examples/train_cfm.lua
+	$(RELEASE_BIN) examples/train_cfm.lua --overwrite
 
 # Our kernels against NumPy (and PyTorch when installed) measured in the same run.
 bench: build

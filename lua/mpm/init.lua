@@ -3,7 +3,6 @@
 local mpm = require "mpm.core"
 
 require "mpm.options" (mpm)
-require "mpm.files" (mpm)
 require "mpm.autograd" (mpm)
 require "mpm.nn" (mpm)
 require "mpm.optim" (mpm)

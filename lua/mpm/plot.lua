@@ -10,7 +10,6 @@
 return function(mpm)
   local plot = {}
 
-  local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
   local function gp_string(s) return '"' .. tostring(s):gsub('\\', '\\\\'):gsub('"', '\\"') .. '"' end
 
   local available
@@ -39,7 +38,7 @@ return function(mpm)
     local f = assert(io.open(script_path, "w"))
     f:write(table.concat(script, "\n"), "\n")
     f:close()
-    local ok = os.execute("gnuplot " .. shell_quote(script_path) .. " 2>/dev/null")
+    local ok = os.execute("gnuplot " .. mpm.files.quote(script_path) .. " 2>/dev/null")
     os.remove(script_path)
     for _, d in ipairs(data_files) do os.remove(d) end
     if not (ok == true or ok == 0) then return nil, "gnuplot failed to write " .. tostring(path) end

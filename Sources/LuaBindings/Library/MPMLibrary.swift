@@ -25,6 +25,7 @@ public enum MPMLibrary {
         NNLibrary.register(lua, in: mpm)
         FunctionalLibrary.register(lua, in: mpm)
         DataLibrary.register(lua, in: mpm)
+        FilesLibrary.register(lua, in: mpm)
         MPMBindings.register(lua, in: mpm)
         // package.loaded["mpm.core"] = mpm
         lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)

@@ -33,7 +33,8 @@ return function(mpm)
     { "preprocessing", "", "string", "fitted preprocessing file to reuse (default: fit on the training jets, saved in OUT)" },
     { "metrics", "csv", "string", "metrics file format: csv or jsonl" },
     { "out", "", "string", "run directory for the backbone, checkpoints, metrics and plots (default runs/<task>)" },
-    { "resume", false, "flag", "continue the run in OUT from its last checkpoint" },
+    { "resume", false, "flag", "continue the run in OUT from its last checkpoint (a finished run only writes what it lacks)" },
+    { "overwrite", false, "flag", "replace a run already in OUT (without it, or --resume, that is an error)" },
     { "quiet", false, "flag", "no progress output" },
   }
 
@@ -124,6 +125,8 @@ return function(mpm)
     return model, list, pre, record
   end
 
+  local run_job -- the job itself, run while the run directory is claimed
+
   --- mpm.tasks.pretrain(options) -> result, model, task list: runs a pre-training job.
   --- options: the keys of mpm.tasks.pretrain_options with underscores (batch_size, no_id, ...).
   function tasks.pretrain(options)
@@ -134,11 +137,32 @@ return function(mpm)
     local entry = tasks.catalogue_entry(kind)
     local preset, why = tasks.preset(o.preset)
     if not preset then error("--preset: " .. why, 0) end
-    local out = o.out ~= "" and o.out or ("runs/" .. (kind:match("([^/]+)%.lua$") or kind))
-    local made, err = mpm.files.mkdir(out)
-    if not made then error("pretrain: " .. err, 0) end
     if o.metrics ~= "csv" and o.metrics ~= "jsonl" then error("--metrics must be csv or jsonl", 0) end
+    local out = o.out ~= "" and o.out or ("runs/" .. (kind:match("([^/]+)%.lua$") or kind))
+    mpm.files.mkdir(out)
+    -- The whole job holds the run directory: it writes preprocessing, centroids and the run
+    -- record before the trainer starts.
+    local lock = mpm.files.lock(out)
+    local ok, result, model, list, extra = pcall(function()
+      mpm.train.check_fresh(out, o)
+      mpm.files.remove_stale_temporaries(out)
+      return run_job(o, kind, entry, preset, out)
+    end)
+    mpm.files.unlock(lock)
+    if not ok then error(result, 0) end
+    return result, model, list, extra
+  end
+
+  function run_job(o, kind, entry, preset, out)
     local say = o.quiet and function() end or print
+    local record_path = join(out, "run.h5")
+    if o.resume and exists(record_path) then
+      local previous = mpm.load(record_path)
+      if previous.task ~= kind then
+        error(("--resume: %s holds a '%s' run, not '%s' (resume it with --task %s)"):format(out,
+          tostring(previous.task), kind, tostring(previous.task)), 0)
+      end
+    end
 
     mpm.manual_seed(o.seed)
     local ds = mpm.data.open(o.data)
@@ -199,6 +223,7 @@ return function(mpm)
       ema = o.ema > 0 and o.ema or false, val_every = o.val_every > 0 and o.val_every or nil,
       log_every = o.log_every > 0 and o.log_every or nil,
       checkpoint_every = o.checkpoint_every > 0 and o.checkpoint_every or nil, out = out, resume = o.resume,
+      overwrite = true, -- the job checked OUT before writing its record there
       metrics = o.metrics, quiet = o.quiet,
       backbone_extra = { task = kind, preprocessing = pre_path, data = o.data, seed = o.seed, preset = o.preset },
     }

@@ -31,9 +31,11 @@ return function(mpm)
     model = "required", tasks = "required", loader = "required", steps = "required",
     lr = 1e-3, weight_decay = 1e-5, betas = false, warmup = false, half_life = false, lr_floor = 1e-3,
     clip = 1.0, ema = 0.999, val_loader = false, val_every = false, val_batches = 4,
-    log_every = false, checkpoint_every = false, out = false, resume = false, metrics = "csv",
+    log_every = false, checkpoint_every = false, out = false, resume = false, overwrite = false, metrics = "csv",
     plot = true, backbone = true, progress = "auto", quiet = false, backbone_extra = false, on_log = false,
   }
+
+  local run -- the run itself, below train.run, which claims the run directory around it
 
   local function fail(message, level) error("train: " .. message, (level or 1) + 1) end
 
@@ -115,7 +117,7 @@ return function(mpm)
       for _, t in ipairs(tasks) do
         if mpm.nn.is_module(t.task) then
           local sd = states[t.name]
-          if sd == nil then fail("resume: the checkpoint has no state for task " .. t.name, 0) end
+          if sd == nil then error("train: resume: the checkpoint has no state for task " .. t.name, 0) end
           t.task:load_state_dict(sd)
         end
       end
@@ -127,14 +129,71 @@ return function(mpm)
   --- steps, at most 50000), half_life (half the steps, at most 100000), lr_floor (1e-3 of lr),
   --- clip (1.0; false for none), ema (decay 0.999, warmed up as min(decay, (1+n)/(10+n)); false
   --- for none), val_loader, val_every (steps/10), val_batches (4), log_every (steps/50),
-  --- checkpoint_every (val_every, or steps/5), out (run directory), resume (continue from
-  --- out/checkpoint.h5), metrics ("csv" or "jsonl"), plot (true: out/loss.png), backbone (true:
+  --- checkpoint_every (val_every, or steps/5), out (run directory, locked while the run writes
+  --- it), resume (continue from out/checkpoint.h5; a finished run only writes what it lacks),
+  --- overwrite (replace a run already in out), metrics ("csv" or "jsonl"), plot (true: out/loss.png), backbone (true:
   --- out/backbone.h5 at the end), backbone_extra (fields stored with it), progress ("auto",
   --- "line", "plain", "none"), quiet, on_log (function(row) called at each logged row).
   --- result = {step, first_loss, last_loss, val = {last validation}, elapsed, steps_per_second,
-  --- metrics, plot, checkpoint, backbone, ema}.
+  --- metrics, plot, checkpoint, backbone, ema, finished (true when resuming a finished run)}.
   function train.run(options)
     local o = check_options(options)
+    if not o.out then return run(o) end
+    files.mkdir(o.out)
+    local lock = files.lock(o.out)
+    local ok, result = pcall(function()
+      files.remove_stale_temporaries(o.out)
+      return run(o)
+    end)
+    files.unlock(lock)
+    if not ok then error(result, 0) end
+    return result
+  end
+
+  --- train.check_fresh(dir, o): a run without resume or overwrite must not replace the run
+  --- already in dir (one with a checkpoint or metrics).
+  function train.check_fresh(dir, o)
+    if o.resume or o.overwrite then return end
+    for _, name in ipairs { "checkpoint.h5", "metrics.csv", "metrics.jsonl", "run.h5" } do
+      if files.exists(files.join(dir, name)) then
+        error(("train: %s already holds a run (%s); continue it with resume (--resume) or replace it with overwrite (--overwrite)"):format(
+          dir, name), 0)
+      end
+    end
+  end
+
+  -- A finished run resumed: write what it lacks (backbone, plot) and report from its metrics.
+  local function complete(o, model, start, checkpoint_path, metrics_path, progress)
+    local result = { step = start, elapsed = 0, steps_per_second = 0, checkpoint = checkpoint_path, finished = true }
+    local wrote = {}
+    if metrics_path and files.exists(metrics_path) then
+      result.metrics = metrics_path
+      local data = mpm.plot.read_metrics(metrics_path)
+      local losses = {}
+      for _, v in ipairs(data.loss or {}) do if v == v then losses[#losses + 1] = v end end
+      result.first_loss, result.last_loss = losses[1], losses[#losses]
+      local png = files.join(o.out, "loss.png")
+      if o.plot and not files.exists(png) then
+        result.plot = mpm.plot.loss_curve(metrics_path, png)
+        if result.plot then wrote[#wrote + 1] = "loss.png" end
+      end
+    end
+    if o.backbone and type(model.save_backbone) == "function" then
+      result.backbone = files.join(o.out, "backbone.h5")
+      if not files.exists(result.backbone) then
+        local extra = {}
+        for k, v in pairs(o.backbone_extra or {}) do extra[k] = v end
+        extra.steps = start
+        model:save_backbone(result.backbone, extra)
+        wrote[#wrote + 1] = "backbone.h5"
+      end
+    end
+    progress:say(("train: the run in %s already finished at step %d%s"):format(o.out, start,
+      #wrote > 0 and ("; wrote the missing " .. table.concat(wrote, ", ")) or "; nothing to do"))
+    return result
+  end
+
+  function run(o)
     local model, loader = o.model, o.loader
     local tasks = train.task_list(o.tasks)
     local modules = { model }
@@ -158,10 +217,7 @@ return function(mpm)
     local generator = mpm.default_generator()
 
     local out = o.out or nil
-    if out then
-      local ok, err = files.mkdir(out)
-      if not ok then fail(err, 2) end
-    end
+    if out then train.check_fresh(out, o) end
     local checkpoint = out and train.Checkpoint {
       path = files.join(out, "checkpoint.h5"), format = "mpm-train-checkpoint", optional = { ema = true },
       parts = { model = model, tasks = task_states(tasks), optim = opt, sched = sched, ema = ema,
@@ -182,9 +238,12 @@ return function(mpm)
     else
       stream = train.Stream(loader, 1, 0)
     end
+    local metrics_path = out and files.join(out, "metrics." .. o.metrics) or nil
+    local progress = train.Progress(o.progress, o.quiet)
     if start >= steps then
       stream:close()
-      return { step = start, elapsed = 0, steps_per_second = 0, checkpoint = checkpoint and checkpoint.path }
+      if not out then return { step = start, elapsed = 0, steps_per_second = 0, finished = true } end
+      return complete(o, model, start, checkpoint.path, metrics_path, progress)
     end
 
     local columns = { "step", "epoch", "time", "lr", "grad_norm", "loss" }
@@ -193,9 +252,7 @@ return function(mpm)
       columns[#columns + 1] = "val_loss"
       for _, t in ipairs(tasks) do columns[#columns + 1] = "val_loss_" .. t.name end
     end
-    local metrics_path = out and files.join(out, "metrics." .. o.metrics) or nil
     local metrics = metrics_path and train.Metrics(metrics_path, o.metrics, columns, o.resume and start or nil) or nil
-    local progress = train.Progress(o.progress, o.quiet)
 
     local names, labels = {}, {}
     for _, t in ipairs(tasks) do

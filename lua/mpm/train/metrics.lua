@@ -13,8 +13,9 @@ return function(mpm, train)
   -- its checkpoint, since those steps are run again).
   local function kept_rows(path, format, keep_until)
     local kept = {}
-    local f = keep_until and io.open(path, "r")
-    if not f then return kept end
+    if not keep_until or not mpm.files.exists(path) then return kept end
+    local f, err = io.open(path, "r")
+    if not f then error("train: " .. tostring(err), 0) end
     local first = true
     for line in f:lines() do
       local step = step_of(line, format, first)
@@ -26,18 +27,20 @@ return function(mpm, train)
   end
 
   --- train.Metrics(path, format, columns [, keep_until]) -> metrics: format "csv" or "jsonl";
-  --- with keep_until, the rows of an existing file up to that step are kept.
+  --- with keep_until, the rows of an existing file up to that step are kept (the rewrite is
+  --- atomic: killed during it, the old file stays whole).
   --- metrics:write(row) (row: column -> number); metrics:close().
   function train.Metrics(path, format, columns, keep_until)
     local self = setmetatable({ path = path, format = format, columns = columns }, Metrics)
-    local kept = kept_rows(path, format, keep_until)
-    -- Rewritten in full (header, rows up to the checkpoint), then appended to.
-    local f, err = io.open(path, "w")
-    if not f then error("train: cannot write metrics file " .. path .. ": " .. tostring(err), 0) end
-    if format == "csv" then f:write(table.concat(columns, ","), "\n") end
-    for _, line in ipairs(kept) do f:write(line, "\n") end
+    local lines = kept_rows(path, format, keep_until)
+    if format == "csv" then table.insert(lines, 1, table.concat(columns, ",")) end
+    lines[#lines + 1] = ""
+    -- Rewritten atomically (header, rows up to the checkpoint), so a kill here loses no row;
+    -- then appended to, a whole row at a time.
+    mpm.files.write(path, table.concat(lines, "\n"))
+    local f, err = io.open(path, "a")
+    if not f then error("train: cannot write metrics file " .. tostring(err), 0) end
     self.file = f
-    f:flush()
     return self
   end
 
