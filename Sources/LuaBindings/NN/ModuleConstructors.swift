@@ -146,6 +146,21 @@ enum ModuleConstructors {
             return try ClassAttentionPooling(dim: try lua.integer(1), heads: try lua.integer(2),
                                              depth: try lua.option(3, "depth", lua.integer) ?? 2, options: o)
         }
+        constructor("ClassAttentionClassifier", """
+            mpm.nn.ClassAttentionClassifier(input_dim, classes [, {hidden=128, heads=4, depth=2, ff_mult=1, dropout=0.2}]) -> module
+            m(x, offsets) -> logits [B, classes] (classes = 1: one logit): the MPMv2 downstream head,
+            Linear(input_dim -> hidden), a class token attending to each set, LayerNorm, Linear.
+            Give it the backbone output with registers (bb(...) second and third results).
+            """) { lua in
+            try lua.checkOptions(3, allowed: ["hidden", "heads", "depth", "ff_mult", "dropout"], function: "ClassAttentionClassifier")
+            var o = ClassAttentionClassifier.Options()
+            if let v = try lua.option(3, "hidden", lua.integer) { o.hidden = v }
+            if let v = try lua.option(3, "heads", lua.integer) { o.heads = v }
+            if let v = try lua.option(3, "depth", lua.integer) { o.depth = v }
+            if let v = try lua.option(3, "ff_mult", lua.number) { o.ffMult = v }
+            if let v = try lua.option(3, "dropout", lua.number) { o.dropout = v }
+            return try ClassAttentionClassifier(inputDim: try lua.integer(1), classes: try lua.integer(2), options: o)
+        }
         constructor("CosineEncoding", """
             mpm.nn.CosineEncoding(dim [, {min=0, max=1, scaling="exponential"}]) -> module
             cos(pi * f_k * (x - min) / (max - min)), f_k = e^k ("exponential") or k ("linear", from 1).
