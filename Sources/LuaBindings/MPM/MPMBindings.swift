@@ -37,8 +37,8 @@ enum MPMBindings {
         lua.setRawField(mpm, "_mpm")
     }
 
-    /// Runs `body`, turning Tensors errors into plain Lua messages.
-    static func guarded<R>(_ body: () throws -> R) throws -> R {
-        do { return try body() } catch let e as TensorError { throw LuaError.message(e.message) }
-    }
+    /// Runs `body`. A no-op kept only for TaskBinding.swift (another change removes its calls):
+    /// an error thrown by a registered function already reaches Lua as a plain message through
+    /// `recordError` (Core/LuaError.swift), TensorErrors rendered 1-based. Delete with its last caller.
+    static func guarded<R>(_ body: () throws -> R) throws -> R { try body() }
 }
