@@ -1,7 +1,8 @@
 // swift-tools-version:6.0
 // mpmlua: a Swift compute core for masked particle modelling, embedded in Lua 5.4.
-// Layers (see docs/architecture.md): system libraries -> CSupport -> Tensors -> NN -> Data -> MPM
-// -> LuaBindings -> mpmlua. Each target imports only targets below it in that list.
+// Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport -> Tensors -> NN
+// -> JetData -> MPM -> LuaBindings -> mpmlua. Each target imports only targets before it in that
+// list; only LuaBindings and mpmlua see Lua (CLua, CSupport).
 import PackageDescription
 
 /// Numeric targets are compiled optimised even in debug and test builds: an unoptimised
@@ -16,7 +17,7 @@ let package = Package(
         .library(name: "MPMCore", targets: ["Tensors", "LuaBindings"]),
     ],
     targets: [
-        // System libraries: module map + header only; C code lives in CSupport.
+        // System libraries: module map + header only; C code lives in CHDF5Support and CSupport.
         .systemLibrary(name: "CLua", pkgConfig: "lua5.4",
                        providers: [.apt(["liblua5.4-dev"])]),
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas",
@@ -25,21 +26,28 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
-        // C support: the Lua trampoline, static inline wrappers for Lua macros, HDF5 constants.
-        .target(name: "CSupport", dependencies: ["CLua", "CHDF5"], cSettings: optimisedC),
+        // HDF5 constants (macros over globals Swift cannot import), for the data layer. No Lua.
+        .target(name: "CHDF5Support", dependencies: ["CHDF5"], cSettings: optimisedC),
+        // C side of the Lua boundary: the trampoline, pending errors, the heap-tracking
+        // collector, the Ctrl-C hook, static inline wrappers for Lua macros.
+        .target(name: "CSupport", dependencies: ["CLua"], cSettings: optimisedC),
 
+        // Storage, kernels, autograd, random engines, raw access, errors and index conventions.
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimised),
+        // Modules, losses, optimiser kernels, state dicts.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
-        .target(name: "JetData", dependencies: ["Tensors", "CHDF5", "CSupport"], swiftSettings: optimised),
+        // HDF5 files, jet datasets, packed batches, loaders, preprocessing, masking, and the
+        // checkpoint format (needs NN for modules' state dicts).
+        .target(name: "JetData", dependencies: ["Tensors", "NN", "CHDF5", "CHDF5Support"], swiftSettings: optimised),
         .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
         .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "JetData", "MPM"]),
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
 
-        .testTarget(name: "TensorsTests", dependencies: ["Tensors"], swiftSettings: optimised),
+        .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: optimised),
         // Helpers shared by the test targets (finite-difference gradient checks, packed offsets).
         .target(name: "TestSupport", dependencies: ["Tensors", "NN"], path: "Tests/TestSupport", swiftSettings: optimised),
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], swiftSettings: optimised),
-        .testTarget(name: "JetDataTests", dependencies: ["JetData"], swiftSettings: optimised),
+        .testTarget(name: "JetDataTests", dependencies: ["JetData", "NN"], swiftSettings: optimised),
         .testTarget(name: "MPMTests", dependencies: ["MPM", "TestSupport"], swiftSettings: optimised),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "CLua", "CSupport"]),
     ],

@@ -49,5 +49,5 @@ public final class Activation: Module {
         }
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] { [self(try arguments(inputs)[0]!)] }
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] { [self(try arguments(inputs)[0]!)] }
 }

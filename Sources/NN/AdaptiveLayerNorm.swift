@@ -38,12 +38,12 @@ public final class AdaptiveLayerNorm: Module {
 
     public func callAsFunction(_ x: Tensor, offsets: Tensor, context: Tensor) throws -> Tensor {
         guard x.dim == 2, x.shape[1] == dim else {
-            throw TensorError("AdaptiveLayerNorm(\(dim)): x must be packed [T, \(dim)], got \(Module.shapeText(x.shape))")
+            throw TensorError("AdaptiveLayerNorm(\(dim)): x must be packed [T, \(dim)], got \(formatShape(x.shape))")
         }
         guard context.dim == 2, context.shape[1] == contextDim else {
-            throw TensorError("AdaptiveLayerNorm(\(dim)): context must be [B, \(contextDim)] or [T, \(contextDim)], got \(Module.shapeText(context.shape))")
+            throw TensorError("AdaptiveLayerNorm(\(dim)): context must be [B, \(contextDim)] or [T, \(contextDim)], got \(formatShape(context.shape))")
         }
-        _ = try NNOps.offsets(offsets, rows: x.shape[0], op: "AdaptiveLayerNorm")
+        _ = try Tensor.validatedOffsets(offsets, rows: x.shape[0], op: "AdaptiveLayerNorm")
         let rows = try NNOps.perRow(try modulation(context), offsets: offsets, rows: x.shape[0],
                                     op: "AdaptiveLayerNorm", what: "context")
         let parts = try rows.chunk(2, dim: 1)
@@ -51,7 +51,7 @@ public final class AdaptiveLayerNorm: Module {
         return try normed.mul(parts[0].add(1)).add(parts[1])
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         return [try self(a[0]!, offsets: a[1]!, context: a[2]!)]
     }

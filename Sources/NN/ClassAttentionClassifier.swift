@@ -52,12 +52,12 @@ public final class ClassAttentionClassifier: Module {
     /// Logits [B, classes] for the sets of a packed x [T, inputDim].
     public func callAsFunction(_ x: Tensor, offsets: Tensor) throws -> Tensor {
         guard x.dim == 2, x.shape[1] == inputDim else {
-            throw TensorError("ClassAttentionClassifier(in=\(inputDim)): x must be packed [T, \(inputDim)], got \(Module.shapeText(x.shape))")
+            throw TensorError("ClassAttentionClassifier(in=\(inputDim)): x must be packed [T, \(inputDim)], got \(formatShape(x.shape))")
         }
         return try output(try norm(try pool(try input(x), offsets: offsets)))
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         return [try self(a[0]!, offsets: a[1]!)]
     }

@@ -39,9 +39,9 @@ public final class ClassAttentionPooling: Module {
 
     public func callAsFunction(_ x: Tensor, offsets: Tensor, context: Tensor? = nil) throws -> Tensor {
         guard x.dim == 2, x.shape[1] == dim else {
-            throw TensorError("ClassAttentionPooling(dim=\(dim)): x must be packed [T, \(dim)], got \(Module.shapeText(x.shape))")
+            throw TensorError("ClassAttentionPooling(dim=\(dim)): x must be packed [T, \(dim)], got \(formatShape(x.shape))")
         }
-        let o = try NNOps.offsets(offsets, rows: x.shape[0], op: "ClassAttentionPooling")
+        let o = try Tensor.validatedOffsets(offsets, rows: x.shape[0], op: "ClassAttentionPooling")
         let B = o.count - 1
         var g = try token.expand([B, dim])
         let gOffsets = try NNOps.unitOffsets(B)
@@ -51,7 +51,7 @@ public final class ClassAttentionPooling: Module {
         return g
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         return [try self(a[0]!, offsets: a[1]!, context: a.count > 2 ? a[2] : nil)]
     }

@@ -47,5 +47,5 @@ public final class CosineEncoding: Module {
         return try v.to(.f32).sub(minValue).mul(frequencies).cos()
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] { [try self(arguments(inputs)[0]!)] }
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] { [try self(arguments(inputs)[0]!)] }
 }

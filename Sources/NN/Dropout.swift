@@ -24,7 +24,7 @@ public final class Dropout: Module {
         training && p > 0 ? try NNOps.dropout(x, p: p) : x
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         [try self(arguments(inputs)[0]!)]
     }
 }

@@ -29,25 +29,22 @@ public final class Embedding: Module {
     public override var signature: Signature { Signature(["ids"]) }
     public override var isRowWise: Bool { true }
 
-    public func callAsFunction(_ ids: Tensor, indexBase: Int = 0) throws -> Tensor {
+    public func callAsFunction(_ ids: Tensor, indexBase: IndexBase = .zero) throws -> Tensor {
         guard ids.dtype == .i64 else {
-            throw TensorError("Embedding(\(count), \(dim)): ids must be int64, got \(ids.dtype.name) \(Module.shapeText(ids.shape))")
+            throw TensorError("Embedding(\(count), \(dim)): ids must be int64, got \(ids.dtype.name) \(formatShape(ids.shape))")
         }
         let flat = try ids.reshape([-1])
         let rows: Tensor
         do {
             rows = try weight.indexSelect(0, index: flat, indexBase: indexBase)
         } catch let e as TensorError {
-            throw TensorError("Embedding(\(count), \(dim)): \(e.message)")
+            throw e.prefixed("Embedding(\(count), \(dim)): ")
         }
         return try rows.reshape(ids.shape + [dim])
     }
 
-    /// The id base of the generic `forward` (containers, Lua calls). 0 for Swift; the Lua
-    /// library sets 1 once, so ids are 1-based everywhere in Lua, as DESIGN.md requires.
-    nonisolated(unsafe) public static var genericIndexBase = 0
-
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
-        [try self(arguments(inputs)[0]!, indexBase: Embedding.genericIndexBase)]
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
+        // Ids count from the caller's base: 0 from Swift containers, 1 from Lua.
+        [try self(arguments(inputs)[0]!, indexBase: base)]
     }
 }

@@ -34,5 +34,5 @@ public final class FourierEmbedding: Module {
         return try Tensor.cat([angle.sin(), angle.cos()], dim: -1)
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] { [try self(arguments(inputs)[0]!)] }
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] { [try self(arguments(inputs)[0]!)] }
 }

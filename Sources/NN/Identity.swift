@@ -9,5 +9,5 @@ public final class Identity: Module {
     public override init() { super.init() }
     public override var isRowWise: Bool { true }
     public func callAsFunction(_ x: Tensor) -> Tensor { x }
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] { [try arguments(inputs)[0]!] }
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] { [try arguments(inputs)[0]!] }
 }

@@ -35,7 +35,7 @@ public enum Init {
         for d in shape {
             let (p, overflow) = n.multipliedReportingOverflow(by: Swift.max(d, 0))
             guard !overflow, p <= maxElements else {
-                throw TensorError("\(module): \(what) of shape \(Module.shapeText(shape)) is too large (more than \(maxElements) elements)")
+                throw TensorError("\(module): \(what) of shape \(formatShape(shape)) is too large (more than \(maxElements) elements)")
             }
             n = p
         }

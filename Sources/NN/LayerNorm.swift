@@ -32,12 +32,12 @@ public final class LayerNorm: Module {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard x.dim >= 1, x.shape[x.dim - 1] == dim else {
-            throw TensorError("LayerNorm(\(dim)): input has shape \(Module.shapeText(x.shape)), expected last dim \(dim)")
+            throw TensorError("LayerNorm(\(dim)): input has shape \(formatShape(x.shape)), expected last dim \(dim)")
         }
         return try NNOps.layerNorm(x, weight: weight, bias: bias, eps: eps)
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         [try self(arguments(inputs)[0]!)]
     }
 }

@@ -24,5 +24,5 @@ public final class LayerScale: Module {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try x.mul(gamma) }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] { [try self(arguments(inputs)[0]!)] }
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] { [try self(arguments(inputs)[0]!)] }
 }

@@ -35,13 +35,13 @@ public final class Linear: Module {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor {
         guard x.dim >= 1, x.shape[x.dim - 1] == inFeatures else {
-            throw TensorError("Linear(\(inFeatures) -> \(outFeatures)): input has shape \(Module.shapeText(x.shape)), expected last dim \(inFeatures)")
+            throw TensorError("Linear(\(inFeatures) -> \(outFeatures)): input has shape \(formatShape(x.shape)), expected last dim \(inFeatures)")
         }
         let y = try x.matmul(weight.t())
         return try bias.map { try y.add($0) } ?? y
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         [try self(arguments(inputs)[0]!)]
     }
 }

@@ -48,7 +48,7 @@ public final class MLP: Module {
 
     public func callAsFunction(_ x: Tensor) throws -> Tensor { try layers.forward([x])[0] }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         [try self(arguments(inputs)[0]!)]
     }
 }

@@ -39,9 +39,20 @@ open class Module {
     open var isRowWise: Bool { false }
 
     /// The generic forward: tensors (nil for an omitted optional argument) in, tensors out.
-    /// The first output is what containers pass on.
-    open func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    /// The first output is what containers pass on. `base` is the caller's index convention
+    /// (0 from Swift, 1 from Lua) for inputs holding ids or positions (Embedding, the MPM
+    /// backbone's particle types); containers pass it on to their children unchanged.
+    ///
+    /// ```swift
+    /// let rows = try embedding.forward([luaIds], base: .one)[0]   // ids counted from 1
+    /// ```
+    open func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         throw TensorError("\(typeName): forward is not implemented")
+    }
+
+    /// The generic forward with Swift's 0-based convention: `forward(inputs, base: .zero)`.
+    public final func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+        try forward(inputs, base: .zero)
     }
 
     // MARK: Registration
@@ -116,7 +127,7 @@ open class Module {
     /// or nil when it can.
     public static func misfit(_ target: Tensor, _ source: Tensor) -> String? {
         guard source.shape != target.shape || source.dtype != target.dtype else { return nil }
-        return "expected \(target.dtype.name) \(shapeText(target.shape)), got \(source.dtype.name) \(shapeText(source.shape))"
+        return "expected \(target.dtype.name) \(formatShape(target.shape)), got \(source.dtype.name) \(formatShape(source.shape))"
     }
 
     /// The one state-dict check and copy, for Swift modules and (through the bindings) for the
@@ -186,27 +197,11 @@ open class Module {
         func walk(_ m: Module, _ name: String?, _ depth: Int) {
             let indent = String(repeating: "  ", count: depth)
             let label = name.map { "(\($0)): " } ?? ""
-            lines.append("\(indent)\(label)\(m.summary)  [\(Module.formatCount(m.parameterCount)) params]")
+            lines.append("\(indent)\(label)\(m.summary)  [\(formatCount(m.parameterCount)) params]")
             for (n, c) in m.children { walk(c, n, depth + 1) }
         }
         walk(self, nil, 0)
         return lines.joined(separator: "\n")
-    }
-
-    /// `[3,4]`, as tensor error messages print shapes.
-    public static func shapeText(_ shape: [Int]) -> String {
-        "[" + shape.map(String.init).joined(separator: ",") + "]"
-    }
-
-    /// 1234567 -> "1,234,567".
-    public static func formatCount(_ n: Int) -> String {
-        let s = String(n)
-        var out = ""
-        for (i, ch) in s.enumerated() {
-            if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-            out.append(ch)
-        }
-        return out
     }
 
     // MARK: Argument checking

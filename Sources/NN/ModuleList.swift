@@ -19,7 +19,7 @@ public final class ModuleList: Module {
     /// Appends a module at the end.
     public func append(_ module: Module) { appendChild(module) }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         throw TensorError("ModuleList is not callable: iterate over it and call its modules")
     }
 }

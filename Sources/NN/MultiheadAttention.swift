@@ -69,7 +69,7 @@ public final class MultiheadAttention: Module {
     public func callAsFunction(_ x: Tensor, offsets: Tensor, kv memory: Tensor? = nil, kvOffsets: Tensor? = nil) throws -> Tensor {
         let name = "MultiheadAttention(\(dim), \(heads) heads)"
         guard x.dim == 2, x.shape[1] == dim else {
-            throw TensorError("\(name): x must be packed [T, \(dim)], got \(Module.shapeText(x.shape))")
+            throw TensorError("\(name): x must be packed [T, \(dim)], got \(formatShape(x.shape))")
         }
         let p = training ? dropout : 0
         if let qkv {
@@ -84,14 +84,14 @@ public final class MultiheadAttention: Module {
             throw TensorError("\(name): cross-attention needs kv and kv_offsets")
         }
         guard memory.dim == 2, memory.shape[1] == kvDim else {
-            throw TensorError("\(name): kv must be packed [S, \(kvDim)], got \(Module.shapeText(memory.shape))")
+            throw TensorError("\(name): kv must be packed [S, \(kvDim)], got \(formatShape(memory.shape))")
         }
         let kvParts = try kv(memory).chunk(2, dim: 1)
         return try out(PackedAttention.attend(q: q(x), k: kvParts[0], v: kvParts[1], queryOffsets: offsets,
                                               keyOffsets: kvOffsets, heads: heads, dropout: p, op: name))
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         return [try self(a[0]!, offsets: a[1]!, kv: cross ? a[2] : nil, kvOffsets: cross ? a[3] : nil)]
     }

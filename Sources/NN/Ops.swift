@@ -31,22 +31,6 @@ public enum NNOps {
         return try x.mul(keep.mul(1 / (1 - p)))
     }
 
-    /// Validated 0-based offsets [B+1] of a packed tensor with `rows` rows, or an error naming `op`.
-    public static func offsets(_ offsets: Tensor, rows: Int, op: String, what: String = "offsets") throws -> [Int] {
-        guard offsets.dtype == .i64, offsets.dim == 1, offsets.numel >= 1 else {
-            throw TensorError("\(op): \(what) must be a 1-D int64 tensor [B+1], got \(offsets.dtype.name) \(Module.shapeText(offsets.shape))")
-        }
-        let o = offsets.toInt64Array().map { Int($0) }
-        guard o[0] == 0 else { throw TensorError("\(op): \(what) must start at 0 (got \(o[0]))") }
-        for b in 1..<o.count where o[b] < o[b - 1] {
-            throw TensorError("\(op): \(what) must be non-decreasing (entries \(b) and \(b + 1) are \(o[b - 1]) and \(o[b]))")
-        }
-        guard o.last! == rows else {
-            throw TensorError("\(op): \(what) end at \(o.last!) but the packed tensor has \(rows) rows")
-        }
-        return o
-    }
-
     /// An int64 offsets tensor from Ints.
     static func offsetsTensor(_ o: [Int]) throws -> Tensor {
         try Tensor(o.map { Int64($0) }, shape: [o.count])
@@ -59,9 +43,9 @@ public enum NNOps {
     /// ```
     public static func prependRows(_ x: Tensor, offsets: Tensor, rows: Tensor, op: String = "prepend_rows") throws -> (Tensor, Tensor) {
         guard x.dim == 2, rows.dim == 2, rows.shape[1] == x.shape[1] else {
-            throw TensorError("\(op): expected x [T, D] and rows [R, D], got \(Module.shapeText(x.shape)) and \(Module.shapeText(rows.shape))")
+            throw TensorError("\(op): expected x [T, D] and rows [R, D], got \(formatShape(x.shape)) and \(formatShape(rows.shape))")
         }
-        let o = try NNOps.offsets(offsets, rows: x.shape[0], op: op)
+        let o = try Tensor.validatedOffsets(offsets, rows: x.shape[0], op: op)
         let R = rows.shape[0], B = o.count - 1
         var index: [Int64] = []
         index.reserveCapacity(x.shape[0] + B * R)
@@ -79,7 +63,7 @@ public enum NNOps {
     /// Removes the first `count` rows of every set of a packed `x` (undoes `prependRows`).
     public static func dropLeadingRows(_ x: Tensor, offsets: Tensor, count: Int, op: String = "drop_leading_rows") throws -> (Tensor, Tensor) {
         guard x.dim >= 1 else { throw TensorError("\(op): expected a packed tensor [T, ...], got a 0-D tensor") }
-        let o = try NNOps.offsets(offsets, rows: x.shape[0], op: op)
+        let o = try Tensor.validatedOffsets(offsets, rows: x.shape[0], op: op)
         var index: [Int64] = []
         var newOffsets = [0]
         for b in 0..<(o.count - 1) {
@@ -102,7 +86,7 @@ public enum NNOps {
     /// pass unchanged. (When B == T every set has one row and both readings agree.)
     public static func perRow(_ c: Tensor, offsets: Tensor, rows: Int, op: String, what: String) throws -> Tensor {
         guard c.dim == 2 else {
-            throw TensorError("\(op): \(what) must be 2-D ([B, C] per set or [T, C] per row), got \(Module.shapeText(c.shape))")
+            throw TensorError("\(op): \(what) must be 2-D ([B, C] per set or [T, C] per row), got \(formatShape(c.shape))")
         }
         let B = offsets.numel - 1
         if c.shape[0] == rows { return c }

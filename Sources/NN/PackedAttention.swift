@@ -18,17 +18,17 @@ public enum PackedAttention {
     public static func attend(q: Tensor, k: Tensor, v: Tensor, queryOffsets: Tensor, keyOffsets: Tensor,
                               heads: Int, dropout: Double = 0, op: String = "attention") throws -> Tensor {
         guard q.dim == 2, k.dim == 2, v.dim == 2 else {
-            throw TensorError("\(op): q, k, v must be packed 2-D [T, D], got \(Module.shapeText(q.shape)), \(Module.shapeText(k.shape)), \(Module.shapeText(v.shape))")
+            throw TensorError("\(op): q, k, v must be packed 2-D [T, D], got \(formatShape(q.shape)), \(formatShape(k.shape)), \(formatShape(v.shape))")
         }
         let D = q.shape[1]
         guard k.shape[1] == D, v.shape[1] == D, k.shape[0] == v.shape[0] else {
-            throw TensorError("\(op): q \(Module.shapeText(q.shape)), k \(Module.shapeText(k.shape)) and v \(Module.shapeText(v.shape)) do not fit (k and v need the same rows, all the same width)")
+            throw TensorError("\(op): q \(formatShape(q.shape)), k \(formatShape(k.shape)) and v \(formatShape(v.shape)) do not fit (k and v need the same rows, all the same width)")
         }
         guard heads >= 1, D % heads == 0 else {
             throw TensorError("\(op): width \(D) is not divisible by \(heads) heads")
         }
-        let qo = try NNOps.offsets(queryOffsets, rows: q.shape[0], op: op, what: "query offsets")
-        let ko = try NNOps.offsets(keyOffsets, rows: k.shape[0], op: op, what: "key offsets")
+        let qo = try Tensor.validatedOffsets(queryOffsets, rows: q.shape[0], op: op, what: "query offsets")
+        let ko = try Tensor.validatedOffsets(keyOffsets, rows: k.shape[0], op: op, what: "key offsets")
         guard qo.count == ko.count else {
             throw TensorError("\(op): query offsets describe \(qo.count - 1) sets but key offsets \(ko.count - 1)")
         }
@@ -43,8 +43,8 @@ public enum PackedAttention {
     /// the independent check of the fused kernel in the tests (dropout 0).
     public static func attendComposite(q: Tensor, k: Tensor, v: Tensor, queryOffsets: Tensor, keyOffsets: Tensor,
                                        heads: Int, dropout: Double = 0) throws -> Tensor {
-        let qo = try NNOps.offsets(queryOffsets, rows: q.shape[0], op: "attention", what: "query offsets")
-        let ko = try NNOps.offsets(keyOffsets, rows: k.shape[0], op: "attention", what: "key offsets")
+        let qo = try Tensor.validatedOffsets(queryOffsets, rows: q.shape[0], op: "attention", what: "query offsets")
+        let ko = try Tensor.validatedOffsets(keyOffsets, rows: k.shape[0], op: "attention", what: "key offsets")
         return try composite(q: q, k: k, v: v, qo: qo, ko: ko, heads: heads, dropout: dropout)
     }
 

@@ -26,7 +26,7 @@ public final class Sequential: Module {
         try forward([x] + extra)[0]
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         guard let first = inputs.first, var x = first else {
             throw TensorError("Sequential: argument 1 (x) is required")
         }
@@ -35,9 +35,9 @@ public final class Sequential: Module {
         for (i, (_, child)) in children.enumerated() {
             let args: [Tensor?] = child.isRowWise ? [x] : [x] + extra
             do {
-                outputs = try child.forward(args)
+                outputs = try child.forward(args, base: base)
             } catch let e as TensorError {
-                throw TensorError("Sequential child \(i + 1) (\(child.typeName)): \(e.message)")
+                throw e.prefixed("Sequential child \(i + 1) (\(child.typeName)): ")
             }
             guard let next = outputs.first else {
                 throw TensorError("Sequential child \(i + 1) (\(child.typeName)) returned no tensor")

@@ -45,7 +45,7 @@ public final class SwiGLU: Module {
         return try lin2(g)
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         [try self(arguments(inputs)[0]!)]
     }
 }

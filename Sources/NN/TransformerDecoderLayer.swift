@@ -59,7 +59,7 @@ public final class TransformerDecoderLayer: Module {
         return try branch3.add(y, ff(branch3.normed(y, offsets: offsets, context: context, owner: owner)))
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         return [try self(a[0]!, offsets: a[1]!, memory: a[2]!, memoryOffsets: a[3]!, context: a.count > 4 ? a[4] : nil)]
     }

@@ -55,7 +55,7 @@ public final class TransformerEncoder: Module {
     /// and the offsets of that layout.
     public func encode(_ x: Tensor, offsets: Tensor, context: Tensor? = nil) throws -> (Tensor, Tensor) {
         guard x.dim == 2, x.shape[1] == dim else {
-            throw TensorError("TransformerEncoder(dim=\(dim)): x must be packed [T, \(dim)], got \(Module.shapeText(x.shape))")
+            throw TensorError("TransformerEncoder(dim=\(dim)): x must be packed [T, \(dim)], got \(formatShape(x.shape))")
         }
         var h = x, o = offsets
         if let r = registers { (h, o) = try NNOps.prependRows(x, offsets: offsets, rows: r, op: "TransformerEncoder") }
@@ -78,7 +78,7 @@ public final class TransformerEncoder: Module {
     }
 
     /// Returns [y] with the input's layout, or [y, offsets] when `keepRegisters` is set.
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         let (h, o) = try encode(a[0]!, offsets: a[1]!, context: a.count > 2 ? a[2] : nil)
         if registerCount == 0 { return [h] }

@@ -60,7 +60,7 @@ public final class TransformerLayer: Module {
         return try branch2.add(y, f)
     }
 
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
         var i = 2
         var kv: Tensor?, kvo: Tensor?, ctx: Tensor?

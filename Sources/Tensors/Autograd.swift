@@ -201,7 +201,7 @@ extension Tensor {
         if GradMode.isEnabled && (requiresGrad || others.contains(where: { $0.requiresGrad })) {
             let r = try compute(try clone())
             guard r.shape == shape else {
-                throw TensorError("\(op): result shape \(shapeString(r.shape)) does not match the in-place target \(shapeString(shape))")
+                throw TensorError("\(op): result shape \(formatShape(r.shape)) does not match the in-place target \(formatShape(shape))")
             }
             let data = r.dtype == dtype ? r : r.to(dtype, copyAlways: false)
             data.copyElements(into: self, shape: shape, srcStrides: data.strides)
@@ -246,19 +246,19 @@ extension Tensor {
     static func seedGradient(for t: Tensor, _ gradient: Tensor?, op: String) throws -> Tensor {
         if let g = gradient {
             guard g.shape == t.shape else {
-                throw TensorError("\(op): gradient has shape \(shapeString(g.shape)) but the output has shape \(shapeString(t.shape))")
+                throw TensorError("\(op): gradient has shape \(formatShape(g.shape)) but the output has shape \(formatShape(t.shape))")
             }
             return g.dtype == .f32 ? g : g.to(.f32, copyAlways: false)
         }
         guard t.numel == 1 else {
-            throw TensorError("\(op): output has shape \(shapeString(t.shape)); backward without a gradient needs a scalar (one element), so pass a gradient of the output's shape")
+            throw TensorError("\(op): output has shape \(formatShape(t.shape)); backward without a gradient needs a scalar (one element), so pass a gradient of the output's shape")
         }
         return Tensor.filled(t.shape, value: 1, dtype: .f32)
     }
 
     static func accumulate(leaf: Tensor, _ g: Tensor) throws {
         guard g.shape == leaf.shape else {
-            throw TensorError("backward: internal gradient shape \(shapeString(g.shape)) does not match leaf \(shapeString(leaf.shape))")
+            throw TensorError("backward: internal gradient shape \(formatShape(g.shape)) does not match leaf \(formatShape(leaf.shape))")
         }
         try withNoGrad {
             if let existing = leaf.grad {
@@ -366,7 +366,7 @@ extension Tensor {
         var capture: [ObjectIdentifier: Int] = [:]
         for (i, t) in inputs.enumerated() {
             guard t.requiresGrad else {
-                throw TensorError("autograd.grad: input \(i + Tensor.dimDisplayBase) does not require grad")
+                throw TensorError("autograd.grad: input \(index: i) does not require grad")
             }
             capture[t.gradFn.map { ObjectIdentifier($0) } ?? ObjectIdentifier(t)] = i
         }
@@ -374,7 +374,7 @@ extension Tensor {
         var direct = [Tensor?](repeating: nil, count: inputs.count)
         for (i, o) in outputs.enumerated() {
             guard o.requiresGrad else {
-                throw TensorError("autograd.grad: output \(i + Tensor.dimDisplayBase) does not require grad")
+                throw TensorError("autograd.grad: output \(index: i) does not require grad")
             }
             let seed = try seedGradient(for: o, gradOutputs?[i], op: "autograd.grad")
             if let n = o.gradFn { roots.append((n, seed)) } else if let slot = capture[ObjectIdentifier(o)] {

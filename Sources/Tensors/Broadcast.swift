@@ -13,7 +13,7 @@ public func broadcastShapes(_ a: [Int], _ b: [Int], op: String) throws -> [Int] 
         let da = i < n - a.count ? 1 : a[i - (n - a.count)]
         let db = i < n - b.count ? 1 : b[i - (n - b.count)]
         if da == db || db == 1 { out[i] = da } else if da == 1 { out[i] = db } else {
-            throw TensorError("\(op): shapes \(shapeString(a)) and \(shapeString(b)) cannot broadcast")
+            throw TensorError("\(op): shapes \(formatShape(a)) and \(formatShape(b)) cannot broadcast")
         }
     }
     // Every broadcast result is materialised, so it must fit (f32 as the common case).

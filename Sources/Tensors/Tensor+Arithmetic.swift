@@ -101,7 +101,7 @@ extension Tensor {
     public func binary_(_ op: BinaryOp, _ other: Tensor) throws -> Tensor {
         let shape = try broadcastShapes(self.shape, other.shape, op: op.rawValue + "_")
         guard shape == self.shape else {
-            throw TensorError("\(op.rawValue)_: result shape \(shapeString(shape)) does not match the in-place target \(shapeString(self.shape))")
+            throw TensorError("\(op.rawValue)_: result shape \(formatShape(shape)) does not match the in-place target \(formatShape(self.shape))")
         }
         let dt = DType.promoted(dtype, other.dtype)
         if dt != dtype || (dtype != .f32 && (op == .div || op == .pow)) {
@@ -176,7 +176,7 @@ extension Tensor {
             try checkInPlace("add_")
             let shape = try broadcastShapes(self.shape, other.shape, op: "add_")
             guard shape == self.shape else {
-                throw TensorError("add_: result shape \(shapeString(shape)) does not match the in-place target \(shapeString(self.shape))")
+                throw TensorError("add_: result shape \(formatShape(shape)) does not match the in-place target \(formatShape(self.shape))")
             }
             let a = Float(alpha)
             binaryKernel(self, other, into: self, FloatAxpy(a: a))

@@ -138,7 +138,7 @@ extension Tensor {
     public func maskedFill(_ mask: Tensor, value: Double) throws -> Tensor {
         let shape = try broadcastShapes(self.shape, mask.shape, op: "masked_fill")
         guard shape == self.shape else {
-            throw TensorError("masked_fill: mask of shape \(shapeString(mask.shape)) cannot broadcast to the tensor's shape \(shapeString(self.shape))")
+            throw TensorError("masked_fill: mask of shape \(formatShape(mask.shape)) cannot broadcast to the tensor's shape \(formatShape(self.shape))")
         }
         guard mask.dtype == .bool else { throw TensorError("masked_fill: mask must be bool, got \(mask.dtype.name)") }
         return try Tensor.where(mask, Tensor.filled([], value: value, dtype: dtype), self)
@@ -149,7 +149,7 @@ extension Tensor {
     public func maskedFill_(_ mask: Tensor, value: Double) throws -> Tensor {
         let r = try broadcastShapes(shape, mask.shape, op: "masked_fill_")
         guard r == shape, mask.dtype == .bool else {
-            throw TensorError("masked_fill_: mask must be bool and broadcast to \(shapeString(shape)) (got \(mask.dtype.name) \(shapeString(mask.shape)))")
+            throw TensorError("masked_fill_: mask must be bool and broadcast to \(formatShape(shape)) (got \(mask.dtype.name) \(formatShape(mask.shape)))")
         }
         let fill = Tensor.filled([], value: value, dtype: dtype)
         return try inPlace("masked_fill_", compute: { try $0.maskedFill(mask, value: value) }, fast: {

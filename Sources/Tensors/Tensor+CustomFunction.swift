@@ -118,7 +118,7 @@ extension Tensor {
             return try grads.enumerated().map { i, g in
                 guard let g, wanted[i] else { return nil }
                 guard g.shape == shapes[i] else {
-                    throw TensorError("\(name) backward: the gradient for input \(i + Tensor.dimDisplayBase) has shape \(shapeString(g.shape)) but the input has shape \(shapeString(shapes[i]))")
+                    throw TensorError("\(name) backward: the gradient for input \(index: i) has shape \(formatShape(g.shape)) but the input has shape \(formatShape(shapes[i]))")
                 }
                 return g.dtype == .f32 ? g : g.to(.f32, copyAlways: false)
             }

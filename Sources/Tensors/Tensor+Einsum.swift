@@ -37,14 +37,14 @@ extension Tensor {
                 throw TensorError("einsum: invalid character '\(c)' in \"\(equation)\" (subscripts must be letters a-z, A-Z)")
             }
             guard term.count == t.dim else {
-                throw TensorError("einsum: operand \(k + 1) has \(t.dim) dims (shape \(shapeString(t.shape))) but its subscripts \"\(String(term))\" name \(term.count)")
+                throw TensorError("einsum: operand \(k + 1) has \(t.dim) dims (shape \(formatShape(t.shape))) but its subscripts \"\(String(term))\" name \(term.count)")
             }
             guard Set(term).count == term.count else {
                 throw TensorError("einsum: repeated subscript in \"\(String(term))\" (operand \(k + 1)): diagonals are not supported")
             }
             for (d, c) in term.enumerated() {
                 if let s = sizes[c], s != t.shape[d] {
-                    throw TensorError("einsum: subscript '\(c)' has size \(s) in an earlier dim but size \(t.shape[d]) in operand \(k + 1) (shape \(shapeString(t.shape)))")
+                    throw TensorError("einsum: subscript '\(c)' has size \(s) in an earlier dim but size \(t.shape[d]) in operand \(k + 1) (shape \(formatShape(t.shape)))")
                 }
                 sizes[c] = t.shape[d]
                 counts[c, default: 0] += 1
@@ -100,7 +100,7 @@ extension Tensor {
         for (k, (term, t)) in zip(terms, operands).enumerated() where term.contains("...") {
             let named = term.count - 3
             guard t.dim >= named else {
-                throw TensorError("einsum: operand \(k + 1) has \(t.dim) dims (shape \(shapeString(t.shape))) but its subscripts \"\(term)\" name \(named) besides '...'")
+                throw TensorError("einsum: operand \(k + 1) has \(t.dim) dims (shape \(formatShape(t.shape))) but its subscripts \"\(term)\" name \(named) besides '...'")
             }
             starts[k] = term.distance(from: term.startIndex, to: term.range(of: "...")!.lowerBound)
             spans[k] = t.dim - named

@@ -4,9 +4,9 @@
 
 extension Tensor {
     /// Validated 0-based index values of an int64 tensor against a dim of size `n`.
-    func indexValues(op: String, size n: Int, base: Int, what: String) throws -> [Int] {
+    func indexValues(op: String, size n: Int, base indexBase: IndexBase, what: TensorError.Message) throws -> [Int] {
         guard dtype == .i64 else { throw TensorError("\(op): index must be int64, got \(dtype.name)") }
-        let v = toInt64Array()
+        let v = toInt64Array(), base = indexBase.value
         var out = [Int](repeating: 0, count: v.count)
         for (i, raw) in v.enumerated() {
             guard let x = Tensor.zeroBasedIndex(Int(raw), base: base, size: n, wrapsNegative: false) else {
@@ -42,11 +42,11 @@ extension Tensor {
     }
 
     /// Rows of `dim` picked by a 1-D index: `try x.indexSelect(0, index: idx)`.
-    public func indexSelect(_ d: Int, index: Tensor, indexBase: Int = 0) throws -> Tensor {
+    public func indexSelect(_ d: Int, index: Tensor, indexBase: IndexBase = .zero) throws -> Tensor {
         let a = try normalizeDim(d, op: "index_select")
-        guard index.dim <= 1 else { throw TensorError("index_select: index must be 1-D, got shape \(shapeString(index.shape))") }
+        guard index.dim <= 1 else { throw TensorError("index_select: index must be 1-D, got shape \(formatShape(index.shape))") }
         let src = dim == 0 ? try reshape([1]) : contiguous()
-        let idx = try index.indexValues(op: "index_select", size: src.shape[a], base: indexBase, what: "dim \(d + Tensor.dimDisplayBase)")
+        let idx = try index.indexValues(op: "index_select", size: src.shape[a], base: indexBase, what: "dim \(dim: d)")
         var outShape = src.shape
         outShape[a] = idx.count
         try Tensor.checkFitsInMemory(outShape, dtype: dtype, op: "index_select")
@@ -68,15 +68,15 @@ extension Tensor {
     /// ```swift
     /// let acc = try zeros.indexAdd(0, index: idx, source: rows)
     /// ```
-    public func indexAdd(_ d: Int, index: Tensor, source: Tensor, alpha: Double = 1, indexBase: Int = 0) throws -> Tensor {
+    public func indexAdd(_ d: Int, index: Tensor, source: Tensor, alpha: Double = 1, indexBase: IndexBase = .zero) throws -> Tensor {
         try requireDims("index_add")
         let a = try normalizeDim(d, op: "index_add")
-        guard index.dim <= 1 else { throw TensorError("index_add: index must be 1-D, got shape \(shapeString(index.shape))") }
-        let idx = try index.indexValues(op: "index_add", size: shape[a], base: indexBase, what: "dim \(d + Tensor.dimDisplayBase)")
+        guard index.dim <= 1 else { throw TensorError("index_add: index must be 1-D, got shape \(formatShape(index.shape))") }
+        let idx = try index.indexValues(op: "index_add", size: shape[a], base: indexBase, what: "dim \(dim: d)")
         var expect = shape
         expect[a] = idx.count
         guard source.shape == expect else {
-            throw TensorError("index_add: source has shape \(shapeString(source.shape)), expected \(shapeString(expect)) for \(idx.count) indices into \(shapeString(shape))")
+            throw TensorError("index_add: source has shape \(formatShape(source.shape)), expected \(formatShape(expect)) for \(idx.count) indices into \(formatShape(shape))")
         }
         let dt = DType.promoted(DType.promoted(dtype, source.dtype), .i64)
         guard dt == dtype || dtype == .f32 else { throw TensorError("index_add: cannot add \(source.dtype.name) into \(dtype.name)") }
@@ -99,19 +99,19 @@ extension Tensor {
     }
 
     /// Offsets (into self, into index) for every element of `index` along `dim`, validated.
-    private func gatherPositions(_ op: String, _ a: Int, _ index: Tensor, base: Int, limitShape: [Int]? = nil) throws -> [(Int, Int)] {
+    private func gatherPositions(_ op: String, _ a: Int, _ index: Tensor, base: IndexBase, limitShape: [Int]? = nil) throws -> [(Int, Int)] {
         guard index.dim == dim else {
-            throw TensorError("\(op): index has \(index.dim) dims but the tensor has \(dim) (shape \(shapeString(shape)))")
+            throw TensorError("\(op): index has \(index.dim) dims but the tensor has \(dim) (shape \(formatShape(shape)))")
         }
         for d in 0..<dim where d != a && index.shape[d] > shape[d] {
-            throw TensorError("\(op): index shape \(shapeString(index.shape)) exceeds tensor shape \(shapeString(shape)) in dim \(d + Tensor.dimDisplayBase)")
+            throw TensorError("\(op): index shape \(formatShape(index.shape)) exceeds tensor shape \(formatShape(shape)) in dim \(dim: d)")
         }
         if let l = limitShape {
             for d in 0..<dim where index.shape[d] > l[d] {
-                throw TensorError("\(op): index shape \(shapeString(index.shape)) exceeds src shape \(shapeString(l)) in dim \(d + Tensor.dimDisplayBase)")
+                throw TensorError("\(op): index shape \(formatShape(index.shape)) exceeds src shape \(formatShape(l)) in dim \(dim: d)")
             }
         }
-        let idx = try index.indexValues(op: op, size: dim == 0 ? 1 : shape[a], base: base, what: "dim \(a + Tensor.dimDisplayBase)")
+        let idx = try index.indexValues(op: op, size: dim == 0 ? 1 : shape[a], base: base, what: "dim \(dim: a)")
         let selfStrides = Tensor.contiguousStrides(shape)
         let limStrides = Tensor.contiguousStrides(limitShape ?? index.shape)
         var coords = [Int](repeating: 0, count: index.dim)
@@ -134,7 +134,7 @@ extension Tensor {
     /// ```swift
     /// let picked = try logp.gather(1, index: labels.unsqueeze(1))
     /// ```
-    public func gather(_ d: Int, index: Tensor, indexBase: Int = 0) throws -> Tensor {
+    public func gather(_ d: Int, index: Tensor, indexBase: IndexBase = .zero) throws -> Tensor {
         let a = try normalizeDim(d, op: "gather")
         let src = contiguous()
         let pos = try src.gatherPositions("gather", a, index, base: indexBase)
@@ -150,12 +150,12 @@ extension Tensor {
     /// ```swift
     /// let y = try Tensor.zeros([3, 5]).scatter(1, index: idx, src: vals)
     /// ```
-    public func scatter(_ d: Int, index: Tensor, src: Tensor, indexBase: Int = 0) throws -> Tensor {
+    public func scatter(_ d: Int, index: Tensor, src: Tensor, indexBase: IndexBase = .zero) throws -> Tensor {
         try scatterImpl("scatter", d, index, src, indexBase, accumulate: false)
     }
 
     /// scatter with one value everywhere: `try x.scatter(1, index: idx, value: 1)`.
-    public func scatter(_ d: Int, index: Tensor, value: Double, indexBase: Int = 0) throws -> Tensor {
+    public func scatter(_ d: Int, index: Tensor, value: Double, indexBase: IndexBase = .zero) throws -> Tensor {
         try scatterImpl("scatter", d, index, Tensor.filled(index.shape, value: value, dtype: dtype), indexBase, accumulate: false)
     }
 
@@ -163,14 +163,14 @@ extension Tensor {
     /// ```swift
     /// let counts = try Tensor.zeros([5]).scatterAdd(0, index: labels, src: ones)
     /// ```
-    public func scatterAdd(_ d: Int, index: Tensor, src: Tensor, indexBase: Int = 0) throws -> Tensor {
+    public func scatterAdd(_ d: Int, index: Tensor, src: Tensor, indexBase: IndexBase = .zero) throws -> Tensor {
         try scatterImpl("scatter_add", d, index, src, indexBase, accumulate: true)
     }
 
-    private func scatterImpl(_ op: String, _ d: Int, _ index: Tensor, _ src: Tensor, _ base: Int, accumulate: Bool) throws -> Tensor {
+    private func scatterImpl(_ op: String, _ d: Int, _ index: Tensor, _ src: Tensor, _ base: IndexBase, accumulate: Bool) throws -> Tensor {
         let a = try normalizeDim(d, op: op)
         guard src.dim == dim else {
-            throw TensorError("\(op): src has \(src.dim) dims but the tensor has \(dim) (shape \(shapeString(shape)))")
+            throw TensorError("\(op): src has \(src.dim) dims but the tensor has \(dim) (shape \(formatShape(shape)))")
         }
         let pos = try gatherPositions(op, a, index, base: base, limitShape: src.shape)
         let dt = accumulate ? DType.promoted(DType.promoted(dtype, src.dtype), .i64) : dtype
@@ -239,13 +239,13 @@ extension Tensor {
     /// ```swift
     /// let oh = try labels.oneHot(numClasses: 10)
     /// ```
-    public func oneHot(numClasses: Int = -1, indexBase: Int = 0) throws -> Tensor {
+    public func oneHot(numClasses: Int = -1, indexBase: IndexBase = .zero) throws -> Tensor {
         guard dtype == .i64 else { throw TensorError("one_hot: expects an int64 tensor, got \(dtype.name)") }
         let raw = toInt64Array()
         // -1: one more than the largest label (as a count from indexBase); an absurd label is
         // caught by indexValues below.
-        let largest = Int(raw.max() ?? Int64(indexBase - 1))
-        let c = numClasses >= 0 ? numClasses : Swift.max(0, largest.subtractingReportingOverflow(indexBase - 1).partialValue)
+        let largest = Int(raw.max() ?? Int64(indexBase.value - 1))
+        let c = numClasses >= 0 ? numClasses : Swift.max(0, largest.subtractingReportingOverflow(indexBase.value - 1).partialValue)
         let idx = try indexValues(op: "one_hot", size: c, base: indexBase, what: "num_classes")
         try Tensor.checkFitsInMemory(shape + [c], dtype: .i64, op: "one_hot")
         let out = Tensor.filled(shape + [c], value: 0, dtype: .i64)

@@ -14,7 +14,7 @@ extension Tensor {
         for (i, t) in tensors.enumerated() {
             let ok = t.dim == first.dim && (0..<t.dim).allSatisfy { $0 == a || t.shape[$0] == first.shape[$0] }
             guard ok else {
-                throw TensorError("cat: tensor \(i + Tensor.dimDisplayBase) has shape \(shapeString(t.shape)), expected \(shapeString(first.shape)) except in dim \(d + Tensor.dimDisplayBase)")
+                throw TensorError("cat: tensor \(index: i) has shape \(formatShape(t.shape)), expected \(formatShape(first.shape)) except in dim \(dim: d)")
             }
             total += t.shape[a]
             dt = DType.promoted(dt, t.dtype)
@@ -48,7 +48,7 @@ extension Tensor {
     public static func stack(_ tensors: [Tensor], dim d: Int = 0) throws -> Tensor {
         guard let first = tensors.first else { throw TensorError("stack: expected a non-empty list of tensors") }
         for (i, t) in tensors.enumerated() where t.shape != first.shape {
-            throw TensorError("stack: tensor \(i + Tensor.dimDisplayBase) has shape \(shapeString(t.shape)), expected \(shapeString(first.shape))")
+            throw TensorError("stack: tensor \(index: i) has shape \(formatShape(t.shape)), expected \(formatShape(first.shape))")
         }
         let a = try first.normalizeDim(d, op: "stack", rank: first.dim + 1)
         return try cat(tensors.map { try $0.unsqueeze(a) }, dim: a)
@@ -75,7 +75,7 @@ extension Tensor {
         let a = try normalizeDim(d, op: "split")
         // Each size within the dim first, so the sum cannot overflow.
         guard sizes.allSatisfy({ $0 >= 0 && $0 <= shape[a] }), sizes.reduce(0, +) == shape[a] else {
-            throw TensorError("split: sizes \(shapeString(sizes)) do not sum to \(shape[a]), the size of dim \(d + Tensor.dimDisplayBase)")
+            throw TensorError("split: sizes \(formatShape(sizes)) do not sum to \(shape[a]), the size of dim \(dim: d)")
         }
         var s = 0
         return try sizes.map { n in defer { s += n }; return try narrow(a, start: s, length: n) }

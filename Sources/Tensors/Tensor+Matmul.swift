@@ -80,12 +80,12 @@ extension Tensor {
         let b = other.dim == 1 ? try other.unsqueeze(-1) : other
         let k1 = a.shape[a.dim - 1], k2 = b.shape[b.dim - 2]
         guard k1 == k2 else {
-            throw TensorError("matmul: a is \(matrixString(shape)), b is \(matrixString(other.shape)) (inner sizes \(k1) and \(k2) differ)")
+            throw TensorError("matmul: a is \(formatShape(shape, .matrix)), b is \(formatShape(other.shape, .matrix)) (inner sizes \(k1) and \(k2) differ)")
         }
         let ba = Array(a.shape.dropLast(2)), bb = Array(b.shape.dropLast(2))
         let batch: [Int]
         do { batch = try broadcastShapes(ba, bb, op: "matmul") } catch {
-            throw TensorError("matmul: batch dims \(shapeString(ba)) and \(shapeString(bb)) cannot broadcast (a is \(shapeString(shape)), b is \(shapeString(other.shape)))")
+            throw TensorError("matmul: batch dims \(formatShape(ba)) and \(formatShape(bb)) cannot broadcast (a is \(formatShape(shape)), b is \(formatShape(other.shape)))")
         }
         let m = a.shape[a.dim - 2], n = b.shape[b.dim - 1]
         let ae = try a.expand(batch + [m, k1]), be = try b.expand(batch + [k1, n])
@@ -98,7 +98,7 @@ extension Tensor {
     /// Batched product of two 3-D tensors with equal batch size: `try a.bmm(b)`.
     public func bmm(_ other: Tensor) throws -> Tensor {
         guard dim == 3 && other.dim == 3 else {
-            throw TensorError("bmm: expected 3-D tensors, got \(shapeString(shape)) and \(shapeString(other.shape))")
+            throw TensorError("bmm: expected 3-D tensors, got \(formatShape(shape)) and \(formatShape(other.shape))")
         }
         guard shape[0] == other.shape[0] else {
             throw TensorError("bmm: batch sizes \(shape[0]) and \(other.shape[0]) differ")
@@ -109,7 +109,7 @@ extension Tensor {
     /// Outer product of two 1-D tensors: `try u.outer(v)` is [n, m].
     public func outer(_ other: Tensor) throws -> Tensor {
         guard dim == 1 && other.dim == 1 else {
-            throw TensorError("outer: expected 1-D tensors, got \(shapeString(shape)) and \(shapeString(other.shape))")
+            throw TensorError("outer: expected 1-D tensors, got \(formatShape(shape)) and \(formatShape(other.shape))")
         }
         return try unsqueeze(1).mul(other.unsqueeze(0))
     }
@@ -117,7 +117,7 @@ extension Tensor {
     /// Dot product of two 1-D tensors of equal length: `try u.dot(v)`.
     public func dot(_ other: Tensor) throws -> Tensor {
         guard dim == 1 && other.dim == 1 && shape == other.shape else {
-            throw TensorError("dot: expected 1-D tensors of equal length, got \(shapeString(shape)) and \(shapeString(other.shape))")
+            throw TensorError("dot: expected 1-D tensors of equal length, got \(formatShape(shape)) and \(formatShape(other.shape))")
         }
         return try matmul(other)
     }

@@ -39,7 +39,7 @@ extension Tensor {
         }
         let a = try normalizeDim(d, op: name)
         guard shape[a] > 0 else {
-            throw TensorError("\(name): cannot reduce dim \(d + Tensor.dimDisplayBase) of size 0 (shape \(shapeString(shape)))")
+            throw TensorError("\(name): cannot reduce dim \(dim: d) of size 0 (shape \(formatShape(shape)))")
         }
         let L = reduceLayout([a])
         let (v, i) = extremeKernel(L, largest: largest, keepDim: keepDim)
@@ -95,7 +95,7 @@ extension Tensor {
     private func extremeMulti(_ name: String, dims: [Int]?, largest: Bool, keepDim: Bool) throws -> Tensor {
         let d = try reductionDims(dims, op: name)
         if let z = d.first(where: { shape[$0] == 0 }) {
-            throw TensorError("\(name): cannot reduce dim \(z + Tensor.dimDisplayBase) of size 0 (shape \(shapeString(shape)))")
+            throw TensorError("\(name): cannot reduce dim \(dim: z) of size 0 (shape \(formatShape(shape)))")
         }
         let L = reduceLayout(d)
         // The reduced block is either the middle of a contiguous [A, R, C] or the tail of a copy.

@@ -110,7 +110,7 @@ extension Tensor {
     /// ```
     public func multinomial(numSamples: Int, replacement: Bool = false, generator: Generator? = nil) throws -> Tensor {
         guard dim == 1 || dim == 2 else {
-            throw TensorError("multinomial: weights must be 1-D or 2-D (got shape \(shapeString(shape)))")
+            throw TensorError("multinomial: weights must be 1-D or 2-D (got shape \(formatShape(shape)))")
         }
         let rows = dim == 1 ? 1 : shape[0], c = shape[dim - 1]
         guard numSamples > 0 else { throw TensorError("multinomial: numSamples must be positive (got \(numSamples))") }
@@ -131,7 +131,7 @@ extension Tensor {
                 for s in 0..<numSamples {
                     let total = row.reduce(0, +)
                     guard total > 0 else {
-                        throw TensorError("multinomial: row \(r + Tensor.dimDisplayBase) has no positive weight left to draw from")
+                        throw TensorError("multinomial: row \(index: r) has no positive weight left to draw from")
                     }
                     let u = Double(d.next() >> 11) * 0x1p-53 * total
                     var acc = 0.0, pick = c - 1

@@ -70,7 +70,7 @@ extension Tensor {
         let d = try dims.map { try normalizeDim($0, op: op) }
         if dim == 0 { return [] }   // a 0-d tensor accepts dim 0 or -1, as in PyTorch, and has nothing to reduce
         guard Set(d).count == d.count else {
-            throw TensorError("\(op): dim \(dims.map { $0 + Tensor.dimDisplayBase }) repeats a dim")
+            throw TensorError("\(op): dim \(dims: dims) repeats a dim")
         }
         return d.sorted()
     }

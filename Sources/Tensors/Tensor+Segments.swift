@@ -3,18 +3,24 @@
 /// "Sets are packed". Reductions give `[B, ...]`; empty sets reduce to 0.
 
 extension Tensor {
-    /// Validated offsets as Ints for a packed tensor of `rows` rows.
-    static func segmentBounds(_ offsets: Tensor, rows: Int, op: String) throws -> [Int] {
+    /// The offsets of a packed tensor with `rows` rows, validated and as Ints: a 1-D int64
+    /// tensor [B+1] starting at 0, non-decreasing, ending at `rows`. Errors name `op` and call
+    /// the tensor `what`. The one offsets check: segment ops, attention and the NN layers use it.
+    ///
+    /// ```swift
+    /// let bounds = try Tensor.validatedOffsets(offsets, rows: x.shape[0], op: "my_pool")   // [0, 3, 4, ...]
+    /// ```
+    public static func validatedOffsets(_ offsets: Tensor, rows: Int, op: String, what: String = "offsets") throws -> [Int] {
         guard offsets.dtype == .i64, offsets.dim == 1, offsets.numel >= 1 else {
-            throw TensorError("\(op): offsets must be a 1-D int64 tensor [B+1], got \(offsets.dtype.name) \(shapeString(offsets.shape))")
+            throw TensorError("\(op): \(what) must be a 1-D int64 tensor [B+1], got \(offsets.dtype.name) \(formatShape(offsets.shape))")
         }
-        let o = offsets.toInt64Array().map(Int.init)
-        guard o[0] == 0 else { throw TensorError("\(op): offsets must start at 0 (got \(o[0]))") }
+        let o = offsets.toIntArray()
+        guard o[0] == 0 else { throw TensorError("\(op): \(what) must start at 0 (got \(o[0]))") }
         for b in 1..<o.count where o[b] < o[b - 1] {
-            throw TensorError("\(op): offsets must be non-decreasing (offsets[\(b - 1 + Tensor.dimDisplayBase)] = \(o[b - 1]) > offsets[\(b + Tensor.dimDisplayBase)] = \(o[b]))")
+            throw TensorError("\(op): \(what) must be non-decreasing (\(what)[\(index: b - 1)] = \(o[b - 1]) > \(what)[\(index: b)] = \(o[b]))")
         }
         guard o.last! == rows else {
-            throw TensorError("\(op): offsets end at \(o.last!) but the packed tensor has \(rows) rows")
+            throw TensorError("\(op): \(what) end at \(o.last!) but the packed tensor has \(rows) rows")
         }
         return o
     }
@@ -33,7 +39,7 @@ extension Tensor {
     /// ```
     public func segmentSum(offsets: Tensor) throws -> Tensor {
         guard dim >= 1 else { throw TensorError("segment_sum: expected a packed tensor [T, ...], got a 0-D tensor") }
-        let o = try Tensor.segmentBounds(offsets, rows: shape[0], op: "segment_sum")
+        let o = try Tensor.validatedOffsets(offsets, rows: shape[0], op: "segment_sum")
         let zeros = Tensor.filled([o.count - 1] + shape.dropFirst(), value: 0, dtype: dtype == .f32 ? .f32 : .i64)
         return try zeros.indexAdd(0, index: Tensor.segmentIds(o), source: self)
     }
@@ -56,7 +62,7 @@ extension Tensor {
     /// ```
     public func segmentMax(offsets: Tensor) throws -> Tensor {
         guard dim >= 1 else { throw TensorError("segment_max: expected a packed tensor [T, ...], got a 0-D tensor") }
-        let o = try Tensor.segmentBounds(offsets, rows: shape[0], op: "segment_max")
+        let o = try Tensor.validatedOffsets(offsets, rows: shape[0], op: "segment_max")
         let B = o.count - 1
         let x = to(.f32).contiguous()
         let C = shape.dropFirst().reduce(1, *)
@@ -92,9 +98,9 @@ extension Tensor {
     /// ```
     public func segmentExpand(offsets: Tensor) throws -> Tensor {
         guard dim >= 1, offsets.numel == shape[0] + 1 else {
-            throw TensorError("segment_expand: expected [B, ...] with offsets [B+1], got \(shapeString(shape)) and offsets \(shapeString(offsets.shape))")
+            throw TensorError("segment_expand: expected [B, ...] with offsets [B+1], got \(formatShape(shape)) and offsets \(formatShape(offsets.shape))")
         }
-        let o = try Tensor.segmentBounds(offsets, rows: offsets.toInt64Array().last.map(Int.init) ?? 0, op: "segment_expand")
+        let o = try Tensor.validatedOffsets(offsets, rows: offsets.toInt64Array().last.map(Int.init) ?? 0, op: "segment_expand")
         return try indexSelect(0, index: Tensor.segmentIds(o))
     }
 
@@ -116,7 +122,7 @@ extension Tensor {
     /// ```
     public func pack(mask: Tensor) throws -> (packed: Tensor, offsets: Tensor) {
         guard dim >= 2, mask.dtype == .bool, mask.shape == Array(shape.prefix(2)) else {
-            throw TensorError("pack: expected padded [B, N, ...] and a bool mask [B, N], got \(shapeString(shape)) and \(mask.dtype.name) \(shapeString(mask.shape))")
+            throw TensorError("pack: expected padded [B, N, ...] and a bool mask [B, N], got \(formatShape(shape)) and \(mask.dtype.name) \(formatShape(mask.shape))")
         }
         let B = shape[0], N = shape[1]
         let m = mask.toBoolArray()
@@ -136,7 +142,7 @@ extension Tensor {
     /// ```
     public func unpack(offsets: Tensor, length: Int? = nil) throws -> (padded: Tensor, mask: Tensor) {
         guard dim >= 1 else { throw TensorError("unpack: expected a packed tensor [T, ...], got a 0-D tensor") }
-        let o = try Tensor.segmentBounds(offsets, rows: shape[0], op: "unpack")
+        let o = try Tensor.validatedOffsets(offsets, rows: shape[0], op: "unpack")
         let B = o.count - 1
         let longest = (0..<B).map { o[$0 + 1] - o[$0] }.max() ?? 0
         let N = length ?? longest

@@ -44,7 +44,7 @@ extension Tensor {
     public func topk(_ k: Int, dim d: Int = -1, largest: Bool = true) throws -> (values: Tensor, indices: Tensor) {
         let a = try normalizeDim(d, op: "topk")
         let n = dim == 0 ? 1 : shape[a]
-        guard k >= 0 && k <= n else { throw TensorError("topk: k = \(k) is out of range 0..\(n) for dim \(d + Tensor.dimDisplayBase) of shape \(shapeString(shape))") }
+        guard k >= 0 && k <= n else { throw TensorError("topk: k = \(k) is out of range 0..\(n) for dim \(dim: d) of shape \(formatShape(shape))") }
         if dim == 0 { return try sort(dim: a, descending: largest) }
         let all = try withNoGrad { try sort(dim: a, descending: largest).indices }
         let idx = try all.narrow(a, start: 0, length: k).contiguous()

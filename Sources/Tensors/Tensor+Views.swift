@@ -30,21 +30,21 @@ extension Tensor {
     static func inferShape(_ shape: [Int], count: Int, op: String, from: [Int]) throws -> [Int] {
         var out = shape
         let unknown = shape.indices.filter { shape[$0] == -1 }
-        if unknown.count > 1 { throw TensorError("\(op): only one dimension can be -1 (got \(shapeString(shape)))") }
-        if let bad = shape.first(where: { $0 < -1 }) { throw TensorError("\(op): invalid size \(bad) in \(shapeString(shape))") }
+        if unknown.count > 1 { throw TensorError("\(op): only one dimension can be -1 (got \(formatShape(shape)))") }
+        if let bad = shape.first(where: { $0 < -1 }) { throw TensorError("\(op): invalid size \(bad) in \(formatShape(shape))") }
         var known = 1
         for size in shape where size != -1 {
             let (product, overflow) = known.multipliedReportingOverflow(by: size)
-            if overflow { throw TensorError("\(op): shape \(shapeString(shape)) is invalid for input of shape \(shapeString(from)) (\(count) elements)") }
+            if overflow { throw TensorError("\(op): shape \(formatShape(shape)) is invalid for input of shape \(formatShape(from)) (\(count) elements)") }
             known = product
         }
         if let u = unknown.first {
             guard known != 0 && count % known == 0 else {
-                throw TensorError("\(op): shape \(shapeString(shape)) is invalid for input of shape \(shapeString(from)) (\(count) elements)")
+                throw TensorError("\(op): shape \(formatShape(shape)) is invalid for input of shape \(formatShape(from)) (\(count) elements)")
             }
             out[u] = count / known
         } else if known != count {
-            throw TensorError("\(op): shape \(shapeString(shape)) is invalid for input of shape \(shapeString(from)) (\(count) elements)")
+            throw TensorError("\(op): shape \(formatShape(shape)) is invalid for input of shape \(formatShape(from)) (\(count) elements)")
         }
         // An empty tensor fits any shape with a 0 in it, but strides still multiply the other sizes.
         try checkFitsInMemory(out, dtype: .bool, op: op)
@@ -58,7 +58,7 @@ extension Tensor {
     public func view(_ newShape: [Int]) throws -> Tensor {
         let s = try Tensor.inferShape(newShape, count: numel, op: "view", from: shape)
         guard isContiguous else {
-            throw TensorError("view: tensor of shape \(shapeString(shape)) is not contiguous; use reshape (copies) or contiguous() first")
+            throw TensorError("view: tensor of shape \(formatShape(shape)) is not contiguous; use reshape (copies) or contiguous() first")
         }
         let out = aliased(s, Tensor.contiguousStrides(s), offset)
         let inShape = shape
@@ -107,10 +107,10 @@ extension Tensor {
     /// Reorders dims: `try x.permute([2, 0, 1])`.
     public func permute(_ dims: [Int]) throws -> Tensor {
         guard dims.count == dim else {
-            throw TensorError("permute: got \(dims.count) dims for a \(dim)-D tensor of shape \(shapeString(shape))")
+            throw TensorError("permute: got \(dims.count) dims for a \(dim)-D tensor of shape \(formatShape(shape))")
         }
         let p = try dims.map { try normalizeDim($0, op: "permute") }
-        guard Set(p).count == p.count else { throw TensorError("permute: repeated dim in \(shapeString(dims))") }
+        guard Set(p).count == p.count else { throw TensorError("permute: repeated dim in \(formatShape(dims))") }
         var inverse = [Int](repeating: 0, count: p.count)
         for (i, d) in p.enumerated() { inverse[d] = i }
         let out = aliased(p.map { shape[$0] }, p.map { strides[$0] }, offset)
@@ -123,7 +123,7 @@ extension Tensor {
         guard dim > 0 else { throw TensorError("narrow: cannot narrow a 0-D tensor") }
         let s = start < 0 ? start + shape[a] : start
         guard s >= 0, s <= shape[a], length >= 0, length <= shape[a] - s else {
-            throw TensorError("narrow: start \(start) and length \(length) exceed size \(shape[a]) of dim \(d + Tensor.dimDisplayBase) (shape \(shapeString(shape)))")
+            throw TensorError("narrow: start \(start) and length \(length) exceed size \(shape[a]) of dim \(dim: d) (shape \(formatShape(shape)))")
         }
         var sh = shape
         sh[a] = length
@@ -136,12 +136,12 @@ extension Tensor {
     /// ```swift
     /// let row = try m.select(0, 1)
     /// ```
-    public func select(_ d: Int, _ index: Int, indexBase: Int = 0) throws -> Tensor {
+    public func select(_ d: Int, _ index: Int, indexBase: IndexBase = .zero) throws -> Tensor {
         guard dim > 0 else { throw TensorError("select: cannot index a 0-D tensor") }
         let a = try normalizeDim(d, op: "select")
         let n = shape[a]
-        guard let i = Tensor.zeroBasedIndex(index, base: indexBase, size: n) else {
-            throw TensorError("select: index \(index) out of range \(indexBase)..\(n - 1 + indexBase) for dim \(d < 0 ? d : d + Tensor.dimDisplayBase) of shape \(shapeString(shape))")
+        guard let i = Tensor.zeroBasedIndex(index, base: indexBase.value, size: n) else {
+            throw TensorError("select: index \(index) out of range \(indexBase)..\(n - 1 + indexBase.value) for dim \(dim: d) of shape \(formatShape(shape))")
         }
         var sh = shape, st = strides
         sh.remove(at: a); st.remove(at: a)
@@ -176,7 +176,7 @@ extension Tensor {
     /// Broadcasts to a larger shape without copying (-1 keeps a size): `try b.expand([4, 3])`.
     public func expand(_ target: [Int]) throws -> Tensor {
         guard target.count >= dim else {
-            throw TensorError("expand: target \(shapeString(target)) has fewer dims than the tensor \(shapeString(shape))")
+            throw TensorError("expand: target \(formatShape(target)) has fewer dims than the tensor \(formatShape(shape))")
         }
         let lead = target.count - dim
         var sh = target
@@ -184,7 +184,7 @@ extension Tensor {
         for i in 0..<sh.count {
             let src = i >= lead ? shape[i - lead] : 1
             guard sh[i] >= 0, src == sh[i] || src == 1 else {
-                throw TensorError("expand: shape \(shapeString(shape)) cannot expand to \(shapeString(target))")
+                throw TensorError("expand: shape \(formatShape(shape)) cannot expand to \(formatShape(target))")
             }
         }
         if sh == shape { return self }
@@ -208,9 +208,9 @@ extension Tensor {
     }
 
     /// Resolves a slicing expression into a view's shape, strides and offset.
-    func resolveSlice(_ indices: [TensorIndex], indexBase: Int, op: String) throws -> ([Int], [Int], Int) {
+    func resolveSlice(_ indices: [TensorIndex], indexBase: IndexBase, op: String) throws -> ([Int], [Int], Int) {
         guard indices.count <= dim else {
-            throw TensorError("\(op): \(indices.count) indices for a \(dim)-D tensor of shape \(shapeString(shape))")
+            throw TensorError("\(op): \(indices.count) indices for a \(dim)-D tensor of shape \(formatShape(shape))")
         }
         var sh: [Int] = [], st: [Int] = [], off = offset
         for d in 0..<dim {
@@ -219,8 +219,8 @@ extension Tensor {
             case .all:
                 sh.append(n); st.append(strides[d])
             case .index(let raw):
-                guard let i = Tensor.zeroBasedIndex(raw, base: indexBase, size: n) else {
-                    throw TensorError("\(op): index \(raw) out of range \(indexBase)..\(n - 1 + indexBase) for dim \(d + Tensor.dimDisplayBase) of shape \(shapeString(shape))")
+                guard let i = Tensor.zeroBasedIndex(raw, base: indexBase.value, size: n) else {
+                    throw TensorError("\(op): index \(raw) out of range \(indexBase)..\(n - 1 + indexBase.value) for dim \(dim: d) of shape \(formatShape(shape))")
                 }
                 off += i * strides[d]
             case .range(let start, let stop, let step):
@@ -245,7 +245,7 @@ extension Tensor {
     /// ```swift
     /// let v = try x.slice([.index(1), .range(2, 5, 1)])
     /// ```
-    public func slice(_ indices: [TensorIndex], indexBase: Int = 0) throws -> Tensor {
+    public func slice(_ indices: [TensorIndex], indexBase: IndexBase = .zero) throws -> Tensor {
         let (sh, st, off) = try resolveSlice(indices, indexBase: indexBase, op: "index")
         let idx = indices
         return recordSliceView("slice", aliased(sh, st, off)) { z in try z.slice(idx) }
@@ -255,13 +255,13 @@ extension Tensor {
     /// ```swift
     /// try x.setSlice([.index(0)], value: Tensor([1, 2, 3]))
     /// ```
-    public func setSlice(_ indices: [TensorIndex], value: Tensor, indexBase: Int = 0) throws {
+    public func setSlice(_ indices: [TensorIndex], value: Tensor, indexBase: IndexBase = .zero) throws {
         let (sh, st, off) = try resolveSlice(indices, indexBase: indexBase, op: "index assignment")
         _ = try broadcastShapes(sh, value.shape, op: "index assignment")
         let lead = value.dim - sh.count
         guard lead <= 0 || value.shape[..<lead].allSatisfy({ $0 == 1 }),
               (try broadcastShapes(sh, value.shape, op: "index assignment")).suffix(sh.count) == ArraySlice(sh) else {
-            throw TensorError("index assignment: value of shape \(shapeString(value.shape)) cannot be broadcast to the slice shape \(shapeString(sh))")
+            throw TensorError("index assignment: value of shape \(formatShape(value.shape)) cannot be broadcast to the slice shape \(formatShape(sh))")
         }
         let src = lead > 0 ? try value.reshape(Array(value.shape[lead...])) : value
         let idx = indices
@@ -274,7 +274,7 @@ extension Tensor {
     }
 
     /// Writes a scalar into the slice: `try x.setSlice([.all, .index(0)], value: 0)`.
-    public func setSlice(_ indices: [TensorIndex], value: Double, indexBase: Int = 0) throws {
+    public func setSlice(_ indices: [TensorIndex], value: Double, indexBase: IndexBase = .zero) throws {
         try setSlice(indices, value: Tensor.filled([], value: value, dtype: dtype), indexBase: indexBase)
     }
 

@@ -22,8 +22,6 @@ public final class Tensor {
     /// The autograd node that produced this tensor (nil for leaves).
     public internal(set) var gradFn: Node?
 
-    /// Error messages print dims in this base; the Lua bindings set it to 1.
-    nonisolated(unsafe) public static var dimDisplayBase = 0
 
     init(storage: Storage, shape: [Int], strides: [Int], offset: Int, dtype: DType) {
         self.storage = storage
@@ -52,7 +50,7 @@ public final class Tensor {
         try Tensor.checkShape(shape, op: "tensor")
         let n = shape.reduce(1, *)
         guard n == values.count else {
-            throw TensorError("tensor: \(values.count) values do not fill shape \(shapeString(shape)) (\(n) elements)")
+            throw TensorError("tensor: \(values.count) values do not fill shape \(formatShape(shape)) (\(n) elements)")
         }
         self.init(uninitialized: shape, dtype: T.dtype)
         let p = storage.data.assumingMemoryBound(to: T.self)
@@ -82,7 +80,7 @@ public final class Tensor {
 
     static func checkShape(_ shape: [Int], dtype: DType = .f32, op: String) throws {
         if let bad = shape.first(where: { $0 < 0 }) {
-            throw TensorError("\(op): negative size \(bad) in shape \(shapeString(shape))")
+            throw TensorError("\(op): negative size \(bad) in shape \(formatShape(shape))")
         }
         try checkFitsInMemory(shape, dtype: dtype, op: op)
     }
@@ -102,13 +100,13 @@ public final class Tensor {
         var elements = 1
         for size in shape {
             let (product, overflow) = elements.multipliedReportingOverflow(by: Swift.max(size, 1))
-            if overflow { throw TensorError("\(op): the sizes of shape \(shapeString(shape)) are too large") }
+            if overflow { throw TensorError("\(op): the sizes of shape \(formatShape(shape)) are too large") }
             elements = product
         }
         if shape.contains(0) { return }
         let (bytes, overflow) = elements.multipliedReportingOverflow(by: dtype.byteSize)
         if overflow || bytes > physicalMemory {
-            throw TensorError("\(op): a tensor of shape \(shapeString(shape)) would not fit in this machine's \(physicalMemory >> 30) GiB of memory")
+            throw TensorError("\(op): a tensor of shape \(formatShape(shape)) would not fit in this machine's \(physicalMemory >> 30) GiB of memory")
         }
     }
 
@@ -146,8 +144,7 @@ public final class Tensor {
         let n = Swift.max(r, 1)
         let v = d < 0 ? d + n : d
         guard v >= 0 && v < n else {
-            let b = Tensor.dimDisplayBase
-            throw TensorError("\(op): dim \(d < 0 ? d : d + b) out of range for a \(r)-D tensor (valid \(b)..\(n - 1 + b) or -\(n)..-1)")
+            throw TensorError("\(op): dim \(dim: d) out of range for a \(r)-D tensor (valid \(index: 0)..\(index: n - 1) or -\(n)..-1)")
         }
         return v
     }
@@ -158,7 +155,7 @@ public final class Tensor {
     /// ```
     public func item() throws -> Double {
         guard numel == 1 else {
-            throw TensorError("item: tensor has \(numel) elements of shape \(shapeString(shape)); item() needs exactly one")
+            throw TensorError("item: tensor has \(numel) elements of shape \(formatShape(shape)); item() needs exactly one")
         }
         switch dtype {
         case .f32: return Double(pointer(Float.self).pointee)
@@ -170,7 +167,7 @@ public final class Tensor {
     /// The single value of a one-element tensor as an integer (f32 values are truncated).
     public func itemInt() throws -> Int64 {
         guard numel == 1 else {
-            throw TensorError("item: tensor has \(numel) elements of shape \(shapeString(shape)); item() needs exactly one")
+            throw TensorError("item: tensor has \(numel) elements of shape \(formatShape(shape)); item() needs exactly one")
         }
         switch dtype {
         case .f32:

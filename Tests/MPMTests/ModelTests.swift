@@ -21,7 +21,7 @@ final class ModelTests: XCTestCase {
         XCTAssertEqual(out.target.features.shape, [td, 7])
         XCTAssertEqual(out.target.features.toFloatArray(), try jets.features.indexSelect(0, index: jets.dropped).toFloatArray())
         // 40% of each jet is dropped (floor).
-        let o = Raw.ints(jets.offsets), d = Raw.ints(jets.droppedOffsets)
+        let o = jets.offsets.toIntArray(), d = jets.droppedOffsets.toIntArray()
         for b in 0..<16 { XCTAssertEqual(d[b + 1] - d[b], Int(0.4 * Double(o[b + 1] - o[b]))) }
     }
 
@@ -45,8 +45,8 @@ final class ModelTests: XCTestCase {
         let jets = try TestData.batches(1, batchSize: 3)[0]
         let together = try model(jets).decoded!.toFloatArray()
         var alone: [Float] = []
-        let o = Raw.ints(jets.offsets), k = Raw.ints(jets.keptOffsets), d = Raw.ints(jets.droppedOffsets)
-        let kept = Raw.ints(jets.kept), dropped = Raw.ints(jets.dropped), ranks = Raw.ints(jets.droppedRanks)
+        let o = jets.offsets.toIntArray(), k = jets.keptOffsets.toIntArray(), d = jets.droppedOffsets.toIntArray()
+        let kept = jets.kept.toIntArray(), dropped = jets.dropped.toIntArray(), ranks = jets.droppedRanks.toIntArray()
         for b in 0..<3 {
             func t(_ v: [Int]) throws -> Tensor { try Tensor(v.map(Int64.init), shape: [v.count]) }
             let single = try MaskedJets(
@@ -66,7 +66,7 @@ final class ModelTests: XCTestCase {
     func testKeptOrderDoesNotMatter() throws {
         let model = try tinyModel()
         let jets = try TestData.batches(1, batchSize: 4)[0]
-        let kept = Raw.ints(jets.kept), ko = Raw.ints(jets.keptOffsets)
+        let kept = jets.kept.toIntArray(), ko = jets.keptOffsets.toIntArray()
         var shuffled: [Int64] = []
         for b in 0..<4 { shuffled += kept[ko[b]..<ko[b + 1]].reversed().map(Int64.init) }
         let other = try MaskedJets(features: jets.features, types: jets.types, offsets: jets.offsets,
@@ -82,7 +82,7 @@ final class ModelTests: XCTestCase {
         let model = try tinyModel()
         let jets = try TestData.batches(1, batchSize: 2)[0]
         let out = try model(jets).decoded!
-        let d = Raw.ints(jets.droppedOffsets)
+        let d = jets.droppedOffsets.toIntArray()
         XCTAssertGreaterThan(d[1], 1)
         let first = try out.select(0, 0).toFloatArray(), second = try out.select(0, 1).toFloatArray()
         XCTAssertGreaterThan(zip(first, second).map { Swift.abs($0 - $1) }.max()!, 1e-6)

@@ -45,7 +45,7 @@ final class SplineTests: XCTestCase {
     /// The Double kernel's inverse is exact to rounding for strongly uneven bins.
     func testKernelInverseIsExact() throws {
         let p = try randomParams(40, seed: 21, scale: 2.5)
-        try Raw.read(p, as: Float.self) { ps in
+        try p.withElements(as: Float.self) { ps in
             var scratch = RationalQuadraticSpline.SplineScratch(bins: 8)
             for i in 0..<40 {
                 let x = -3.99 + 7.98 * Double(i) / 39
@@ -61,7 +61,7 @@ final class SplineTests: XCTestCase {
     /// log|dy/dx| matches the slope of the map measured by finite differences.
     func testLogDetIsTheLogSlope() throws {
         let p = try randomParams(50, seed: 11)
-        try Raw.read(p, as: Float.self) { ps in
+        try p.withElements(as: Float.self) { ps in
             var scratch = RationalQuadraticSpline.SplineScratch(bins: 8)
             for i in 0..<50 {
                 let x = -3.9 + 7.8 * Double(i) / 49

@@ -39,10 +39,10 @@ final class TaskTests: XCTestCase {
         manualSeed(2)
         let jets = try TestData.batches(2, batchSize: 6)
         let target = try jets[0].target()
-        target.encodedOffsets = try offsetsFor(Raw.ints(jets[0].keptOffsets).enumerated().map { _ in 0 }.dropLast().enumerated()
-            .map { b, _ in Raw.ints(jets[0].keptOffsets)[b + 1] - Raw.ints(jets[0].keptOffsets)[b] + 2 })
+        target.encodedOffsets = try offsetsFor(jets[0].keptOffsets.toIntArray().enumerated().map { _ in 0 }.dropLast().enumerated()
+            .map { b, _ in jets[0].keptOffsets.toIntArray()[b + 1] - jets[0].keptOffsets.toIntArray()[b] + 2 })
         for task in try makeTasks(centroidsFrom: jets) {
-            let rows = task.input == .decoded ? target.count : Raw.ints(target.encodedOffsets!).last!
+            let rows = task.input == .decoded ? target.count : target.encodedOffsets!.toIntArray().last!
             let width = task.input == .decoded ? TaskTests.decoderDim : TaskTests.encoderDim
             let x = try Tensor.randn([rows, width], generator: Generator(seed: 4))
             // A probe on the first weight of the task's first layer, plus the input.

@@ -147,7 +147,7 @@ final class ModuleTests: XCTestCase {
         let tree = mlp.treeDescription
         XCTAssertTrue(tree.hasPrefix("MLP(in=2, out=1, hidden=4, depth=1)  [17 params]"), tree)
         XCTAssertTrue(tree.contains("(1): Linear(in_features=2, out_features=4, bias=true)  [12 params]"), tree)
-        XCTAssertEqual(Module.formatCount(1234567), "1,234,567")
+        XCTAssertEqual(formatCount(1234567), "1,234,567")
     }
 
     func testArgumentErrorsNameTheModule() throws {

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import XCTest
 @testable import Tensors
 
@@ -21,7 +22,7 @@ final class FunctionalAttentionTests: XCTestCase {
     func testSingleKeyReturnsValue() throws {
         let v = try Tensor([Float(1), 2, 3, 4], shape: [1, 4])
         let y = try Functional.packedAttention(query: normalSample([1, 4], seed: 1), key: normalSample([1, 4], seed: 2),
-                                               value: v, queryOffsets: offsetsTensor([1]), numHeads: 2)
+                                               value: v, queryOffsets: offsetsFor([1]), numHeads: 2)
         XCTAssertEqual(y.toFloatArray(), [1, 2, 3, 4])
     }
 
@@ -36,7 +37,7 @@ final class FunctionalAttentionTests: XCTestCase {
             let tq = qLengths.reduce(0, +), tk = kl.reduce(0, +)
             let q = try normalSample([tq, heads * dh], seed: 81), k = try normalSample([tk, heads * dh], seed: 82)
             let v = try normalSample([tk, heads * dh], seed: 83)
-            let qo = try offsetsTensor(qLengths), ko = try offsetsTensor(kl)
+            let qo = try offsetsFor(qLengths), ko = try offsetsFor(kl)
             let packed = try Functional.packedAttention(query: q, key: k, value: v, queryOffsets: qo,
                                                         keyOffsets: cross ? ko : nil, numHeads: heads)
             let reference = try paddedAttention(q, k, v, qo, ko, heads: heads, scale: 1 / Double(dh).squareRoot())
@@ -55,7 +56,7 @@ final class FunctionalAttentionTests: XCTestCase {
 
     func testGradientsSelfAttention() throws {
         let lengths = [1, 3, 7], t = 11, heads = 2, dh = 3
-        let offsets = try offsetsTensor(lengths)
+        let offsets = try offsetsFor(lengths)
         try gradCheck([try sample([t, heads * dh], seed: 85), try sample([t, heads * dh], seed: 86), try sample([t, heads * dh], seed: 87)]) {
             try Functional.packedAttention(query: $0[0], key: $0[1], value: $0[2], queryOffsets: offsets, numHeads: heads)
         }
@@ -72,7 +73,7 @@ final class FunctionalAttentionTests: XCTestCase {
     }
 
     func testGradientsCrossAttention() throws {
-        let qo = try offsetsTensor([1, 3, 7]), ko = try offsetsTensor([4, 1, 2])
+        let qo = try offsetsFor([1, 3, 7]), ko = try offsetsFor([4, 1, 2])
         // Values with a different head size (2) than queries and keys (3).
         try gradCheck([try sample([11, 6], seed: 92), try sample([7, 6], seed: 93), try sample([7, 4], seed: 94)]) {
             try Functional.packedAttention(query: $0[0], key: $0[1], value: $0[2], queryOffsets: qo, keyOffsets: ko, numHeads: 2)
@@ -82,7 +83,7 @@ final class FunctionalAttentionTests: XCTestCase {
     /// A set without keys gives zeros (and zero gradients); a set without queries leaves its
     /// keys and values without gradient.
     func testEmptySets() throws {
-        let qo = try offsetsTensor([2, 0, 3]), ko = try offsetsTensor([0, 2, 3])
+        let qo = try offsetsFor([2, 0, 3]), ko = try offsetsFor([0, 2, 3])
         let q = try normalSample([5, 4], seed: 95), k = try normalSample([5, 4], seed: 96), v = try normalSample([5, 4], seed: 97)
         for t in [q, k, v] { try t.requiresGrad_() }
         let y = try Functional.packedAttention(query: q, key: k, value: v, queryOffsets: qo, keyOffsets: ko, numHeads: 1)
@@ -97,16 +98,16 @@ final class FunctionalAttentionTests: XCTestCase {
     }
 
     func testErrors() throws {
-        let q = try Tensor.zeros([4, 6]), o = try offsetsTensor([1, 3])
+        let q = try Tensor.zeros([4, 6]), o = try offsetsFor([1, 3])
         assertThrows("num_heads is required") { _ = try Functional.packedAttention(query: q, key: q, value: q, queryOffsets: o) }
         assertThrows("query width 6 (shape [4,6]) is not divisible by num_heads 4") {
             _ = try Functional.packedAttention(query: q, key: q, value: q, queryOffsets: o, numHeads: 4)
         }
         assertThrows("query offsets describe 2 sets but key/value offsets describe 1") {
-            _ = try Functional.packedAttention(query: q, key: q, value: q, queryOffsets: o, keyOffsets: offsetsTensor([4]), numHeads: 2)
+            _ = try Functional.packedAttention(query: q, key: q, value: q, queryOffsets: o, keyOffsets: offsetsFor([4]), numHeads: 2)
         }
         assertThrows("offsets end at 3 but the packed tensor has 4 rows") {
-            _ = try Functional.packedAttention(query: q, key: q, value: q, queryOffsets: offsetsTensor([1, 2]), numHeads: 2)
+            _ = try Functional.packedAttention(query: q, key: q, value: q, queryOffsets: offsetsFor([1, 2]), numHeads: 2)
         }
         assertThrows("query head size 3 and key head size 2 differ") {
             _ = try Functional.packedAttention(query: q, key: Tensor.zeros([4, 4]), value: q, queryOffsets: o, numHeads: 2)
@@ -116,7 +117,7 @@ final class FunctionalAttentionTests: XCTestCase {
         }
         assertThrows("needs a score matrix larger than 1024 MiB") {
             _ = try Functional.packedAttention(query: Tensor.zeros([12000, 1]), key: Tensor.zeros([12000, 1]), value: Tensor.zeros([12000, 1]),
-                                               queryOffsets: offsetsTensor([12000]), numHeads: 1)
+                                               queryOffsets: offsetsFor([12000]), numHeads: 1)
         }
         assertThrows("key has 4 rows but value has 3") {
             _ = try Functional.packedAttention(query: q, key: q, value: Tensor.zeros([3, 6]), queryOffsets: o, numHeads: 2)

@@ -79,10 +79,3 @@ func assertValues(_ t: Tensor, _ expected: [Double], tol: Double = 1e-5, _ what:
 func normalSample(_ shape: [Int], seed: UInt64, scale: Double = 1) throws -> Tensor {
     try Tensor.randn(shape, generator: Generator(seed: seed)).mul(scale)
 }
-
-/// int64 offsets [B+1] for sets of the given lengths.
-func offsetsTensor(_ lengths: [Int]) throws -> Tensor {
-    var o: [Int64] = [0]
-    for l in lengths { o.append(o.last! + Int64(l)) }
-    return try Tensor(o)
-}

@@ -33,7 +33,7 @@ public func gradCheck(_ wrt: [(String, Tensor)], eps: Float = 1e-3, tol: Double 
     var checked = 0
     for (name, x) in wrt {
         XCTAssertTrue(x.isContiguous, "\(name) must be contiguous for probing", file: file, line: line)
-        let p = x.storage.data.assumingMemoryBound(to: Float.self) + x.offset
+        let p = x.elementPointer(as: Float.self)
         let analytic = x.grad?.toFloatArray() ?? [Float](repeating: 0, count: x.numel)
         let stride = Swift.max(1, x.numel / maxPerTensor)
         for i in Swift.stride(from: 0, to: x.numel, by: stride) {
@@ -53,6 +53,15 @@ public func gradCheck(_ wrt: [(String, Tensor)], eps: Float = 1e-3, tol: Double 
         }
     }
     XCTAssertGreaterThan(checked, 0, file: file, line: line)
+}
+
+/// The same check for unnamed inputs (called "input 0", "input 1", ... in messages) of a
+/// function of them, probing every element.
+public func gradCheck(_ inputs: [Tensor], eps: Float = 1e-3, tol: Double = 1e-2,
+                      file: StaticString = #filePath, line: UInt = #line,
+                      _ f: ([Tensor]) throws -> Tensor) throws {
+    try gradCheck(inputs.enumerated().map { ("input \($0.offset)", $0.element) }, eps: eps, tol: tol,
+                  maxPerTensor: Int.max, file: file, line: line) { try f(inputs) }
 }
 
 /// The parameters of `m` plus the given inputs, named for messages.

@@ -1,4 +1,4 @@
-// CSupport: the C side of the Swift <-> Lua boundary, and C constants Swift cannot import.
+// CSupport: the C side of the Swift <-> Lua boundary (HDF5 constants are CHDF5Support).
 //
 // Rule (docs/lua-binding.md): Lua errors are raised with longjmp, which must never cross a Swift
 // frame. Every Swift function callable from Lua therefore runs under mpm_trampoline: Swift reads
@@ -12,7 +12,6 @@
 #include <lua.h>
 #include <lauxlib.h>
 #include <lualib.h>
-#include <hdf5.h>
 
 // ---------------------------------------------------------------------------------------------
 // Trampoline
@@ -97,37 +96,5 @@ static inline int mpm_loadfile(lua_State *L, const char *path) { return luaL_loa
 /// Message handler for lua_pcall at the top level: adds one traceback to string errors,
 /// uses __tostring for other values (as lua.c does).
 int mpm_traceback_handler(lua_State *L);
-
-// ---------------------------------------------------------------------------------------------
-// HDF5 constants (macros that call H5open and read globals).
-
-hid_t mpm_h5t_native_float(void);
-hid_t mpm_h5t_native_double(void);
-hid_t mpm_h5t_native_int64(void);
-hid_t mpm_h5t_native_int32(void);
-hid_t mpm_h5t_native_int8(void);
-hid_t mpm_h5t_native_uint8(void);
-hid_t mpm_h5t_native_hbool(void);
-hid_t mpm_h5t_c_s1(void);
-hid_t mpm_h5p_file_access(void);
-hid_t mpm_h5p_file_create(void);
-hid_t mpm_h5p_dataset_create(void);
-hid_t mpm_h5p_dataset_xfer(void);
-hid_t mpm_h5p_link_create(void);
-hid_t mpm_h5p_default(void);
-hid_t mpm_h5s_all(void);
-unsigned mpm_h5f_acc_rdonly(void);
-unsigned mpm_h5f_acc_rdwr(void);
-unsigned mpm_h5f_acc_trunc(void);
-unsigned mpm_h5f_acc_excl(void);
-/// Silences HDF5's automatic error stack printing; callers report errors themselves.
-void mpm_h5_silence_errors(void);
-/// Dataset access property list class (chunk cache settings).
-hid_t mpm_h5p_dataset_access(void);
-/// The size that marks a variable-length string type (H5T_VARIABLE).
-size_t mpm_h5t_variable(void);
-/// The most specific message on this thread's HDF5 error stack, copied into `buffer`
-/// (empty string when the stack is empty). Used to explain failed opens and reads.
-void mpm_h5_last_error(char *buffer, size_t size);
 
 #endif

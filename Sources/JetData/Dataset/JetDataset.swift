@@ -1,3 +1,4 @@
+import Tensors
 import Foundation
 
 /// A jet file in the reference (MPMv2) HDF5 schema, opened read-only and validated.
@@ -89,7 +90,7 @@ public final class JetDataset {
     /// Checks one dataset's shape and dtype class, naming the dataset and both shapes.
     private func check(_ ds: H5Dataset, shape: [Int], float: Bool) throws {
         guard ds.shape == shape else {
-            throw DataError("\(path): dataset '\(ds.displayPath)' has shape \(ds.shapeDescription), expected \(h5ShapeString(shape)) to match 'csts' \(csts.shapeDescription)")
+            throw DataError("\(path): dataset '\(ds.displayPath)' has shape \(ds.shapeDescription), expected \(formatShape(shape, .tuple)) to match 'csts' \(csts.shapeDescription)")
         }
         if float {
             guard ds.dtype.isFloat else {

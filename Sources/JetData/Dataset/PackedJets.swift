@@ -68,7 +68,7 @@ struct PackedJets {
         let f = JetSchema.featureCount, jf = JetSchema.jetFeatureCount
 
         func gather<T: TensorElement>(_ source: [T], width: Int, perJet: Bool, _ type: T.Type, shape: [Int]) throws -> Tensor {
-            try TensorAccess.make(shape, T.self) { out, _ in
+            try Tensor.make(shape, T.self) { out, _ in
                 source.withUnsafeBufferPointer { src in
                     var row = 0
                     for j in positions {
@@ -84,7 +84,7 @@ struct PackedJets {
             kind: kind,
             features: gather(features, width: f, perJet: false, Float.self, shape: [t, f]),
             types: gather(types, width: 1, perJet: false, Int64.self, shape: [t]),
-            offsets: TensorAccess.make(offsets, shape: [b + 1]),
+            offsets: Tensor(offsets, shape: [b + 1]),
             labels: gather(labels, width: 1, perJet: true, Int64.self, shape: [b]),
             jets: gather(jets, width: jf, perJet: true, Float.self, shape: [b, jf]),
             vertexIds: hasTracks ? gather(vertexIds, width: 1, perJet: false, Int64.self, shape: [t]) : nil,

@@ -55,8 +55,8 @@ extension SetBatch {
         let o = offsetsArray
         func scatter<T: TensorElement>(_ source: Tensor, _ type: T.Type, width: Int, pad: T) throws -> Tensor {
             let shape = width == 1 ? [b, n] : [b, n, width]
-            return try TensorAccess.read(source, as: T.self) { src in
-                try TensorAccess.make(shape, T.self) { out, total in
+            return try source.withElements(as: T.self) { src in
+                try Tensor.make(shape, T.self) { out, total in
                     out.update(repeating: pad, count: total)
                     for j in 0..<b where o[j + 1] > o[j] {
                         (out + j * n * width).update(from: src.baseAddress! + o[j] * width, count: (o[j + 1] - o[j]) * width)
@@ -64,7 +64,7 @@ extension SetBatch {
                 }
             }
         }
-        let mask = try TensorAccess.make([b, n], Bool.self) { out, total in
+        let mask = try Tensor.make([b, n], Bool.self) { out, total in
             out.update(repeating: false, count: total)
             for j in 0..<b { (out + j * n).update(repeating: true, count: o[j + 1] - o[j]) }
         }
@@ -79,26 +79,26 @@ extension SetBatch {
     /// Packs a padded batch: the slots where `mask` is true, in slot order.
     public convenience init(padded p: PaddedJets) throws {
         guard p.mask.dim == 2, p.mask.dtype == .bool else {
-            throw DataError("pack: mask must be a [B, N] bool tensor, got \(p.mask.dtype.name) \(shapeText(p.mask.shape))")
+            throw DataError("pack: mask must be a [B, N] bool tensor, got \(p.mask.dtype.name) \(formatShape(p.mask.shape))")
         }
         let b = p.mask.shape[0], n = p.mask.shape[1], f = JetSchema.featureCount
         func need(_ x: Tensor?, _ name: String, _ shape: [Int], _ dtype: DType) throws {
             guard let x else { return }
             guard x.shape == shape, x.dtype == dtype else {
-                throw DataError("pack: \(name) is \(x.dtype.name) \(shapeText(x.shape)), expected \(dtype.name) \(shapeText(shape)) to match mask \(shapeText(p.mask.shape))")
+                throw DataError("pack: \(name) is \(x.dtype.name) \(formatShape(x.shape)), expected \(dtype.name) \(formatShape(shape)) to match mask \(formatShape(p.mask.shape))")
             }
         }
         try need(p.features, "features", [b, n, f], .f32)
         try need(p.types, "types", [b, n], .i64)
         try need(p.vertexIds, "vertexIds", [b, n], .i64)
         try need(p.trackTypes, "trackTypes", [b, n], .i64)
-        let m = TensorAccess.read(p.mask, as: Bool.self) { Array($0) }
+        let m = p.mask.withElements(as: Bool.self) { Array($0) }
         var offsets = [Int64](repeating: 0, count: b + 1)
         for j in 0..<b { offsets[j + 1] = offsets[j] + Int64(m[(j * n)..<((j + 1) * n)].reduce(0) { $0 + ($1 ? 1 : 0) }) }
         let t = Int(offsets[b])
         func gather<T: TensorElement>(_ source: Tensor, _ type: T.Type, width: Int) throws -> Tensor {
-            try TensorAccess.read(source, as: T.self) { src in
-                try TensorAccess.make(width == 1 ? [t] : [t, width], T.self) { out, _ in
+            try source.withElements(as: T.self) { src in
+                try Tensor.make(width == 1 ? [t] : [t, width], T.self) { out, _ in
                     var row = 0
                     for slot in 0..<(b * n) where m[slot] {
                         (out + row * width).update(from: src.baseAddress! + slot * width, count: width)
@@ -110,7 +110,7 @@ extension SetBatch {
         try self.init(kind: p.kind,
                       features: gather(p.features, Float.self, width: f),
                       types: gather(p.types, Int64.self, width: 1),
-                      offsets: TensorAccess.make(offsets, shape: [b + 1]),
+                      offsets: Tensor(offsets, shape: [b + 1]),
                       labels: p.labels, jets: p.jets,
                       vertexIds: p.vertexIds.map { try gather($0, Int64.self, width: 1) },
                       trackTypes: p.trackTypes.map { try gather($0, Int64.self, width: 1) })

@@ -73,9 +73,9 @@ public final class SetBatch {
                             labels: Tensor? = nil, jets: Tensor? = nil, vertexIds: Tensor? = nil,
                             trackTypes: Tensor? = nil, jetIndices: Tensor? = nil) throws {
         guard offsets.dim == 1, offsets.numel >= 1, offsets.dtype == .i64 else {
-            throw DataError("set batch: offsets must be a 1-D int64 tensor of B+1 entries, got \(offsets.dtype.name) \(shapeText(offsets.shape))")
+            throw DataError("set batch: offsets must be a 1-D int64 tensor of B+1 entries, got \(offsets.dtype.name) \(formatShape(offsets.shape))")
         }
-        let o = TensorAccess.read(offsets, as: Int64.self) { $0.map { Int($0) } }
+        let o = offsets.withElements(as: Int64.self) { $0.map { Int($0) } }
         guard o[0] == 0, zip(o, o.dropFirst()).allSatisfy({ $0 <= $1 }) else {
             throw DataError("set batch: offsets must start at 0 and never decrease, got \(o.prefix(8).map(String.init).joined(separator: ","))\(o.count > 8 ? ",..." : "")")
         }
@@ -83,7 +83,7 @@ public final class SetBatch {
         func need(_ x: Tensor?, _ name: String, _ shape: [Int], _ dtype: DType) throws {
             guard let x else { return }
             guard x.shape == shape, x.dtype == dtype else {
-                throw DataError("set batch: \(name) is \(x.dtype.name) \(shapeText(x.shape)), expected \(dtype.name) \(shapeText(shape)) (B = \(b) jets, T = \(t) particles)")
+                throw DataError("set batch: \(name) is \(x.dtype.name) \(formatShape(x.shape)), expected \(dtype.name) \(formatShape(shape)) (B = \(b) jets, T = \(t) particles)")
             }
         }
         try need(features, "features", [t, JetSchema.featureCount], .f32)
@@ -96,7 +96,7 @@ public final class SetBatch {
         if kind == .btag && (vertexIds == nil || trackTypes == nil) {
             throw DataError("set batch: a btag batch needs vertex ids and track types")
         }
-        let defaultJets = try TensorAccess.make([b, JetSchema.jetFeatureCount], Float.self) { p, n in
+        let defaultJets = try Tensor.make([b, JetSchema.jetFeatureCount], Float.self) { p, n in
             p.update(repeating: 0, count: n)
             for j in 0..<b { p[j * JetSchema.jetFeatureCount + 4] = Float(o[j + 1] - o[j]) }
         }

@@ -1,5 +1,5 @@
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// What an HDF5 dataset or attribute stores, as far as this project cares. Used to check files
 /// and to word errors ("dataset 'csts' has dtype int64, expected a float type").

@@ -1,5 +1,5 @@
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// Reading whole datasets or hyperslabs of rows (ranges along the first axis) into typed
 /// memory. Conversions: any float width to Float/Double; any integer width, enum or h5py bool

@@ -1,5 +1,6 @@
+import Tensors
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// An n-dimensional HDF5 dataset. Shapes are row-major like h5py's; the first axis is the
 /// "row" axis that hyperslab reads slice (jets, in the jet files).
@@ -50,7 +51,7 @@ public final class H5Dataset: H5Object {
         var dims = [hsize_t](repeating: 0, count: rank)
         if rank > 0 { _ = H5Sget_simple_extent_dims(space, &dims, nil) }
         guard checkedElementCount(dims.map { Int(clamping: $0) }) != nil else {
-            throw DataError("\(group.filePath): dataset '\(shown)' has an implausible shape \(h5ShapeString(dims.map { Int(clamping: $0) })), the file may be corrupt")
+            throw DataError("\(group.filePath): dataset '\(shown)' has an implausible shape \(formatShape(dims.map { Int(clamping: $0) }, .tuple)), the file may be corrupt")
         }
         let tid = H5Dget_type(did)
         guard tid >= 0 else { throw DataError("\(group.filePath): cannot read the dtype of dataset '\(shown)'\(H5Library.lastError())") }
@@ -76,10 +77,5 @@ public final class H5Dataset: H5Object {
     public var elementCount: Int { shape.reduce(1, *) }
 
     /// The shape as h5py prints it, `(100,128,7)`, for messages.
-    public var shapeDescription: String { h5ShapeString(shape) }
-}
-
-/// Formats a shape the way h5py prints it: `(100,128,7)`, `(5,)`.
-func h5ShapeString(_ shape: [Int]) -> String {
-    shape.count == 1 ? "(\(shape[0]),)" : "(" + shape.map(String.init).joined(separator: ",") + ")"
+    public var shapeDescription: String { formatShape(shape, .tuple) }
 }

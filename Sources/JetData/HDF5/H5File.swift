@@ -1,5 +1,5 @@
 import CHDF5
-import CSupport
+import CHDF5Support
 import Foundation
 #if canImport(Glibc)
 import Glibc

@@ -1,5 +1,6 @@
+import Tensors
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// How a dataset is stored: chunked along rows and gzip-compressed by default, as h5py's
 /// `create_dataset(..., chunks=True, compression="gzip")` would.
@@ -39,13 +40,13 @@ extension H5Group {
         H5Library.prepare()
         let shown = displayName(name)
         guard !shape.contains(where: { $0 < 0 }) else {
-            throw DataError("\(filePath): cannot write dataset '\(shown)' with negative shape \(h5ShapeString(shape))")
+            throw DataError("\(filePath): cannot write dataset '\(shown)' with negative shape \(formatShape(shape, .tuple))")
         }
         guard let n = checkedElementCount(shape) else {
-            throw DataError("\(filePath): cannot write dataset '\(shown)' of shape \(h5ShapeString(shape)) (too many elements)")
+            throw DataError("\(filePath): cannot write dataset '\(shown)' of shape \(formatShape(shape, .tuple)) (too many elements)")
         }
         guard values.count == n else {
-            throw DataError("\(filePath): dataset '\(shown)' has shape \(h5ShapeString(shape)) (\(n) elements) but \(values.count) values were given")
+            throw DataError("\(filePath): dataset '\(shown)' has shape \(formatShape(shape, .tuple)) (\(n) elements) but \(values.count) values were given")
         }
         if contains(name) { try remove(name) }
 

@@ -1,5 +1,5 @@
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// A group (or the root of a file): named members that are datasets or other groups.
 ///

@@ -1,5 +1,5 @@
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// Owns one HDF5 identifier and closes it exactly once, when the Swift object goes away.
 /// Every wrapper object holds one of these, so identifiers never leak on error paths.

@@ -1,6 +1,6 @@
 import CHDF5
 import Foundation
-import CSupport
+import CHDF5Support
 
 /// An attribute value: the scalar and array kinds h5py round-trips.
 public enum H5AttributeValue: Equatable, Sendable {

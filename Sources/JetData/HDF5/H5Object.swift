@@ -1,5 +1,5 @@
 import CHDF5
-import CSupport
+import CHDF5Support
 
 /// An open HDF5 object (file, group or dataset) that carries attributes. Knows its file and
 /// its path inside the file, so every error can name both.

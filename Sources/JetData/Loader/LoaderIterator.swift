@@ -1,3 +1,4 @@
+import Tensors
 import Foundation
 
 /// One epoch of a `Loader` in progress. A background thread reads windows, cuts batches and
@@ -117,8 +118,8 @@ final class BatchProducer {
         if let pre = options.preprocessing {
             // The batch is fresh and owned here, so its features are transformed in place.
             var random = RandomSource(seed: seed, stream: [UInt64(truncatingIfNeeded: plan.epoch), 0x9E9E, UInt64(index)])
-            let types = TensorAccess.pointer(batch.types, Int64.self)
-            pre.transformInPlace(TensorAccess.pointer(batch.features, Float.self), types: types,
+            let types = batch.types.elementPointer(as: Int64.self)
+            pre.transformInPlace(batch.features.elementPointer(as: Float.self), types: types,
                                  count: batch.particleCount, random: &random)
         }
         if let masking = options.masking {

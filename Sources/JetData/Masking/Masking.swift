@@ -106,11 +106,11 @@ public struct Masking {
             keptOffsets[j + 1] = Int64(kept.count)
             droppedOffsets[j + 1] = Int64(dropped.count)
         }
-        return MaskSplit(kept: try TensorAccess.make(kept, shape: [kept.count]),
-                         dropped: try TensorAccess.make(dropped, shape: [dropped.count]),
-                         keptOffsets: try TensorAccess.make(keptOffsets, shape: [b + 1]),
-                         droppedOffsets: try TensorAccess.make(droppedOffsets, shape: [b + 1]),
-                         droppedRanks: try TensorAccess.make(ranks, shape: [ranks.count]),
+        return MaskSplit(kept: try Tensor(kept, shape: [kept.count]),
+                         dropped: try Tensor(dropped, shape: [dropped.count]),
+                         keptOffsets: try Tensor(keptOffsets, shape: [b + 1]),
+                         droppedOffsets: try Tensor(droppedOffsets, shape: [b + 1]),
+                         droppedRanks: try Tensor(ranks, shape: [ranks.count]),
                          fraction: f)
     }
 }

@@ -10,11 +10,11 @@ extension Preprocessing {
     /// ```
     public func transform(features: Tensor, types: Tensor, seed: UInt64) throws -> Tensor {
         try checkInputs(features, types, op: "transform")
-        let out = try TensorAccess.copy(features, Float.self)
+        let out = try features.contiguousCopy(as: Float.self)
         let t = features.shape[0]
-        TensorAccess.read(types, as: Int64.self) { ty in
+        types.withElements(as: Int64.self) { ty in
             var random = RandomSource(seed: seed)
-            transformInPlace(TensorAccess.pointer(out, Float.self), types: ty.baseAddress, count: t, random: &random)
+            transformInPlace(out.elementPointer(as: Float.self), types: ty.baseAddress, count: t, random: &random)
         }
         return out
     }
@@ -32,15 +32,15 @@ extension Preprocessing {
     /// ```
     public func inverse(features: Tensor, types: Tensor? = nil) throws -> Tensor {
         guard features.dim == 2, features.shape[1] == JetSchema.featureCount else {
-            throw DataError("preprocessing inverse: features must be [T, 7], got \(shapeText(features.shape))")
+            throw DataError("preprocessing inverse: features must be [T, 7], got \(formatShape(features.shape))")
         }
         if let types, types.shape != [features.shape[0]] {
-            throw DataError("preprocessing inverse: types must be [T] = [\(features.shape[0])], got \(shapeText(types.shape))")
+            throw DataError("preprocessing inverse: types must be [T] = [\(features.shape[0])], got \(formatShape(types.shape))")
         }
-        let out = try TensorAccess.copy(features, Float.self)
-        let p = TensorAccess.pointer(out, Float.self)
+        let out = try features.contiguousCopy(as: Float.self)
+        let p = out.elementPointer(as: Float.self)
         let f = JetSchema.featureCount, t = features.shape[0]
-        let ty: [Int64]? = types.map { TensorAccess.read($0, as: Int64.self) { Array($0) } }
+        let ty: [Int64]? = types.map { $0.withElements(as: Int64.self) { Array($0) } }
         parallelRows(t) { lo, hi in
             for i in lo..<hi {
                 for k in 0..<f {
@@ -89,10 +89,10 @@ extension Preprocessing {
 
     func checkInputs(_ features: Tensor, _ types: Tensor, op: String) throws {
         guard features.dim == 2, features.shape[1] == JetSchema.featureCount else {
-            throw DataError("preprocessing \(op): features must be [T, 7], got \(shapeText(features.shape))")
+            throw DataError("preprocessing \(op): features must be [T, 7], got \(formatShape(features.shape))")
         }
         guard types.shape == [features.shape[0]] else {
-            throw DataError("preprocessing \(op): types must be [T] = [\(features.shape[0])], got \(shapeText(types.shape))")
+            throw DataError("preprocessing \(op): types must be [T] = [\(features.shape[0])], got \(formatShape(types.shape))")
         }
     }
 }

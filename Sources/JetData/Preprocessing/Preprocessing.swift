@@ -84,14 +84,14 @@ extension Preprocessing {
     /// Fits on packed features [T, 7] with their types [T].
     public static func fit(_ method: Method, features: Tensor, types: Tensor, quantiles: Int = 500) throws -> Preprocessing {
         guard features.dim == 2, features.shape[1] == JetSchema.featureCount else {
-            throw DataError("preprocessing: features must be [T, 7], got \(shapeText(features.shape))")
+            throw DataError("preprocessing: features must be [T, 7], got \(formatShape(features.shape))")
         }
         guard types.shape == [features.shape[0]] else {
-            throw DataError("preprocessing: types must be [T] = [\(features.shape[0])], got \(shapeText(types.shape))")
+            throw DataError("preprocessing: types must be [T] = [\(features.shape[0])], got \(formatShape(types.shape))")
         }
         return try fit(method,
-                       features: TensorAccess.read(features, as: Float.self) { Array($0) },
-                       types: TensorAccess.read(types, as: Int64.self) { Array($0) },
+                       features: features.withElements(as: Float.self) { Array($0) },
+                       types: types.withElements(as: Int64.self) { Array($0) },
                        jets: 0, quantiles: quantiles)
     }
 

@@ -1,7 +1,7 @@
 import Foundation
 import Tensors
 
-/// The data layer's seedable generator (xoshiro256**, seeded through splitmix64). The loader
+/// The data layer's seedable streams over Tensors' `Xoshiro256` (xoshiro256**). The loader
 /// derives one per epoch, window and batch from (seed, epoch, index), so results do not depend
 /// on which thread does the work or in what order.
 ///
@@ -10,25 +10,14 @@ import Tensors
 /// let u = r.uniform()
 /// ```
 public struct RandomSource {
-    private var s: (UInt64, UInt64, UInt64, UInt64)
+    /// The engine: Tensors' xoshiro256**, so the data layer and the tensor ops share one.
+    private var engine: Xoshiro256
 
     /// A generator for `seed`, optionally split into an independent stream by the `stream` keys.
     public init(seed: UInt64, stream: [UInt64] = []) {
         var x = seed
-        for key in stream { x = RandomSource.mix(x ^ RandomSource.mix(key &+ 0x632B_E59B_D9B4_E019)) }
-        func splitmix() -> UInt64 {
-            x &+= 0x9E37_79B9_7F4A_7C15
-            return RandomSource.mix(x)
-        }
-        s = (splitmix(), splitmix(), splitmix(), splitmix())
-    }
-
-    /// splitmix64's finaliser: a bijective 64-bit mix.
-    static func mix(_ v: UInt64) -> UInt64 {
-        var z = v
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
+        for key in stream { x = Xoshiro256.mix(x ^ Xoshiro256.mix(key &+ 0x632B_E59B_D9B4_E019)) }
+        engine = Xoshiro256(seed: x)
     }
 
     /// A seed drawn from a Tensors generator (the default one when nil), so `manual_seed` fixes
@@ -39,32 +28,17 @@ public struct RandomSource {
     }
 
     /// The next raw 64 bits.
-    @inline(__always) public mutating func next() -> UInt64 {
-        let result = ((s.1 &* 5) << 7 | (s.1 &* 5) >> 57) &* 9
-        let t = s.1 << 17
-        s.2 ^= s.0; s.3 ^= s.1; s.1 ^= s.2; s.0 ^= s.3
-        s.2 ^= t
-        s.3 = (s.3 << 45) | (s.3 >> 19)
-        return result
-    }
+    @inline(__always) public mutating func next() -> UInt64 { engine.next() }
 
     /// Uniform on [0, 1) with 53 random bits.
-    @inline(__always) public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+    @inline(__always) public mutating func uniform() -> Double { engine.uniformDouble() }
 
     /// Unbiased integer in 0 ..< bound (Lemire's multiply-and-reject); bound must be positive.
-    @inline(__always) public mutating func below(_ bound: Int) -> Int {
-        let b = UInt64(bound)
-        var m = next().multipliedFullWidth(by: b)
-        if m.low < b {
-            let threshold = (0 &- b) % b
-            while m.low < threshold { m = next().multipliedFullWidth(by: b) }
-        }
-        return Int(m.high)
-    }
+    @inline(__always) public mutating func below(_ bound: Int) -> Int { Int(engine.below(UInt64(bound))) }
 
     /// Standard normal (Box-Muller; one value per call keeps the stream simple to reason about).
     public mutating func normal() -> Double {
-        let u = (Double(next() >> 11) + 1) * 0x1p-53   // (0, 1], safe for log
+        let u = engine.uniformOpenDouble()   // (0, 1], safe for log
         let v = uniform()
         return (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v)
     }

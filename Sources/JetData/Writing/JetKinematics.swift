@@ -1,3 +1,4 @@
+import Tensors
 import Foundation
 
 /// Jet four-momenta summed from constituents. Constituents are treated as massless with
@@ -18,7 +19,7 @@ public struct JetKinematics: Equatable, Sendable {
 
     /// One entry per jet of `batch` (its features must be in physical units).
     public static func sum(_ batch: SetBatch) -> [JetKinematics] {
-        TensorAccess.read(batch.features, as: Float.self) { f in
+        batch.features.withElements(as: Float.self) { f in
             sum(features: f, offsets: batch.offsetsArray)
         }
     }

@@ -42,7 +42,7 @@ public enum JetWriter {
             if let j = (0..<batch.batchSize).first(where: { batch.count(ofJet: $0) > slots }) {
                 throw DataError("write: a jet has \(batch.count(ofJet: j)) particles, more than the \(slots) slots of the file (\(path)); pass a larger length")
             }
-            TensorAccess.read(batch.features, as: Float.self) { f in
+            batch.features.withElements(as: Float.self) { f in
                 for j in 0..<batch.batchSize where o[j + 1] > o[j] {
                     let dst = (row + j) * slots * 7
                     for i in 0..<((o[j + 1] - o[j]) * 7) { csts[dst + i] = f[o[j] * 7 + i] }
@@ -55,7 +55,7 @@ public enum JetWriter {
             }
             func scatter(_ t: Tensor?, into a: inout [Int64]) {
                 guard let t else { return }
-                TensorAccess.read(t, as: Int64.self) { v in
+                t.withElements(as: Int64.self) { v in
                     for j in 0..<batch.batchSize {
                         for s in 0..<(o[j + 1] - o[j]) { a[(row + j) * slots + s] = v[o[j] + s] }
                     }
@@ -108,9 +108,9 @@ public enum JetWriter {
         try H5File.createAtomically(path) { f in
             for (name, t) in tensors {
                 switch t.dtype {
-                case .f32: try TensorAccess.read(t, as: Float.self) { try f.write(name, $0, shape: t.shape) }
-                case .i64: try TensorAccess.read(t, as: Int64.self) { try f.write(name, $0, shape: t.shape) }
-                case .bool: try TensorAccess.read(t, as: Bool.self) { try f.write(name, $0, shape: t.shape) }
+                case .f32: try t.withElements(as: Float.self) { try f.write(name, $0, shape: t.shape) }
+                case .i64: try t.withElements(as: Int64.self) { try f.write(name, $0, shape: t.shape) }
+                case .bool: try t.withElements(as: Bool.self) { try f.write(name, $0, shape: t.shape) }
                 }
             }
             for (name, value) in attributes.sorted(by: { $0.key < $1.key }) { try f.setAttribute(name, value) }

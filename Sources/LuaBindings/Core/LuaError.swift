@@ -1,5 +1,6 @@
 import CLua
 import CSupport
+import Tensors
 
 /// An error on its way back to Lua. Swift code throws it; the C trampoline raises it in Lua
 /// after every Swift frame has returned.
@@ -30,6 +31,10 @@ func recordError(_ error: Error) -> Int32 {
         return Int32(MPM_ERROR_VALUE)
     case LuaError.message(let text):
         mpm_error_set(text, 0)
+        return Int32(MPM_ERROR_MESSAGE)
+    case let tensorError as TensorError:
+        // Dims and positions quoted by the core are shown the way Lua counts them.
+        mpm_error_set(tensorError.message(base: .one), 0)
         return Int32(MPM_ERROR_MESSAGE)
     case let described as CustomStringConvertible:
         mpm_error_set(described.description, 0)

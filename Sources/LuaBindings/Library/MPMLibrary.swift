@@ -15,6 +15,7 @@ public enum MPMLibrary {
     /// ```
     public static func open(_ lua: LuaState) {
         mpm_prepare_state(lua.state)
+        LuaStateContext.install(lua)
         lua.newTable()
         let mpm = lua.top
         lua.push(version)

@@ -21,13 +21,11 @@ enum KernelBindings {
             guard let initialisation = KMeans.Initialisation(rawValue: initName) else {
                 throw LuaError.argument(2, "kmeans.fit: init must be 'kmeans++' or 'random', got '\(initName)'")
             }
-            let r = try MPMBindings.guarded {
-                try KMeans.fit(x, k: k, iterations: try lua.option(2, "iterations", lua.integer) ?? 20,
-                               initialisation: initialisation,
-                               seed: UInt64(bitPattern: Int64(try lua.option(2, "seed", lua.integer) ?? 0)),
-                               tolerance: try lua.option(2, "tolerance", lua.number) ?? 1e-4,
-                               shouldStop: { mpm_interrupt_pending() != 0 })
-            }
+            let r = try KMeans.fit(x, k: k, iterations: try lua.option(2, "iterations", lua.integer) ?? 20,
+                                   initialisation: initialisation,
+                                   seed: UInt64(bitPattern: Int64(try lua.option(2, "seed", lua.integer) ?? 0)),
+                                   tolerance: try lua.option(2, "tolerance", lua.number) ?? 1e-4,
+                                   shouldStop: { mpm_interrupt_pending() != 0 })
             lua.push(r.centroids)
             lua.newTable(hash: 3)
             lua.newTable(array: Int32(r.inertiaHistory.count))
@@ -42,7 +40,7 @@ enum KernelBindings {
             The nearest centroid of every row of x (int64 [N], counting from 1) and its squared
             distance [N].
             """) { lua in
-            let (codes, d2) = try MPMBindings.guarded { try KMeans.assign(try lua.tensor(1), centroids: try lua.tensor(2)) }
+            let (codes, d2) = try KMeans.assign(try lua.tensor(1), centroids: try lua.tensor(2))
             lua.push(try codes.add(1))
             lua.push(d2)
             return 2
@@ -63,8 +61,7 @@ enum KernelBindings {
             guard let method = ODESolver.Method(rawValue: methodName) else {
                 throw LuaError.argument(3, "ode.integrate: method must be 'euler' or 'midpoint', got '\(methodName)'")
             }
-            let r = try MPMBindings.guarded {
-                try ODESolver.integrate(x, from: try lua.option(3, "from", lua.number) ?? 1, to: try lua.option(3, "to", lua.number) ?? 0,
+            let r = try ODESolver.integrate(x, from: try lua.option(3, "from", lua.number) ?? 1, to: try lua.option(3, "to", lua.number) ?? 0,
                                         steps: try lua.option(3, "steps", lua.integer) ?? 50, method: method,
                                         shouldStop: { mpm_interrupt_pending() != 0 }) { state, t in
                     lua.pushValue(2)
@@ -77,7 +74,6 @@ enum KernelBindings {
                     }
                     return v
                 }
-            }
             lua.push(r)
             return 1
         }
@@ -88,10 +84,8 @@ enum KernelBindings {
             let n = try lua.integer(1)
             try lua.checkOptions(2, allowed: ["mean", "std", "generator"], function: "logit_normal")
             let g = try lua.option(2, "generator") { try TensorCreation.generatorClass.check(lua, $0) }
-            lua.push(try MPMBindings.guarded {
-                try LogitNormal.sample([n], mean: try lua.option(2, "mean", lua.number) ?? 0,
-                                       std: try lua.option(2, "std", lua.number) ?? 1, generator: g)
-            })
+            lua.push(try LogitNormal.sample([n], mean: try lua.option(2, "mean", lua.number) ?? 0,
+                                            std: try lua.option(2, "std", lua.number) ?? 1, generator: g))
             return 1
         }
     }
@@ -115,7 +109,7 @@ enum KernelBindings {
             if let v = try lua.option(3, "min_bin_height", lua.number) { o.minBinHeight = v }
             if let v = try lua.option(3, "min_derivative", lua.number) { o.minDerivative = v }
             let inverse = try lua.option(3, "inverse", lua.boolean) ?? false
-            let (y, l) = try MPMBindings.guarded { try RationalQuadraticSpline.transform(x, params: p, inverse: inverse, options: o) }
+            let (y, l) = try RationalQuadraticSpline.transform(x, params: p, inverse: inverse, options: o)
             lua.push(y)
             lua.push(l)
             return 2

@@ -36,9 +36,4 @@ enum MPMBindings {
         }
         lua.setRawField(mpm, "_mpm")
     }
-
-    /// Runs `body`, turning Tensors errors into plain Lua messages.
-    static func guarded<R>(_ body: () throws -> R) throws -> R {
-        do { return try body() } catch let e as TensorError { throw LuaError.message(e.message) }
-    }
 }

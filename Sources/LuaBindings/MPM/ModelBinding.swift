@@ -29,7 +29,7 @@ enum ModelBinding {
         }
         for (name, path) in intOptions { if let v = try lua.option(index, name, lua.integer) { c[keyPath: path] = v } }
         for (name, path) in numberOptions { if let v = try lua.option(index, name, lua.number) { c[keyPath: path] = v } }
-        try MPMBindings.guarded { try c.validate() }
+        try c.validate()
         return c
     }
 
@@ -55,11 +55,9 @@ enum ModelBinding {
             guard let split = b.split else {
                 throw LuaError.argument(index, "the batch has no mask: give the loader a mask option (mask = 0.4) or use mpm.data.mask")
             }
-            return try MPMBindings.guarded {
-                try MaskedJets(features: b.batch.features, types: b.batch.types, offsets: b.batch.offsets, kept: split.kept,
-                               keptOffsets: split.keptOffsets, dropped: split.dropped, droppedOffsets: split.droppedOffsets,
-                               droppedRanks: split.droppedRanks)
-            }
+            return try MaskedJets(features: b.batch.features, types: b.batch.types, offsets: b.batch.offsets, kept: split.kept,
+                                  keptOffsets: split.keptOffsets, dropped: split.dropped, droppedOffsets: split.droppedOffsets,
+                                  droppedRanks: split.droppedRanks)
         }
         guard lua.type(index) == LUA_TTABLE else { throw lua.typeError(index, expected: "batch") }
         func tensor(_ table: Int32, _ name: String) throws -> Tensor {
@@ -74,25 +72,23 @@ enum ModelBinding {
         }
         let mask = lua.top
         defer { lua.pop() }
-        return try MPMBindings.guarded {
-            try MaskedJets(features: try tensor(index, "features"), types: try IndexShift.shifted(try tensor(index, "types"), by: -1),
-                           offsets: try tensor(index, "offsets"),
-                           kept: try IndexShift.shifted(try tensor(mask, "kept"), by: -1), keptOffsets: try tensor(mask, "kept_offsets"),
-                           dropped: try IndexShift.shifted(try tensor(mask, "dropped"), by: -1),
-                           droppedOffsets: try tensor(mask, "dropped_offsets"),
-                           droppedRanks: try IndexShift.shifted(try tensor(mask, "ranks"), by: -1))
-        }
+        return try MaskedJets(features: try tensor(index, "features"), types: try IndexShift.shifted(try tensor(index, "types"), by: -1),
+                              offsets: try tensor(index, "offsets"),
+                              kept: try IndexShift.shifted(try tensor(mask, "kept"), by: -1), keptOffsets: try tensor(mask, "kept_offsets"),
+                              dropped: try IndexShift.shifted(try tensor(mask, "dropped"), by: -1),
+                              droppedOffsets: try tensor(mask, "dropped_offsets"),
+                              droppedRanks: try IndexShift.shifted(try tensor(mask, "ranks"), by: -1))
     }
 
     static func register(_ lua: LuaState, in core: Int32) {
         lua.register("new_model", in: core, doc: "internal: the Swift MPMModel for mpm.MPM{...}") { lua in
             let c = try config(lua, 1, function: "MPM")
-            ModuleClass.push(lua, try MPMBindings.guarded { try MPMModel(config: c) })
+            ModuleClass.push(lua, try MPMModel(config: c))
             return 1
         }
         lua.register("new_backbone", in: core, doc: "internal: an MPMBackbone from a config table") { lua in
             let c = try config(lua, 1, function: "backbone")
-            ModuleClass.push(lua, try MPMBindings.guarded { try MPMBackbone(config: c) })
+            ModuleClass.push(lua, try MPMBackbone(config: c))
             return 1
         }
         lua.register("config", in: core, doc: "internal: the config table of a model or backbone core") { lua in
@@ -114,7 +110,7 @@ enum ModelBinding {
             let m = try model(lua, 1)
             let jets = try maskedJets(lua, 2)
             let decode = try lua.optionalBoolean(3, default: true)
-            let out = try MPMBindings.guarded { try m(jets, decode: decode) }
+            let out = try m(jets, decode: decode)
             lua.newTable(hash: 4)
             if let d = out.decoded { lua.push(d); lua.setRawField(-2, "decoded") }
             lua.push(out.encoded); lua.setRawField(-2, "encoded")

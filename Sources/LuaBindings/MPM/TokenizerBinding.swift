@@ -40,7 +40,7 @@ enum TokenizerBinding {
             var c = VQTokenizer.Config()
             for (name, path) in intOptions { if let v = try lua.option(1, name, lua.integer) { c[keyPath: path] = v } }
             for (name, path) in numberOptions { if let v = try lua.option(1, name, lua.number) { c[keyPath: path] = v } }
-            ModuleClass.push(lua, try MPMBindings.guarded { try VQTokenizer(config: c) })
+            ModuleClass.push(lua, try VQTokenizer(config: c))
             return 1
         }
         lua.register("tokenizer_config", in: core, doc: "internal: the config table of a tokenizer core") { lua in
@@ -53,7 +53,7 @@ enum TokenizerBinding {
         lua.register("tokenizer_losses", in: core, doc: "internal: {total=, reconstruction=, codebook=, commitment=, codes=} on a batch") { lua in
             let t = try tokenizer(lua, 1)
             let (f, o) = try jets(lua, 2)
-            let l = try MPMBindings.guarded { try t.losses(f, offsets: o) }
+            let l = try t.losses(f, offsets: o)
             lua.newTable(hash: 5)
             lua.push(l.total); lua.setRawField(-2, "total")
             lua.push(l.reconstruction); lua.setRawField(-2, "reconstruction")
@@ -65,21 +65,21 @@ enum TokenizerBinding {
         lua.register("tokenizer_codes", in: core, doc: "internal: 1-based codes [T] of every particle of a batch") { lua in
             let t = try tokenizer(lua, 1)
             let (f, o) = try jets(lua, 2)
-            lua.push(try IndexShift.shifted(try MPMBindings.guarded { try t.codes(f, offsets: o) }, by: 1))
+            lua.push(try IndexShift.shifted(try t.codes(f, offsets: o), by: 1))
             return 1
         }
         lua.register("tokenizer_init", in: core, doc: "internal: k-means initialisation of the codebook from a batch") { lua in
             let t = try tokenizer(lua, 1)
             let (f, o) = try jets(lua, 2)
             let seed = UInt64(bitPattern: Int64(try lua.optionalInteger(3, default: 0)))
-            lua.push(try MPMBindings.guarded { try t.initialiseCodebook(f, offsets: o, seed: seed) })
+            lua.push(try t.initialiseCodebook(f, offsets: o, seed: seed))
             return 1
         }
         lua.register("tokenizer_reset", in: core, doc: "internal: resets dead codes onto latents of a batch; returns how many") { lua in
             let t = try tokenizer(lua, 1)
             let (f, o) = try jets(lua, 2)
             let threshold = try lua.optionalNumber(3, default: 0.03)
-            lua.push(try MPMBindings.guarded { try t.resetDeadCodes(f, offsets: o, threshold: threshold) })
+            lua.push(try t.resetDeadCodes(f, offsets: o, threshold: threshold))
             return 1
         }
     }

@@ -17,33 +17,10 @@ import Tensors
 /// The whole value is read from Lua and checked before the file is created, and the file is
 /// written to a temporary name and renamed into place: a failure leaves no file and never a
 /// partial one. Loading reads everything before building any Lua value.
-enum Checkpoint {
-    static let format = "mpmlua.checkpoint"
-    static let version: Int64 = 1
-    static let reservedPrefix = "mpmlua_"
-
-    enum Key: Hashable {
-        case string(String)
-        case int(Int64)
-
-        var name: String {
-            switch self {
-            case .string(let s): return s
-            case .int(let i): return String(i)
-            }
-        }
-    }
-
-    indirect enum Node {
-        case table([(Key, Node)])
-        case tensor(Tensor)
-        case int(Int64)
-        case double(Double)
-        case string(String)
-        case bool(Bool)
-        case ints([Int64])
-        case doubles([Double])
-    }
+enum CheckpointBinding {
+    typealias Key = Checkpoint.Key
+    typealias Node = Checkpoint.Node
+    static let reservedPrefix = Checkpoint.reservedPrefix
 
     // MARK: Lua -> Node
 
@@ -135,159 +112,9 @@ enum Checkpoint {
         return allInts ? .ints(ints) : .doubles(doubles)
     }
 
-    // MARK: Node -> HDF5
-
-    static func write(_ root: Node, to path: String) throws {
-        let top: [(Key, Node)]
-        var wrapped = false
-        if case .table(let entries) = root { top = entries } else { top = [(.string("value"), root)]; wrapped = true }
-        do {
-            try H5File.createAtomically(path) { file in
-                try file.setAttribute("mpmlua_format", .string(format))
-                try file.setAttribute("mpmlua_version", .int(version))
-                if wrapped { try file.setAttribute("mpmlua_wrapped", .int(1)) }
-                try writeTable(top, into: file)
-            }
-        } catch let e as DataError {
-            throw LuaError.message("mpm.save: " + stripped(e))
-        }
-    }
-
+    /// Checkpoint (JetData) reports its failures as data errors; Lua names the function instead.
     static func stripped(_ e: DataError) -> String {
         e.message.hasPrefix("data: ") ? String(e.message.dropFirst(6)) : e.message
-    }
-
-    static func writeTable(_ entries: [(Key, Node)], into group: H5Group) throws {
-        var integerKeys: [Int64] = [], booleans: [String] = [], intLists: [String] = [], floatLists: [String] = []
-        for (key, node) in entries {
-            if case .int(let i) = key { integerKeys.append(i) }
-            let name = key.name
-            switch node {
-            case .table(let children):
-                try writeTable(children, into: try group.createGroup(name))
-            case .tensor(let t):
-                try writeTensor(t, name: name, into: group)
-            case .int(let v): try group.setAttribute(name, .int(v))
-            case .double(let v): try group.setAttribute(name, .double(v))
-            case .string(let v): try group.setAttribute(name, .string(v))
-            case .bool(let v):
-                try group.setAttribute(name, .int(v ? 1 : 0))
-                booleans.append(name)
-            case .ints(let v):
-                try group.setAttribute(name, .ints(v))
-                intLists.append(name)
-            case .doubles(let v):
-                try group.setAttribute(name, .doubles(v))
-                floatLists.append(name)
-            }
-        }
-        if !integerKeys.isEmpty { try group.setAttribute("mpmlua_integer_keys", .ints(integerKeys)) }
-        if !booleans.isEmpty { try group.setAttribute("mpmlua_booleans", .strings(booleans)) }
-        if !intLists.isEmpty { try group.setAttribute("mpmlua_int_lists", .strings(intLists)) }
-        if !floatLists.isEmpty { try group.setAttribute("mpmlua_float_lists", .strings(floatLists)) }
-    }
-
-    static func writeTensor(_ t: Tensor, name: String, into group: H5Group) throws {
-        // Checkpoints are read whole and often: no compression, so saving a large model costs
-        // only the copy to disk.
-        let options = H5WriteOptions(gzipLevel: nil)
-        let c = t.contiguous()
-        let base = c.storage.data + c.offset * c.dtype.byteSize
-        switch c.dtype {
-        case .f32:
-            try group.write(name, UnsafeBufferPointer(start: base.assumingMemoryBound(to: Float.self), count: c.numel), shape: c.shape, options: options)
-        case .i64:
-            try group.write(name, UnsafeBufferPointer(start: base.assumingMemoryBound(to: Int64.self), count: c.numel), shape: c.shape, options: options)
-        case .bool:
-            try group.write(name, UnsafeBufferPointer(start: base.assumingMemoryBound(to: Bool.self), count: c.numel), shape: c.shape, options: options)
-        }
-    }
-
-    // MARK: HDF5 -> Node
-
-    static func load(_ path: String) throws -> Node {
-        do {
-            let file = try H5File.open(path)
-            guard let f = try file.attribute("mpmlua_format")?.stringValue else {
-                throw LuaError.message("mpm.load: \(path) is an HDF5 file but not an mpmlua checkpoint (no mpmlua_format attribute); read other HDF5 files with mpm.data")
-            }
-            guard f == format else {
-                throw LuaError.message("mpm.load: \(path) has format '\(f)', expected '\(format)'")
-            }
-            let v = try file.attribute("mpmlua_version")?.intValue ?? 0
-            guard v >= 1 && v <= version else {
-                throw LuaError.message("mpm.load: \(path) is checkpoint version \(v); this mpmlua reads versions 1...\(version)")
-            }
-            let root = try readGroup(file, path: path)
-            if try file.attribute("mpmlua_wrapped")?.intValue == 1, case .table(let entries) = root,
-               let value = entries.first(where: { $0.0 == .string("value") }) {
-                return value.1
-            }
-            return root
-        } catch let e as DataError {
-            throw LuaError.message("mpm.load: " + stripped(e))
-        }
-    }
-
-    static func readGroup(_ group: H5Group, path: String) throws -> Node {
-        func strings(_ name: String) throws -> Set<String> {
-            switch try group.attribute(name) {
-            case .strings(let s)?: return Set(s)
-            case .string(let s)?: return [s]
-            default: return []
-            }
-        }
-        var integerKeys = Set<String>()
-        switch try group.attribute("mpmlua_integer_keys") {
-        case .ints(let v)?: integerKeys = Set(v.map { String($0) })
-        case .int(let v)?: integerKeys = [String(v)]
-        default: break
-        }
-        let booleans = try strings("mpmlua_booleans"), intLists = try strings("mpmlua_int_lists")
-        let floatLists = try strings("mpmlua_float_lists")
-        func key(_ name: String) -> Key {
-            if integerKeys.contains(name), let i = Int64(name) { return .int(i) }
-            return .string(name)
-        }
-        var entries: [(Key, Node)] = []
-        for name in try group.members() {
-            switch group.kind(of: name) {
-            case .group?:
-                entries.append((key(name), try readGroup(try group.group(name), path: path)))
-            case .dataset?:
-                entries.append((key(name), .tensor(try readTensor(try group.dataset(name), path: path))))
-            default:
-                throw LuaError.message("mpm.load: \(path): member '\(name)' is neither a group nor a dataset")
-            }
-        }
-        for name in try group.attributeNames() where !name.hasPrefix(reservedPrefix) {
-            guard let value = try group.attribute(name) else { continue }
-            let node: Node
-            switch value {
-            case .int(let v): node = booleans.contains(name) ? .bool(v != 0) : .int(v)
-            case .double(let v): node = .double(v)
-            case .string(let s): node = .string(s)
-            case .ints(let v): node = intLists.contains(name) || v.count != 1 ? .ints(v) : .int(v[0])
-            case .doubles(let v): node = floatLists.contains(name) || v.count != 1 ? .doubles(v) : .double(v[0])
-            case .strings(let v): node = .table(v.enumerated().map { (.int(Int64($0.offset + 1)), .string($0.element)) })
-            }
-            entries.append((key(name), node))
-        }
-        return .table(entries)
-    }
-
-    static func readTensor(_ ds: H5Dataset, path: String) throws -> Tensor {
-        let shape = ds.shape
-        switch ds.dtype {
-        case .float:
-            return try Tensor(try ds.read(Float.self), shape: shape)
-        case .integer, .enumeration:
-            return try Tensor(try ds.read(Int64.self), shape: shape)
-        case .bool:
-            return try Tensor(try ds.read(Bool.self), shape: shape)
-        default:
-            throw LuaError.message("mpm.load: \(path): dataset '\(ds.path)' has type \(ds.dtype), which is not a tensor type")
-        }
     }
 
     // MARK: Node -> Lua
@@ -337,7 +164,7 @@ enum Checkpoint {
             guard lua.top >= 2 else { throw LuaError.argument(2, "value expected") }
             var onPath = Set<UnsafeRawPointer>()
             let node = try read(lua, 2, path: "", onPath: &onPath)
-            try write(node, to: path)
+            do { try Checkpoint.save(node, to: path) } catch let e as DataError { throw LuaError.message("mpm.save: " + stripped(e)) }
             return 0
         }
         lua.register("load", in: mpm, doc: """
@@ -345,7 +172,8 @@ enum Checkpoint {
             Reads a file written by mpm.save back into the same nested tables; tensors come back bit
             for bit. Files that are not mpmlua checkpoints are refused with a clear message.
             """) { lua in
-            let node = try load(try lua.string(1))
+            let node: Node
+            do { node = try Checkpoint.load(try lua.string(1)) } catch let e as DataError { throw LuaError.message("mpm.load: " + stripped(e)) }
             try push(lua, node)
             return 1
         }

@@ -9,17 +9,18 @@ import Tensors
 /// and children live in Lua and are found by the Lua module protocol, which unwraps the proxy.
 /// The Lua table is kept alive by a `LuaReference`.
 final class LuaModuleProxy: Module {
-    /// The Lua state calls run on: the innermost Swift module call from Lua sets it (the
-    /// calling coroutine's state), so a proxy always calls back on the running thread.
-    nonisolated(unsafe) static var current: LuaState?
-
     let reference: LuaReference
     let name: String
+    /// Its state's context: calls run on `context.current`, the thread of the innermost Swift
+    /// module call from that state (the calling coroutine), so a proxy always calls back on
+    /// the running thread of its own state.
+    let context: LuaStateContext?
 
     /// Wraps the Lua module at `index`; `name` is its class name.
     init(_ lua: LuaState, index: Int32, name: String) {
         reference = LuaReference(lua, index: index)
         self.name = name
+        context = LuaStateContext.of(lua)
         super.init()
     }
 
@@ -29,8 +30,8 @@ final class LuaModuleProxy: Module {
     override var typeName: String { name }
     override var signature: Signature { Signature(["x"], optional: ["..."]) }
 
-    override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
-        guard let lua = LuaModuleProxy.current else {
+    override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
+        guard let lua = context?.current else {
             throw TensorError("\(name): a Lua module can only run while Lua is calling into Swift")
         }
         try lua.ensureStack(Int32(inputs.count) + 4)

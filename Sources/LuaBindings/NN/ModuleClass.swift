@@ -54,10 +54,8 @@ enum ModuleClass {
             }
         }
         while let last = inputs.last, last == nil { inputs.removeLast() }
-        let outer = LuaModuleProxy.current
-        LuaModuleProxy.current = lua
-        defer { LuaModuleProxy.current = outer }
-        let outputs = try module.forward(inputs)
+        // Lua counts from 1 (ids, types); Lua modules inside Swift containers call back on this thread.
+        let outputs = try LuaStateContext.calling(lua) { try module.forward(inputs, base: .one) }
         try lua.ensureStack(Int32(outputs.count))
         for t in outputs { lua.push(t) }
         return Int32(outputs.count)

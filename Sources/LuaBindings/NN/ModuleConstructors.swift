@@ -11,9 +11,7 @@ enum ModuleConstructors {
     static func register(_ lua: LuaState, in nn: Int32) {
         func constructor(_ name: String, _ doc: String, _ make: @escaping (LuaState) throws -> Module) {
             lua.register(name, in: nn, doc: doc) { lua in
-                let m: Module
-                do { m = try make(lua) } catch let e as TensorError { throw LuaError.message(e.message) }
-                ModuleClass.push(lua, m)
+                ModuleClass.push(lua, try make(lua))
                 return 1
             }
         }

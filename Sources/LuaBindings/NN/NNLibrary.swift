@@ -4,12 +4,12 @@ import NN
 import Tensors
 
 /// Installs `mpm.nn` (Swift modules, functional helpers), the Swift half of `mpm.optim`
-/// (update kernels) and the checkpoint functions `mpm.save` / `mpm.load`. The Lua half — the module protocol, Lua-defined modules, optimiser
-/// objects, schedules — is lua/mpm/nn and lua/mpm/optim.
+/// (update kernels) and the checkpoint functions `mpm.save` / `mpm.load`. The Lua half (the
+/// module protocol, Lua-defined modules, optimiser objects, schedules) is lua/mpm/nn and
+/// lua/mpm/optim. Ids handed to modules from Lua count from 1: `ModuleClass.call` passes
+/// `IndexBase.one` to every generic forward.
 public enum NNLibrary {
     public static func register(_ lua: LuaState, in mpm: Int32) {
-        // Ids handed to modules from Lua count from 1, like every index in Lua (DESIGN.md).
-        Embedding.genericIndexBase = 1
         ModuleClass.moduleClass.install(lua)
 
         lua.newTable()
@@ -28,7 +28,7 @@ public enum NNLibrary {
         lua.setRawField(mpm, "optim")
         lua.pop()
 
-        Checkpoint.register(lua, in: mpm)
+        CheckpointBinding.register(lua, in: mpm)
     }
 
     /// Primitives the Lua module protocol is built on (underscored: not for scripts).

@@ -31,12 +31,10 @@ enum AutogradLibrary {
             try lua.checkOptions(3, allowed: ["grad_outputs", "retain_graph"], function: "grad_of")
             let gradOutputs = try lua.option(3, "grad_outputs") { try tensors(lua, $0, what: "grad_outputs") }
             let retain = try lua.option(3, "retain_graph", lua.boolean) ?? false
-            // A Lua autograd.Function's backward calls back on this state.
-            let outer = LuaModuleProxy.current
-            LuaModuleProxy.current = lua
-            defer { LuaModuleProxy.current = outer }
-            let gradients = try Tensor.autogradGrad(outputs: outputs, inputs: inputs, gradOutputs: gradOutputs,
-                                                    retainGraph: retain)
+            // A Lua autograd.Function's backward calls back on this thread.
+            let gradients = try LuaStateContext.calling(lua) {
+                try Tensor.autogradGrad(outputs: outputs, inputs: inputs, gradOutputs: gradOutputs, retainGraph: retain)
+            }
             lua.push(zip(gradients, inputs).map { gradient, input in gradient ?? input.zerosLike() })
             return 1
         }
@@ -80,21 +78,23 @@ enum AutogradLibrary {
 }
 
 /// The Lua backward of an `mpm.autograd.Function` node, kept alive by a `LuaReference`.
-/// It calls back on `LuaModuleProxy.current`, the state of the innermost call from Lua into
-/// Swift (`t:backward`, `autograd.grad_of` and module calls set it).
+/// It calls back on its state's `LuaStateContext.current`, the thread of the innermost call
+/// from that state into Swift (`t:backward`, `autograd.grad_of` and module calls set it).
 final class LuaBackwardFunction {
     let reference: LuaReference
     let name: String
+    let context: LuaStateContext?
 
     init(_ lua: LuaState, index: Int32, name: String) {
         reference = LuaReference(lua, index: index)
         self.name = name
+        context = LuaStateContext.of(lua)
     }
 
     /// Calls the Lua backward as backward(saved, g1, ..., gn) (nil for an output no gradient
     /// reached) in protected mode; its results are the gradients, a tensor or nil each.
     func call(grads: [Tensor?], saved: [Tensor]) throws -> [Tensor?] {
-        guard let lua = LuaModuleProxy.current else {
+        guard let lua = context?.current else {
             throw TensorError("\(name): the backward of a Lua autograd.Function can only run while Lua is calling into Swift")
         }
         try lua.ensureStack(Int32(grads.count) + 4)

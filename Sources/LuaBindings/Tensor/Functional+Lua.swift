@@ -18,17 +18,20 @@ import Tensors
 /// local loss = F.cross_entropy(logits, labels, {label_smoothing = 0.1, ignore_index = 0})
 /// ```
 enum FunctionalLibrary {
-    /// softmax and log_softmax as tensor methods and `mpm.*` functions.
+    /// softmax and log_softmax, each one function with one docstring, installed as a tensor
+    /// method, as `mpm.*` and as `mpm.nn.functional.*` (`registerActivations`).
     static let tensorFunctions: [TensorFunction] = [
         TensorFunction("softmax", """
             t:softmax([dim=-1]) -> tensor
-            Softmax along dim (fused, stable): mpm.softmax(scores, 2). Also mpm.nn.functional.softmax.
+            Softmax along dim, fused and numerically stable. Also mpm.softmax(x, dim) and
+            mpm.nn.functional.softmax(x, dim): F.softmax(scores, 2).
             """) { lua, t in
             lua.result(try Functional.softmax(t, dim: try lua.optionalDim(2) ?? -1))
         },
         TensorFunction("log_softmax", """
             t:log_softmax([dim=-1]) -> tensor
-            log(softmax(t)) along dim, computed without forming the softmax: logits:log_softmax(2).
+            log(softmax(t)) along dim, computed without forming the softmax. Also
+            mpm.log_softmax(x, dim) and mpm.nn.functional.log_softmax(x, dim): F.log_softmax(logits, 2).
             """) { lua, t in
             lua.result(try Functional.logSoftmax(t, dim: try lua.optionalDim(2) ?? -1))
         },
@@ -80,17 +83,9 @@ enum FunctionalLibrary {
     // MARK: Functions
 
     static func registerActivations(_ lua: LuaState, in f: Int32) {
-        lua.register("softmax", in: f, doc: """
-            F.softmax(x [, dim=-1]) -> tensor
-            Softmax along dim, fused and numerically stable: F.softmax(scores, 2).
-            """) { lua in
-            lua.result(try Functional.softmax(try lua.tensor(1), dim: try lua.optionalDim(2) ?? -1))
-        }
-        lua.register("log_softmax", in: f, doc: """
-            F.log_softmax(x [, dim=-1]) -> tensor
-            log(softmax(x)) along dim, without forming the softmax: F.log_softmax(logits, 2).
-            """) { lua in
-            lua.result(try Functional.logSoftmax(try lua.tensor(1), dim: try lua.optionalDim(2) ?? -1))
+        // softmax, log_softmax: the same functions (and docstrings) as t:softmax and mpm.softmax.
+        for function in tensorFunctions {
+            lua.register(function.name, in: f, doc: function.doc) { lua in try function.body(lua, try lua.tensor(1)) }
         }
         lua.register("layer_norm", in: f, doc: """
             F.layer_norm(x, normalized_shape [, weight, bias, eps=1e-5]) -> tensor

@@ -16,7 +16,6 @@ enum TensorLibrary {
     }()
 
     static func register(_ lua: LuaState, in mpm: Int32) {
-        Tensor.dimDisplayBase = 1
         mpm_set_live_bytes_source { Allocator.liveBytes }
         configuredClass.install(lua)
         for function in functions where function.isFunction {

@@ -76,11 +76,8 @@ enum TensorBasics {
             let gradient = optionsIndex == 3 ? try lua.optionalTensor(2) : nil
             try lua.checkOptions(optionsIndex, allowed: ["retain_graph"], function: "backward")
             let retain = try lua.option(optionsIndex, "retain_graph", lua.boolean) ?? false
-            // A Lua autograd.Function's backward calls back on this state.
-            let outer = LuaModuleProxy.current
-            LuaModuleProxy.current = lua
-            defer { LuaModuleProxy.current = outer }
-            try t.backward(gradient: gradient, retainGraph: retain)
+            // A Lua autograd.Function's backward calls back on this thread.
+            try LuaStateContext.calling(lua) { try t.backward(gradient: gradient, retainGraph: retain) }
             return 0
         },
         TensorFunction("detach", "t:detach() -> the same values, cut from the graph (shares storage)") { lua, t in

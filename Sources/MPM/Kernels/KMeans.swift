@@ -45,7 +45,7 @@ public enum KMeans {
         guard k <= n else { throw TensorError("kmeans.fit: k = \(k) centroids need at least \(k) rows, data has \(n)") }
         guard iterations >= 0 else { throw TensorError("kmeans.fit: iterations must be at least 0, got \(iterations)") }
         var random = RandomSource(seed: seed, stream: [0x4B4D45414E53])
-        let x = try Raw.read(data, as: Float.self) { Array($0) }
+        let x = try data.withElements(as: Float.self) { Array($0) }
         guard x.allSatisfy({ $0.isFinite }) else { throw TensorError("kmeans.fit: data contains NaN or infinite values") }
         var centroids: [Float]
         switch initialisation {
@@ -88,7 +88,7 @@ public enum KMeans {
                 if previous - inertia <= tolerance * Swift.max(previous, 1e-30) { break }
             }
         }
-        return Result(centroids: try Raw.make(centroids, shape: [k, f]), inertiaHistory: history,
+        return Result(centroids: try Tensor(centroids, shape: [k, f]), inertiaHistory: history,
                       iterations: history.count, reseeded: reseeded)
     }
 
@@ -102,12 +102,12 @@ public enum KMeans {
         }
         guard k >= 1 else { throw TensorError("kmeans.assign: there are no centroids") }
         guard k <= maxCentroids else { throw TensorError("kmeans.assign: at most \(maxCentroids) centroids, got \(k)") }
-        let x = try Raw.read(data, as: Float.self) { Array($0) }
-        let c = try Raw.read(centroids, as: Float.self) { Array($0) }
+        let x = try data.withElements(as: Float.self) { Array($0) }
+        let c = try centroids.withElements(as: Float.self) { Array($0) }
         var assignment = [Int32](repeating: 0, count: n)
         var distances = [Float](repeating: 0, count: n)
         nearest(x, n: n, f: f, centroids: c, k: k, assignment: &assignment, distances: &distances)
-        return (try Raw.make(assignment.map { Int64($0) }, shape: [n]), try Raw.make(distances, shape: [n]))
+        return (try Tensor(assignment.map { Int64($0) }, shape: [n]), try Tensor(distances, shape: [n]))
     }
 
     /// Largest K: the codes are Int32 and the distance block must stay bounded.
@@ -115,11 +115,11 @@ public enum KMeans {
 
     static func checkMatrix(_ t: Tensor, _ op: String, _ name: String) throws -> (Int, Int) {
         guard t.dim == 2, t.dtype == .f32 else {
-            throw TensorError("\(op): \(name) must be a float32 matrix [N, F], got \(t.dtype.name) \(shapeLabel(t.shape))")
+            throw TensorError("\(op): \(name) must be a float32 matrix [N, F], got \(t.dtype.name) \(formatShape(t.shape))")
         }
-        guard t.shape[1] >= 1 else { throw TensorError("\(op): \(name) has no features (shape \(shapeLabel(t.shape)))") }
+        guard t.shape[1] >= 1 else { throw TensorError("\(op): \(name) has no features (shape \(formatShape(t.shape)))") }
         guard t.shape[0] < Int(Int32.max), t.shape[1] <= 4096 else {
-            throw TensorError("\(op): \(name) \(shapeLabel(t.shape)) is too large (at most 2^31 rows of 4096 features)")
+            throw TensorError("\(op): \(name) \(formatShape(t.shape)) is too large (at most 2^31 rows of 4096 features)")
         }
         return (t.shape[0], t.shape[1])
     }

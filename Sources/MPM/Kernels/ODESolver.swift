@@ -33,7 +33,7 @@ public enum ODESolver {
                 if shouldStop() { throw TensorError("ode: interrupted") }
                 let v = try f(s, t)
                 guard v.shape == s.shape else {
-                    throw TensorError("ode: the velocity has shape \(shapeLabel(v.shape)) but the state has shape \(shapeLabel(s.shape))")
+                    throw TensorError("ode: the velocity has shape \(formatShape(v.shape)) but the state has shape \(formatShape(s.shape))")
                 }
                 return v.detach()
             }

@@ -66,7 +66,7 @@ public enum RationalQuadraticSpline {
             throw TensorError("rq_spline: inputs and params must be float32 (got \(x.dtype.name) and \(params.dtype.name))")
         }
         guard params.shape == x.shape + [p] else {
-            throw TensorError("rq_spline: params must have shape \(shapeLabel(x.shape + [p])) (inputs \(shapeLabel(x.shape)) plus \(p) = 3*\(options.bins)-1 parameters), got \(shapeLabel(params.shape))")
+            throw TensorError("rq_spline: params must have shape \(formatShape(x.shape + [p])) (inputs \(formatShape(x.shape)) plus \(p) = 3*\(options.bins)-1 parameters), got \(formatShape(params.shape))")
         }
         let n = x.numel
         let wantGrad = Tensor.isRecorded(inputs: [x, params])
@@ -76,11 +76,11 @@ public enum RationalQuadraticSpline {
             jx = try Tensor.empty(x.shape); jlx = try Tensor.empty(x.shape)
             jp = try Tensor.empty(params.shape); jlp = try Tensor.empty(params.shape)
         }
-        try Raw.read(x, as: Float.self) { xs in
-            try Raw.read(params, as: Float.self) { ps in
-                let yp = Raw.pointer(y, Float.self), lp = Raw.pointer(l, Float.self)
-                let jxp = jx.map { Raw.pointer($0, Float.self) }, jlxp = jlx.map { Raw.pointer($0, Float.self) }
-                let jpp = jp.map { Raw.pointer($0, Float.self) }, jlpp = jlp.map { Raw.pointer($0, Float.self) }
+        try x.withElements(as: Float.self) { xs in
+            try params.withElements(as: Float.self) { ps in
+                let yp = y.elementPointer(as: Float.self), lp = l.elementPointer(as: Float.self)
+                let jxp = jx.map { $0.elementPointer(as: Float.self) }, jlxp = jlx.map { $0.elementPointer(as: Float.self) }
+                let jpp = jp.map { $0.elementPointer(as: Float.self) }, jlpp = jlp.map { $0.elementPointer(as: Float.self) }
                 let xb = xs.baseAddress, pb = ps.baseAddress
                 var firstError: String?
                 let errorLock = NSLock()
@@ -129,10 +129,10 @@ public enum RationalQuadraticSpline {
         // Upstream gradients may be broadcast views (the backward of a sum): make them plain.
         let gyc = gy.map { $0.to(.f32).contiguous() }, glc = gl.map { $0.to(.f32).contiguous() }
         try withExtendedLifetime((gyc, glc)) {
-            let gyp = gyc.map { Raw.pointer($0, Float.self) }, glp = glc.map { Raw.pointer($0, Float.self) }
-            let jx = Raw.pointer(j[0], Float.self), jlx = Raw.pointer(j[1], Float.self)
-            let jp = Raw.pointer(j[2], Float.self), jlp = Raw.pointer(j[3], Float.self)
-            let gxp = Raw.pointer(gx, Float.self), gpp = Raw.pointer(gp, Float.self)
+            let gyp = gyc.map { $0.elementPointer(as: Float.self) }, glp = glc.map { $0.elementPointer(as: Float.self) }
+            let jx = j[0].elementPointer(as: Float.self), jlx = j[1].elementPointer(as: Float.self)
+            let jp = j[2].elementPointer(as: Float.self), jlp = j[3].elementPointer(as: Float.self)
+            let gxp = gx.elementPointer(as: Float.self), gpp = gp.elementPointer(as: Float.self)
             guard [gyc, glc].allSatisfy({ $0 == nil || $0!.numel == n }) else {
                 throw TensorError("rq_spline backward: upstream gradient size does not match the \(n) elements")
             }

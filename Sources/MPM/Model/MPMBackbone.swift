@@ -37,34 +37,33 @@ public final class MPMBackbone: Module {
     public override var signature: Signature { Signature(["features", "types", "offsets"]) }
 
     /// Per-particle embedding [T, D] of features [T, F] and 0-based types [T].
-    public func embed(_ features: Tensor, types: Tensor, typeBase: Int = 0) throws -> Tensor {
+    public func embed(_ features: Tensor, types: Tensor, typeBase: IndexBase = .zero) throws -> Tensor {
         guard features.dim == 2, features.shape[1] == config.inputFeatures else {
-            throw TensorError("MPM backbone: features must be [T, \(config.inputFeatures)], got \(shapeLabel(features.shape))")
+            throw TensorError("MPM backbone: features must be [T, \(config.inputFeatures)], got \(formatShape(features.shape))")
         }
         guard types.dim == 1, types.numel == features.shape[0] else {
-            throw TensorError("MPM backbone: types must be [T] = [\(features.shape[0])], got \(shapeLabel(types.shape))")
+            throw TensorError("MPM backbone: types must be [T] = [\(features.shape[0])], got \(formatShape(types.shape))")
         }
         return try featureEmbedding(features).add(typeEmbedding(types, indexBase: typeBase))
     }
 
     /// The encoder output with the registers in front of every set, and that layout's offsets
     /// ([T + B*R, D] and [B + 1]).
-    public func encode(_ features: Tensor, types: Tensor, offsets: Tensor, typeBase: Int = 0) throws -> (Tensor, Tensor) {
+    public func encode(_ features: Tensor, types: Tensor, offsets: Tensor, typeBase: IndexBase = .zero) throws -> (Tensor, Tensor) {
         try encoder.encode(try embed(features, types: types, typeBase: typeBase), offsets: offsets)
     }
 
     /// The encoder output of the particles only, in the input's layout [T, D].
-    public func callAsFunction(_ features: Tensor, types: Tensor, offsets: Tensor, typeBase: Int = 0) throws -> Tensor {
+    public func callAsFunction(_ features: Tensor, types: Tensor, offsets: Tensor, typeBase: IndexBase = .zero) throws -> Tensor {
         let (h, o) = try encode(features, types: types, offsets: offsets, typeBase: typeBase)
         if config.registers == 0 { return h }
         return try NNOps.dropLeadingRows(h, offsets: o, count: config.registers, op: "MPM backbone").0
     }
 
     /// Generic forward (the Lua call): [particles [T, D], with registers [T + B*R, D], their
-    /// offsets]. Types count from `Embedding.genericIndexBase` (1 from Lua).
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    /// offsets]. Types count from the caller's `base` (1 from Lua).
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         let a = try arguments(inputs)
-        let base = Embedding.genericIndexBase
         let (h, o) = try encode(a[0]!, types: a[1]!, offsets: a[2]!, typeBase: base)
         let particles = config.registers == 0 ? h
             : try NNOps.dropLeadingRows(h, offsets: o, count: config.registers, op: "MPM backbone").0

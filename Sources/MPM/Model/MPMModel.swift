@@ -63,17 +63,17 @@ public final class MPMModel: Module {
 
     /// The decoder: [Td, decoder_dim] outputs at the mask tokens, jet by jet in rank order.
     public func decode(_ encoded: Tensor, encodedOffsets: Tensor, droppedOffsets: Tensor, droppedRanks: Tensor) throws -> Tensor {
-        let eo = Raw.ints(encodedOffsets), dof = Raw.ints(droppedOffsets)
+        let eo = encodedOffsets.toIntArray(), dof = droppedOffsets.toIntArray()
         guard eo.count == dof.count else {
             throw TensorError("MPM decoder: \(eo.count - 1) encoded sets but \(dof.count - 1) sets of dropped particles")
         }
-        let ranks = Raw.ints(droppedRanks)
+        let ranks = droppedRanks.toIntArray()
         guard ranks.count == dof.last! else {
             throw TensorError("MPM decoder: \(ranks.count) ranks for \(dof.last!) dropped particles")
         }
         // Ranks past the last token share it (only jets with more than mask_tokens dropped).
         let last = config.maskTokens - 1
-        let tokenIndex = try Raw.make(ranks.map { Int64(Swift.min($0, last)) }, shape: [ranks.count])
+        let tokenIndex = try Tensor(ranks.map { Int64(Swift.min($0, last)) }, shape: [ranks.count])
         let z = try decoderInput(encoded)
         let tokens = try maskTokens.indexSelect(0, index: tokenIndex)
         let all = try Tensor.cat([z, tokens])
@@ -92,14 +92,14 @@ public final class MPMModel: Module {
             }
             decoderOffsets.append(Int64(order.count))
         }
-        let input = try all.indexSelect(0, index: try Raw.make(order, shape: [order.count]))
-        let out = try decoder(input, offsets: try Raw.make(decoderOffsets, shape: [decoderOffsets.count]))
-        return try out.indexSelect(0, index: try Raw.make(droppedPositions, shape: [droppedPositions.count]))
+        let input = try all.indexSelect(0, index: try Tensor(order, shape: [order.count]))
+        let out = try decoder(input, offsets: try Tensor(decoderOffsets, shape: [decoderOffsets.count]))
+        return try out.indexSelect(0, index: try Tensor(droppedPositions, shape: [droppedPositions.count]))
     }
 
     /// Generic forward (from Lua): the eight split tensors in, [decoded, encoded, encoded
-    /// offsets] out. Types and rows follow `Embedding.genericIndexBase`.
-    public override func forward(_ inputs: [Tensor?]) throws -> [Tensor] {
+    /// offsets] out; not available (the model takes a batch or MaskedJets).
+    public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         throw TensorError("MPM: call the model with a batch, model(batch), from Lua, or with MaskedJets from Swift")
     }
 }

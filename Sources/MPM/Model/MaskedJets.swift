@@ -32,12 +32,12 @@ public struct MaskedJets {
                 dropped: Tensor, droppedOffsets: Tensor, droppedRanks: Tensor) throws {
         let op = "MPM"
         guard features.dim == 2, features.dtype == .f32 else {
-            throw TensorError("\(op): features must be float32 [T, F], got \(features.dtype.name) \(shapeLabel(features.shape))")
+            throw TensorError("\(op): features must be float32 [T, F], got \(features.dtype.name) \(formatShape(features.shape))")
         }
         let t = features.shape[0]
         func ints(_ x: Tensor, _ name: String, _ count: Int?) throws {
             guard x.dtype == .i64, x.dim == 1 else {
-                throw TensorError("\(op): \(name) must be a 1-D int64 tensor, got \(x.dtype.name) \(shapeLabel(x.shape))")
+                throw TensorError("\(op): \(name) must be a 1-D int64 tensor, got \(x.dtype.name) \(formatShape(x.shape))")
             }
             if let count, x.numel != count {
                 throw TensorError("\(op): \(name) has \(x.numel) entries, expected \(count)")
@@ -50,7 +50,7 @@ public struct MaskedJets {
         try ints(kept, "kept", nil); try ints(dropped, "dropped", nil)
         try ints(keptOffsets, "kept_offsets", b + 1); try ints(droppedOffsets, "dropped_offsets", b + 1)
         try ints(droppedRanks, "dropped_ranks", dropped.numel)
-        let o = Raw.ints(offsets), ko = Raw.ints(keptOffsets), dof = Raw.ints(droppedOffsets)
+        let o = offsets.toIntArray(), ko = keptOffsets.toIntArray(), dof = droppedOffsets.toIntArray()
         guard o.first == 0, o.last == t else {
             throw TensorError("\(op): offsets must run from 0 to the number of particles \(t), got \(o.first ?? -1) ... \(o.last ?? -1)")
         }
@@ -63,11 +63,11 @@ public struct MaskedJets {
                 throw TensorError("\(op): jet \(j + 1) has \(n) particles but \(nk) kept and \(nd) dropped")
             }
         }
-        let rows = Raw.ints(kept) + Raw.ints(dropped)
+        let rows = kept.toIntArray() + dropped.toIntArray()
         guard rows.allSatisfy({ $0 >= 0 && $0 < t }) else {
             throw TensorError("\(op): kept and dropped rows must lie in 0..<\(t)")
         }
-        guard Raw.ints(droppedRanks).allSatisfy({ $0 >= 0 }) else { throw TensorError("\(op): dropped_ranks must be non-negative") }
+        guard droppedRanks.toIntArray().allSatisfy({ $0 >= 0 }) else { throw TensorError("\(op): dropped_ranks must be non-negative") }
         self.features = features.contiguous()
         self.types = types.contiguous()
         self.offsets = offsets

@@ -19,7 +19,7 @@ public final class KMeansTask: Module, ReconstructionTask {
 
     public init(inputDim: Int, centroids: Tensor, options: Options = Options()) throws {
         guard centroids.dim == 2, centroids.dtype == .f32, centroids.shape[0] >= 1 else {
-            throw TensorError("kmeans: centroids must be float32 [K, F], got \(centroids.dtype.name) \(Module.shapeText(centroids.shape))")
+            throw TensorError("kmeans: centroids must be float32 [K, F], got \(centroids.dtype.name) \(formatShape(centroids.shape))")
         }
         self.inputDim = inputDim
         self.centroids = try centroids.detach().clone()

@@ -66,7 +66,7 @@ extension ReconstructionTask {
     /// Checks that `x` has one row per dropped particle and the head's width.
     func checkDecoded(_ x: Tensor, _ target: DroppedSet, width: Int) throws {
         guard x.dim == 2, x.shape[1] == width else {
-            throw TensorError("\(taskName): decoded must be [Td, \(width)], got \(Module.shapeText(x.shape))")
+            throw TensorError("\(taskName): decoded must be [Td, \(width)], got \(formatShape(x.shape))")
         }
         guard x.shape[0] == target.count else {
             throw TensorError("\(taskName): decoded has \(x.shape[0]) rows but the target has \(target.count) dropped particles")

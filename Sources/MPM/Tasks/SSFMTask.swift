@@ -68,7 +68,7 @@ public final class SSFMTask: Module, ReconstructionTask {
     /// Checks the encoder output against the target's offsets and returns them.
     func memoryOffsets(_ encoded: Tensor, _ target: DroppedSet) throws -> Tensor {
         guard encoded.dim == 2, encoded.shape[1] == encoderDim else {
-            throw TensorError("ssfm: the encoder output must be [T, \(encoderDim)], got \(Module.shapeText(encoded.shape))")
+            throw TensorError("ssfm: the encoder output must be [T, \(encoderDim)], got \(formatShape(encoded.shape))")
         }
         guard let o = target.encodedOffsets else {
             throw TensorError("ssfm: the target has no encoded_offsets (pass the model's out.target)")

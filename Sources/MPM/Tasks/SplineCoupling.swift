@@ -60,13 +60,13 @@ public final class SplineCoupling: Module {
         for f in 0..<transformed.count { for j in (2 * s.bins)..<p { bias[f * p + j] = Float(s.identityDerivative) } }
         try withNoGrad { _ = try final.bias!.copy_(try Tensor(bias, shape: [bias.count])) }
         self.final = final
-        transformedIndex = try Raw.make(transformed.map(Int64.init), shape: [transformed.count])
-        identityIndex = try Raw.make(identity.map(Int64.init), shape: [identity.count])
+        transformedIndex = try Tensor(transformed.map(Int64.init), shape: [transformed.count])
+        identityIndex = try Tensor(identity.map(Int64.init), shape: [identity.count])
         // Columns of cat([transformed, identity]) back to the original order.
         let order = transformed + identity
         var restore = [Int64](repeating: 0, count: features)
         for (position, feature) in order.enumerated() { restore[feature] = Int64(position) }
-        restoreIndex = try Raw.make(restore, shape: [features])
+        restoreIndex = try Tensor(restore, shape: [features])
         super.init()
         registerChild("initial", initial)
         registerChild("blocks", blocks)

@@ -102,7 +102,7 @@ public enum TaskValue {
         switch self {
         case .integer(let v): return String(v)
         case .number(let v): return v == v.rounded() && abs(v) < 1e15 ? String(Int(v)) : String(v)
-        case .tensor(let t): return "tensor " + Module.shapeText(t.shape)
+        case .tensor(let t): return "tensor " + formatShape(t.shape)
         case .tokenizer: return "tokenizer"
         }
     }

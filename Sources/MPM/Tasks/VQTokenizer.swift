@@ -92,7 +92,7 @@ public final class VQTokenizer: Module {
     /// Unit-norm latents [T, code_dim] of the particles of whole jets.
     public func latents(_ features: Tensor, offsets: Tensor) throws -> Tensor {
         guard features.dim == 2, features.shape[1] == config.features else {
-            throw TensorError("VQ-VAE: features must be [T, \(config.features)], got \(Module.shapeText(features.shape))")
+            throw TensorError("VQ-VAE: features must be [T, \(config.features)], got \(formatShape(features.shape))")
         }
         let h = try encoder(try inputLayer(features), offsets: offsets)
         return try VQTokenizer.normalise(try toLatent(h))
@@ -164,7 +164,7 @@ public final class VQTokenizer: Module {
         let pick = try Tensor.randint(0, Int64(z.shape[0]), [dead.count], generator: generator)
         let rows = try z.indexSelect(0, index: pick)
         try withNoGrad {
-            let index = try Raw.make(dead.map(Int64.init), shape: [dead.count])
+            let index = try Tensor(dead.map(Int64.init), shape: [dead.count])
             let replaced = try codebook.detach().indexAdd(0, index: index,
                                                           source: try rows.sub(try codebook.detach().indexSelect(0, index: index)))
             _ = try codebook.copy_(replaced)

@@ -12,23 +12,18 @@ import Tensors
 ///                       beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 1e-5, decoupled: true)
 /// ```
 public enum OptimKernels {
-    /// Float pointer to a contiguous f32 tensor's first element.
-    static func floats(_ t: Tensor) -> UnsafeMutablePointer<Float> {
-        t.storage.data.assumingMemoryBound(to: Float.self) + t.offset
-    }
-
     static func checkPair(_ param: Tensor, _ grad: Tensor, _ op: String) throws {
         guard param.dtype == .f32, grad.dtype == .f32 else {
             throw TensorError("\(op): parameters and gradients must be float32, got \(param.dtype.name) and \(grad.dtype.name)")
         }
         guard param.shape == grad.shape else {
-            throw TensorError("\(op): gradient shape \(Module.shapeText(grad.shape)) differs from parameter shape \(Module.shapeText(param.shape))")
+            throw TensorError("\(op): gradient shape \(formatShape(grad.shape)) differs from parameter shape \(formatShape(param.shape))")
         }
     }
 
     static func checkState(_ state: Tensor, like param: Tensor, _ name: String, _ op: String) throws {
         guard state.dtype == .f32, state.shape == param.shape, state.isContiguous else {
-            throw TensorError("\(op): state '\(name)' must be a contiguous float32 tensor of the parameter's shape \(Module.shapeText(param.shape)), got \(state.dtype.name) \(Module.shapeText(state.shape))")
+            throw TensorError("\(op): state '\(name)' must be a contiguous float32 tensor of the parameter's shape \(formatShape(param.shape)), got \(state.dtype.name) \(formatShape(state.shape))")
         }
     }
 
@@ -47,7 +42,7 @@ public enum OptimKernels {
             let g = grad.contiguous()
             let n = param.numel
             let direction = try Tensor.empty(param.shape)
-            let pg = floats(g), pm = floats(expAvg), pv = floats(expAvgSq), pd = floats(direction)
+            let pg = g.elementPointer(as: Float.self), pm = expAvg.elementPointer(as: Float.self), pv = expAvgSq.elementPointer(as: Float.self), pd = direction.elementPointer(as: Float.self)
             // 1 - beta in Double first (as PyTorch computes it in Python): Float(0.999) is off by
             // 1e-8, which would make 1 - b2 wrong in its fifth digit.
             let b1 = Float(beta1), b2 = Float(beta2), c1 = Float(1 - beta1), c2 = Float(1 - beta2)
@@ -55,7 +50,7 @@ public enum OptimKernels {
             let e = Float(eps)
             let l2 = decoupled ? Float(0) : Float(weightDecay)
             let p0 = l2 != 0 ? param.contiguous() : param
-            let pp = floats(p0)
+            let pp = p0.elementPointer(as: Float.self)
             for i in 0..<n {
                 let gi = l2 != 0 ? pg[i] + l2 * pp[i] : pg[i]
                 let m = b1 * pm[i] + c1 * gi
@@ -105,7 +100,7 @@ public enum OptimKernels {
         let grads = params.compactMap { $0.grad }
         var total = 0.0
         for g in grads {
-            let c = g.contiguous(), p = floats(c)
+            let c = g.contiguous(), p = c.elementPointer(as: Float.self)
             var s = 0.0
             for i in 0..<c.numel { let v = Double(p[i]); s += v * v }
             total += s
@@ -127,7 +122,7 @@ public enum OptimKernels {
         try withNoGrad {
             for (a, p) in zip(averages, params) {
                 guard a.shape == p.shape, a.dtype == p.dtype else {
-                    throw TensorError("EMA: average \(Module.shapeText(a.shape)) does not match parameter \(Module.shapeText(p.shape))")
+                    throw TensorError("EMA: average \(formatShape(a.shape)) does not match parameter \(formatShape(p.shape))")
                 }
                 if a.dtype != .f32 { try a.copy_(p); continue }
                 try a.mul_(decay).add_(p.detach(), alpha: 1 - decay)
@@ -141,7 +136,7 @@ public enum OptimKernels {
         try withNoGrad {
             for (x, y) in zip(a, b) {
                 guard x.shape == y.shape, x.dtype == y.dtype else {
-                    throw TensorError("swap: shapes \(Module.shapeText(x.shape)) and \(Module.shapeText(y.shape)) differ")
+                    throw TensorError("swap: shapes \(formatShape(x.shape)) and \(formatShape(y.shape)) differ")
                 }
                 let tmp = try x.clone()
                 try x.copy_(y)

@@ -38,7 +38,7 @@ extension Functional {
         for (name, t) in [("query", query), ("key", key), ("value", value)] {
             try requireFloat(t, op: op, name: name)
             guard t.dim == 2 || t.dim == 3 else {
-                throw TensorError("packed_attention: \(name) must be [T, H*D] or [T, H, D], got \(shapeString(t.shape))")
+                throw TensorError("packed_attention: \(name) must be [T, H*D] or [T, H, D], got \(formatShape(t.shape))")
             }
         }
         let heads: Int
@@ -47,30 +47,30 @@ extension Functional {
         } else if query.dim == 3 {
             heads = query.shape[1]
         } else {
-            throw TensorError("packed_attention: num_heads is required for 2-D [T, H*D] inputs (query is \(shapeString(query.shape)))")
+            throw TensorError("packed_attention: num_heads is required for 2-D [T, H*D] inputs (query is \(formatShape(query.shape)))")
         }
         guard heads >= 1 else { throw TensorError("packed_attention: num_heads must be at least 1, got \(heads)") }
         func headDim(_ t: Tensor, _ name: String) throws -> Int {
             if t.dim == 3 {
                 guard t.shape[1] == heads else {
-                    throw TensorError("packed_attention: \(name) \(shapeString(t.shape)) has \(t.shape[1]) heads, expected \(heads)")
+                    throw TensorError("packed_attention: \(name) \(formatShape(t.shape)) has \(t.shape[1]) heads, expected \(heads)")
                 }
                 return t.shape[2]
             }
             guard t.shape[1] % heads == 0 else {
-                throw TensorError("packed_attention: \(name) width \(t.shape[1]) (shape \(shapeString(t.shape))) is not divisible by num_heads \(heads)")
+                throw TensorError("packed_attention: \(name) width \(t.shape[1]) (shape \(formatShape(t.shape))) is not divisible by num_heads \(heads)")
             }
             return t.shape[1] / heads
         }
         let dh = try headDim(query, "query"), dk = try headDim(key, "key"), dv = try headDim(value, "value")
         guard dk == dh else {
-            throw TensorError("packed_attention: query head size \(dh) and key head size \(dk) differ (query \(shapeString(query.shape)), key \(shapeString(key.shape)))")
+            throw TensorError("packed_attention: query head size \(dh) and key head size \(dk) differ (query \(formatShape(query.shape)), key \(formatShape(key.shape)))")
         }
         guard key.shape[0] == value.shape[0] else {
-            throw TensorError("packed_attention: key has \(key.shape[0]) rows but value has \(value.shape[0]) (key \(shapeString(key.shape)), value \(shapeString(value.shape)))")
+            throw TensorError("packed_attention: key has \(key.shape[0]) rows but value has \(value.shape[0]) (key \(formatShape(key.shape)), value \(formatShape(value.shape)))")
         }
-        let qo = try Tensor.segmentBounds(queryOffsets, rows: query.shape[0], op: "packed_attention (query offsets)")
-        let ko = try Tensor.segmentBounds(keyOffsets ?? queryOffsets, rows: key.shape[0], op: "packed_attention (key/value offsets)")
+        let qo = try Tensor.validatedOffsets(queryOffsets, rows: query.shape[0], op: "packed_attention (query offsets)")
+        let ko = try Tensor.validatedOffsets(keyOffsets ?? queryOffsets, rows: key.shape[0], op: "packed_attention (key/value offsets)")
         guard qo.count == ko.count else {
             throw TensorError("packed_attention: query offsets describe \(qo.count - 1) sets but key/value offsets describe \(ko.count - 1)")
         }

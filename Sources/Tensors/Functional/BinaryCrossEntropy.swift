@@ -19,7 +19,7 @@ extension Functional {
         try requireFloat(input, op: op, name: "input")
         try requireFloat(target, op: op, name: "target")
         guard target.shape == input.shape else {
-            throw TensorError("\(op): target size \(shapeString(target.shape)) must equal input size \(shapeString(input.shape))")
+            throw TensorError("\(op): target size \(formatShape(target.shape)) must equal input size \(formatShape(input.shape))")
         }
         if let weight { try requireFloat(weight, op: op, name: "weight") }
         if let posWeight { try requireFloat(posWeight, op: op, name: "pos_weight") }

@@ -26,7 +26,7 @@ extension Functional {
     /// ```
     public static func crossEntropy(_ input: Tensor, _ target: Tensor, weight: Tensor? = nil, ignoreIndex: Int = -100,
                                     reduction: LossReduction = .mean, labelSmoothing: Double = 0,
-                                    indexBase: Int = 0) throws -> Tensor {
+                                    indexBase: IndexBase = .zero) throws -> Tensor {
         let op = "cross_entropy"
         try requireFloat(input, op: op, name: "input")
         guard input.dim >= 1 else { throw TensorError("cross_entropy: input must have a class dim, got a 0-D tensor") }
@@ -42,7 +42,7 @@ extension Functional {
         if let weight {
             try requireFloat(weight, op: op, name: "weight")
             guard weight.shape == [c] else {
-                throw TensorError("cross_entropy: weight must have shape [\(c)] (one per class), got \(shapeString(weight.shape))")
+                throw TensorError("cross_entropy: weight must have shape [\(c)] (one per class), got \(formatShape(weight.shape))")
             }
         }
         // Expected target shape: the input's, without the class dim for indices.
@@ -50,7 +50,7 @@ extension Functional {
         indexShape.remove(at: classDim)
         let expected = probabilities ? input.shape : indexShape
         guard target.shape == expected else {
-            throw TensorError("cross_entropy: input \(shapeString(input.shape)) needs a target of shape \(shapeString(expected)) (\(probabilities ? "float32 probabilities" : "int64 class indices")), got \(shapeString(target.shape))")
+            throw TensorError("cross_entropy: input \(formatShape(input.shape)) needs a target of shape \(formatShape(expected)) (\(probabilities ? "float32 probabilities" : "int64 class indices")), got \(formatShape(target.shape))")
         }
         // Bring the classes last and flatten the rest: [M, C] rows.
         func rowsOf(_ t: Tensor) throws -> Tensor {
@@ -113,7 +113,8 @@ enum CrossEntropyKernel {
     // MARK: Class-index targets
 
     static func indices(_ logits: Tensor, _ target: Tensor, weight: Tensor?, ignoreIndex: Int, smoothing: Float,
-                        reduction: LossReduction, indexBase: Int) throws -> Tensor {
+                        reduction: LossReduction, indexBase base: IndexBase) throws -> Tensor {
+        let indexBase = base.value
         let m = logits.shape[0], c = logits.shape[1]
         let raw = target.toInt64Array()
         // Class of each row, or -1 when ignored; validated before any work.

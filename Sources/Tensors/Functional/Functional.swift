@@ -23,7 +23,7 @@ extension Functional {
     /// Throws unless `t` is float32.
     static func requireFloat(_ t: Tensor, op: String, name: String) throws {
         guard t.dtype == .f32 else {
-            throw TensorError("\(op): \(name) must be float32, got \(t.dtype.name) \(shapeString(t.shape))")
+            throw TensorError("\(op): \(name) must be float32, got \(t.dtype.name) \(formatShape(t.shape))")
         }
     }
 
@@ -38,7 +38,7 @@ extension Functional {
     static func broadcastDense(_ t: Tensor, to shape: [Int], op: String, name: String) throws -> Tensor {
         if t.shape == shape { return dense(t) }
         guard let b = try? broadcastShapes(t.shape, shape, op: op), b == shape else {
-            throw TensorError("\(op): \(name) of shape \(shapeString(t.shape)) cannot be broadcast to the input shape \(shapeString(shape))")
+            throw TensorError("\(op): \(name) of shape \(formatShape(t.shape)) cannot be broadcast to the input shape \(formatShape(shape))")
         }
         return try withNoGrad { try t.expand(shape) }.contiguousData()
     }

@@ -18,13 +18,13 @@ extension Functional {
         try requireFloat(x, op: op, name: "input")
         let k = normalizedShape.count
         guard k >= 1, k <= x.dim, Array(x.shape.suffix(k)) == normalizedShape else {
-            throw TensorError("layer_norm: normalized_shape \(shapeString(normalizedShape)) must be the last dims of the input, which is \(shapeString(x.shape))")
+            throw TensorError("layer_norm: normalized_shape \(formatShape(normalizedShape)) must be the last dims of the input, which is \(formatShape(x.shape))")
         }
         for (name, p) in [("weight", weight), ("bias", bias)] {
             guard let p else { continue }
             try requireFloat(p, op: op, name: name)
             guard p.shape == normalizedShape else {
-                throw TensorError("layer_norm: \(name) has shape \(shapeString(p.shape)) but normalized_shape is \(shapeString(normalizedShape))")
+                throw TensorError("layer_norm: \(name) has shape \(formatShape(p.shape)) but normalized_shape is \(formatShape(normalizedShape))")
             }
         }
         guard eps >= 0, eps.isFinite else { throw TensorError("layer_norm: eps must be a finite number >= 0, got \(eps)") }

@@ -67,7 +67,7 @@ extension Functional {
         try requireFloat(target, op: op, name: "target")
         let shape: [Int]
         do { shape = try broadcastShapes(input.shape, target.shape, op: op) } catch {
-            throw TensorError("\(op): input \(shapeString(input.shape)) and target \(shapeString(target.shape)) cannot broadcast")
+            throw TensorError("\(op): input \(formatShape(input.shape)) and target \(formatShape(target.shape)) cannot broadcast")
         }
         switch kind {
         case .mse: return try PointwiseLossKernel.run(SquaredError.self, 0, op, input, target, shape, reduction)

@@ -13,7 +13,7 @@ extension Functional {
         let op = "swiglu"
         try requireFloat(x, op: op, name: "input")
         guard x.dim >= 1, x.shape[x.dim - 1] % 2 == 0 else {
-            throw TensorError("swiglu: the last dim must have even size (it is split into gate and value halves), got shape \(shapeString(x.shape))")
+            throw TensorError("swiglu: the last dim must have even size (it is split into gate and value halves), got shape \(formatShape(x.shape))")
         }
         let two = x.shape[x.dim - 1], h = two / 2
         let rows = h == 0 ? 0 : x.numel / two

@@ -1,6 +1,6 @@
 // HDF5's type and property-list identifiers are macros over globals set by H5open; Swift sees
 // them through these accessors.
-#include "CSupport.h"
+#include "CHDF5Support.h"
 
 hid_t mpm_h5t_native_float(void) { return H5T_NATIVE_FLOAT; }
 hid_t mpm_h5t_native_double(void) { return H5T_NATIVE_DOUBLE; }
