@@ -7,6 +7,7 @@ require "mpm.autograd" (mpm)
 require "mpm.nn" (mpm)
 require "mpm.optim" (mpm)
 require "mpm.tasks" (mpm)
+require "mpm.finetune" (mpm)
 
 --- mpm.help(value): prints the docstring of a function or type, or an overview.
 function mpm.help(value)

@@ -52,6 +52,7 @@ public enum NNLibrary {
             internal: _load_state(targets, sd, strict, owner) -> {missing=, unexpected=}: Module.loadState
             for the Lua module protocol (targets: name -> tensor found by its walk)
             """) { lua in
+            try lua.checkTable(1)
             var targets: [(name: String, tensor: Tensor)] = []
             try lua.forEachPair(1) { key, value in
                 guard let name = lua.plainString(key) else { return }

@@ -44,12 +44,13 @@ return function(mpm, train)
 
   local function new_window() return { n = 0, loss = 0, parts = {}, grad = 0 } end
 
-  --- train.loop{start=, steps=, step=, names=, log_every=, val_every=, validate=,
+  --- train.loop{start=, steps=, step=, names=, val_names=, log_every=, val_every=, validate=,
   --- checkpoint_every=, checkpoint=, row=, on_row=, progress=, stop=} -> summary, error
   --- step(n) -> {loss = number, parts = {name = number}, grad_norm = number} runs step n;
   --- validate(n) -> {loss =, [name] =} or nil; checkpoint(n) saves; row(n) -> the row's fixed
   --- columns (epoch, lr, ...), to which the loop adds the window means (loss, grad_norm,
-  --- loss_<name>) and validation (val_loss, val_loss_<name>); on_row(row) writes it;
+  --- loss_<name>) and validation (val_loss, val_loss_<name>, and val_<name> for val_names);
+  --- on_row(row) writes it;
   --- stop(n, val) -> true ends the run early (early stopping). Errors are caught and returned
   --- as "step n: message", after the progress line is closed, so the caller can clean up.
   --- summary = {step, first_loss, last_loss, val, grad_norm, elapsed, steps_per_second, stopped}.
@@ -72,6 +73,7 @@ return function(mpm, train)
       if val then
         row.val_loss = val.loss
         for _, name in ipairs(names) do row["val_loss_" .. name] = val[name] end
+        for _, name in ipairs(o.val_names or {}) do row["val_" .. name] = val[name] end
       end
       return row
     end
@@ -83,10 +85,13 @@ return function(mpm, train)
         local v = row["loss_" .. name]
         if v then parts[#parts + 1] = ("%s %.4f"):format(name, v) end
       end
-      local text = ("step %d/%d | %.2f steps/s | loss %s (%s) | lr %.2e | ETA %s"):format(n, steps, rate,
-        row.loss and ("%.4f"):format(row.loss) or "-", table.concat(parts, ", "), row.lr or 0,
-        train.format_time((steps - n) / math.max(rate, 1e-9)))
+      local text = ("step %d/%d | %.2f steps/s | loss %s%s | lr %.2e | ETA %s"):format(n, steps, rate,
+        row.loss and ("%.4f"):format(row.loss) or "-", #parts > 0 and (" (" .. table.concat(parts, ", ") .. ")") or "",
+        row.lr or 0, train.format_time((steps - n) / math.max(rate, 1e-9)))
       if row.val_loss then text = text .. (" | val %.4f"):format(row.val_loss) end
+      for _, name in ipairs(o.val_names or {}) do
+        if row["val_" .. name] then text = text .. (" %s %.4f"):format(name, row["val_" .. name]) end
+      end
       return text
     end
 

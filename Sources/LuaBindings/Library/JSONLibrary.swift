@@ -1,0 +1,123 @@
+import CLua
+import Foundation
+import Tensors
+
+/// `mpm.json`: Lua values to JSON text and back, through Foundation's JSONSerialization, for
+/// results a physicist opens elsewhere (result.json). Sequences become arrays, other tables
+/// objects (keys as strings, sorted), tensors nested arrays; NaN and infinities become null.
+enum JSONLibrary {
+    static let maxDepth = 64
+
+    static func register(_ lua: LuaState, in mpm: Int32) {
+        lua.newTable()
+        let json = lua.top
+        lua.register("encode", in: json, doc: """
+            mpm.json.encode(value [, {indent=true}]) -> text
+            JSON of a Lua value: sequences -> arrays, tables -> objects with sorted keys, tensors ->
+            nested arrays, NaN and infinities -> null. Functions, userdata and cycles are errors.
+            """) { lua in
+            try lua.checkOptions(2, allowed: ["indent"], function: "json.encode")
+            let indent = try lua.option(2, "indent", lua.boolean) ?? true
+            let value = try encodable(lua, 1, depth: 0)
+            var options: JSONSerialization.WritingOptions = [.sortedKeys, .fragmentsAllowed, .withoutEscapingSlashes]
+            if indent { options.insert(.prettyPrinted) }
+            let data = try JSONSerialization.data(withJSONObject: value, options: options)
+            lua.push(String(decoding: data, as: UTF8.self))
+            return 1
+        }
+        lua.register("decode", in: json, doc: """
+            mpm.json.decode(text) -> value
+            Lua tables from JSON text (null becomes nil); an error names the position of bad JSON.
+            """) { lua in
+            let text = try lua.string(1)
+            let value: Any
+            do {
+                value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+            } catch {
+                throw LuaError.message("json.decode: not valid JSON (\((error as NSError).userInfo["NSDebugDescription"] ?? error))")
+            }
+            push(lua, value)
+            return 1
+        }
+        lua.setRawField(mpm, "json")
+    }
+
+    /// The Foundation value for the Lua value at `index`.
+    static func encodable(_ lua: LuaState, _ index: Int32, depth: Int) throws -> Any {
+        guard depth < maxDepth else { throw LuaError.message("json.encode: the value nests deeper than \(maxDepth) levels (a cycle?)") }
+        let index = lua.absolute(index)
+        switch lua.type(index) {
+        case LUA_TNIL: return NSNull()
+        case LUA_TBOOLEAN: return lua_toboolean(lua.state, index) != 0
+        case LUA_TNUMBER:
+            if lua_isinteger(lua.state, index) != 0 { return Int(lua_tointegerx(lua.state, index, nil)) }
+            return finite(lua_tonumberx(lua.state, index, nil))
+        case LUA_TSTRING: return try lua.string(index)
+        case LUA_TTABLE:
+            let n = lua.rawLength(index)
+            var keys = 0
+            try lua.forEachPair(index) { _, _ in keys += 1 }
+            if n > 0 && keys == n {
+                return try (1...n).map { i -> Any in
+                    lua_rawgeti(lua.state, index, lua_Integer(i))
+                    defer { lua.pop() }
+                    return try encodable(lua, -1, depth: depth + 1)
+                }
+            }
+            var object: [String: Any] = [:]
+            try lua.forEachPair(index) { key, value in
+                let name: String
+                switch lua.type(key) {
+                case LUA_TSTRING: name = try lua.string(key)
+                case LUA_TNUMBER: name = lua.plainString(key) ?? "?"
+                default: throw LuaError.message("json.encode: a table key is a \(lua.typeName(key)) (only strings and numbers)")
+                }
+                object[name] = try encodable(lua, value, depth: depth + 1)
+            }
+            return object
+        default:
+            if tensorClass.isInstance(lua, index) { return tensorValue(try lua.tensor(index)) }
+            throw LuaError.message("json.encode: cannot encode a \(lua.typeName(index))")
+        }
+    }
+
+    static func finite(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
+
+    /// A tensor as nested arrays (a number for a 0-D tensor).
+    static func tensorValue(_ t: Tensor) -> Any {
+        let values: [Any] = t.dtype == .i64 ? t.toInt64Array().map { Int($0) } :
+            t.dtype == .bool ? t.toBoolArray() : t.toFloatArray().map { finite(Double($0)) }
+        func nest(_ dims: ArraySlice<Int>, _ start: Int) -> Any {
+            guard let first = dims.first else { return values[start] }
+            let stride = dims.dropFirst().reduce(1, *)
+            return (0..<first).map { nest(dims.dropFirst(), start + $0 * stride) }
+        }
+        return t.shape.isEmpty ? values[0] : nest(t.shape[...], 0)
+    }
+
+    static func push(_ lua: LuaState, _ value: Any) {
+        switch value {
+        case let n as NSNumber:
+            // JSONSerialization's numbers: objCType "c" is a boolean, "d"/"f" a fraction.
+            switch String(cString: n.objCType) {
+            case "c": lua.push(n.boolValue)
+            case "d", "f": lua.push(n.doubleValue)
+            default: lua.push(n.intValue)
+            }
+        case let s as String: lua.push(s)
+        case let a as [Any]:
+            lua.newTable(array: Int32(clamping: a.count))
+            for (i, v) in a.enumerated() {
+                push(lua, v)
+                lua_rawseti(lua.state, -2, lua_Integer(i + 1))
+            }
+        case let d as [String: Any]:
+            lua.newTable(hash: Int32(clamping: d.count))
+            for (k, v) in d where !(v is NSNull) {
+                push(lua, v)
+                lua.setRawField(-2, k)
+            }
+        default: lua.pushNil()
+        }
+    }
+}
