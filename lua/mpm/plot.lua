@@ -51,34 +51,48 @@ return function(mpm)
       "set output " .. gp_string(path),
       "set key top right",
       "set grid",
+      -- Ten distinct colours (the Tableau palette), so ten classes or backbones never share one.
+      "set linetype 1 lc rgb '#1f77b4'", "set linetype 2 lc rgb '#ff7f0e'", "set linetype 3 lc rgb '#2ca02c'",
+      "set linetype 4 lc rgb '#d62728'", "set linetype 5 lc rgb '#9467bd'", "set linetype 6 lc rgb '#8c564b'",
+      "set linetype 7 lc rgb '#e377c2'", "set linetype 8 lc rgb '#7f7f7f'", "set linetype 9 lc rgb '#bcbd22'",
+      "set linetype 10 lc rgb '#17becf'", "set linetype cycle 10",
     }
   end
 
-  --- mpm.plot.lines{path=, series={{x=, y=, title=}...}, title=, xlabel=, ylabel=, logy=false,
-  --- width=900, height=560} -> path or nil, message: line plot of one or more series.
+  --- mpm.plot.lines{path=, series={{x=, y=, yerr=, title=, style=}...}, title=, xlabel=, ylabel=,
+  --- logx=false, logy=false, key="top right", width=900, height=560} -> path or nil, message: line
+  --- plot of one or more series; a series with yerr (one half-width per point) gets error bars.
+  --- key is any gnuplot key placement ("outside right", "bottom left").
   function plot.lines(o)
     mpm.check_option_names("plot.lines", o, { path = true, series = true, title = true, xlabel = true, ylabel = true,
-      logy = true, width = true, height = true })
+      logx = true, logy = true, key = true, width = true, height = true })
     if type(o.path) ~= "string" then error("plot.lines: path (a .png file name) is required", 2) end
     local script = header(o.path, o.width or 900, o.height or 560)
     if o.title then script[#script + 1] = "set title " .. gp_string(o.title) end
     if o.xlabel then script[#script + 1] = "set xlabel " .. gp_string(o.xlabel) end
     if o.ylabel then script[#script + 1] = "set ylabel " .. gp_string(o.ylabel) end
+    if o.logx then script[#script + 1] = "set logscale x" end
     if o.logy then script[#script + 1] = "set logscale y" end
+    if o.key then script[#script + 1] = "set key " .. o.key end
     local files, parts = {}, {}
     for i, s in ipairs(o.series or {}) do
       local x, y = values_of(s.x, "x"), values_of(s.y, "y")
+      local err = s.yerr and values_of(s.yerr, "yerr")
       local name = os.tmpname()
       local f = assert(io.open(name, "w"))
       local n = 0
       for j = 1, math.min(#x, #y) do
-        if y[j] == y[j] and (not o.logy or y[j] > 0) then f:write(("%.9g %.9g\n"):format(x[j], y[j])); n = n + 1 end
+        local keep = y[j] == y[j] and (not o.logy or y[j] > 0) and (not o.logx or x[j] > 0)
+        if keep then
+          f:write(("%.9g %.9g %.9g\n"):format(x[j], y[j], err and err[j] or 0))
+          n = n + 1
+        end
       end
       f:close()
       files[#files + 1] = name
       if n > 0 then
-        parts[#parts + 1] = ("%s using 1:2 with %s lw 2 title %s"):format(gp_string(name), s.style or "lines",
-          gp_string(s.title or ("series " .. i)))
+        parts[#parts + 1] = ("%s using %s with %s lw 2 title %s"):format(gp_string(name), err and "1:2:3" or "1:2",
+          s.style or (err and "yerrorlines" or "lines"), gp_string(s.title or ("series " .. i)))
       end
     end
     if #parts == 0 then

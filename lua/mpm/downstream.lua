@@ -1,0 +1,221 @@
+-- mpm.downstream: what the protocol scripts (examples/jetclass.lua, cwola.lua, btag.lua) share:
+-- a backbone from a file, a random init or none; one classification run that fine-tunes,
+-- predicts the test set and writes result.json and predictions.h5; a sweep over a grid of runs
+-- that resumes (a run with a result.json is not redone) and writes one CSV; and the sweep plot
+-- (a metric against a size, mean and spread over seeds, one line per backbone).
+return function(mpm)
+  local files = mpm.files
+  local downstream = {}
+
+  local function dir_of(path) return path:match("^(.*)/[^/]*$") or "." end
+  local function base_of(path) return path:match("([^/]*)$") end
+
+  --- mpm.downstream.backbone(spec [, {preset="small"}]) -> backbone or false, record: spec is a
+  --- backbone file (mpm.load_backbone), "random" (a fresh encoder of the preset) or "none".
+  --- record = {kind = "file" | "random" | "none", path=, dim=, preprocessing= (a path or nil), task=}.
+  function downstream.backbone(spec, options)
+    local o = mpm.check_options("downstream.backbone", options, { preset = "small" }, 2)
+    if spec == "none" then return false, { kind = "none", dim = 15 } end
+    if spec == "random" then
+      local preset = assert(mpm.tasks.preset(o.preset))
+      local model = mpm.MPM(preset.model)
+      return model:backbone(), { kind = "random", dim = preset.model.encoder_dim, preset = o.preset }
+    end
+    if not files.exists(spec) then error(("--backbone: no such file %s (a backbone.h5, 'random' or 'none')"):format(spec), 0) end
+    local bb, record = mpm.load_backbone(spec)
+    -- The preprocessing path is stored as given to the trainer; found beside the backbone when
+    -- the run directory has moved or training ran elsewhere.
+    local pre = record.preprocessing
+    if pre and not files.exists(pre) and files.exists(files.join(dir_of(spec), base_of(pre))) then
+      pre = files.join(dir_of(spec), base_of(pre))
+    end
+    return bb, { kind = "file", path = spec, dim = record.config.encoder_dim, preprocessing = pre, task = record.task,
+      preset = record.preset }
+  end
+
+  --- mpm.downstream.preprocessing(record, data, out [, path]) -> pre, path: the backbone's fitted
+  --- preprocessing (so its inputs look as in pre-training), the one at `path` when given, or for
+  --- random init and no backbone one fitted on the training file and saved in out.
+  function downstream.preprocessing(record, data, out, path)
+    path = path ~= "" and path or record.preprocessing
+    if path then
+      if not files.exists(path) then error("preprocessing: no such file " .. path, 0) end
+      return mpm.data.load_preprocessing(path), path
+    end
+    local saved = files.join(out, "preprocessing.h5")
+    if files.exists(saved) then return mpm.data.load_preprocessing(saved), saved end
+    local ds = mpm.data.open(data)
+    local pre = ds:fit_preprocessing { jets = math.min(#ds, 2000) }
+    pre:save(saved)
+    return pre, saved
+  end
+
+  -- The metrics of test-set predictions: accuracy and balanced accuracy for several classes;
+  -- for one logit (binary) also the ROC AUC, the SIC at fpr 1e-2 and the rejection at 50%.
+  local function score(scores, labels, classes)
+    local m = mpm.metrics
+    if scores:size(2) == 1 then
+      local s, truth = scores:reshape(-1), labels - 1
+      local sic, tpr, fpr = m.sic(s, truth, { fpr = 0.01 })
+      return { auc = m.roc_auc(s, truth), sic = sic, sic_tpr = tpr, sic_fpr = fpr,
+        rejection_50 = m.rejection(s, truth, { efficiency = 0.5 }), accuracy = m.accuracy(s:gt(0.5):long() + 1, labels) }
+    end
+    return { accuracy = m.accuracy(scores, labels), balanced_accuracy = m.balanced_accuracy(scores, labels),
+      confusion_matrix = m.confusion_matrix(scores, labels, classes) }
+  end
+
+  local run_defaults = {
+    backbone = "required", out = "required", train = "required", val = "required", test = "required",
+    classes = "required", class_names = false, mode = "finetune", preset = "small", preprocessing = "",
+    train_jets = 1000, val_jets = 500, test_jets = 0, seed = 1, steps = 200, batch_size = 100, lr = 0,
+    loss = "cross_entropy", patience = 5, keep_best = true, quiet = false, protocol = "classification",
+    extra = false,
+  }
+
+  --- mpm.downstream.classify{backbone=, out=, train=, val=, test=, classes=, ...} -> result
+  --- One run: train, val and test are jet files (or already opened datasets) whose labels are
+  --- 1..classes (classes = 1: one logit, labels 1 = background, 2 = signal); the head is
+  --- mpm.nn.ClassAttentionClassifier; train_jets (the first N of the training file), val_jets,
+  --- test_jets (0: all), seed, steps, batch_size, lr (0: 1e-3 for random init and no backbone,
+  --- 3e-4 for a pre-trained one), mode, patience, keep_best, loss ("cross_entropy" or "bce").
+  --- Writes out/result.json (metrics by name, options, backbone, times) and out/predictions.h5.
+  --- A run whose out/result.json exists is read back, not redone.
+  function downstream.classify(options)
+    local o = mpm.check_options("downstream.classify", options, run_defaults, 2)
+    local result_path = files.join(o.out, "result.json")
+    if files.exists(result_path) then
+      local f = assert(io.open(result_path))
+      local done = mpm.json.decode(f:read("a"))
+      f:close()
+      return done, true
+    end
+    local t0 = mpm.clock()
+    files.mkdir(o.out)
+    mpm.manual_seed(o.seed)
+    local backbone, record = downstream.backbone(o.backbone, { preset = o.preset })
+    if o.mode == "frozen" and not backbone then error("--mode frozen needs a pre-trained backbone", 0) end
+    local mode = (record.kind == "file") and o.mode or "full"
+    local function open(v) return type(v) == "string" and mpm.data.open(v) or v end
+    local train_ds, val_ds, test_ds = open(o.train), open(o.val), open(o.test)
+    if o.train_jets > #train_ds then
+      error(("--train-jets %d: %s has only %d jets"):format(o.train_jets, train_ds.path, #train_ds), 0)
+    end
+    local pre, pre_path = downstream.preprocessing(record, train_ds.path, o.out, o.preprocessing)
+    local loader = train_ds:loader { batch_size = math.min(o.batch_size, o.train_jets), shuffle = true, seed = o.seed,
+      preprocessing = pre, max_jets = o.train_jets, drop_last = true }
+    local val_loader = val_ds:loader { batch_size = 250, seed = o.seed + 1, preprocessing = pre,
+      max_jets = math.min(#val_ds, o.val_jets) }
+    local test_loader = test_ds:loader { batch_size = 250, seed = o.seed + 2, preprocessing = pre,
+      max_jets = o.test_jets > 0 and math.min(#test_ds, o.test_jets) or nil }
+    local head = mpm.nn.ClassAttentionClassifier(record.dim, o.classes)
+    local lr = o.lr > 0 and o.lr or (record.kind == "file" and 3e-4 or 1e-3)
+    local fit = mpm.finetune.run { backbone = backbone, head = head, mode = mode, loader = loader,
+      val_loader = val_loader, steps = o.steps, lr = lr, loss = o.loss, patience = o.patience, keep_best = o.keep_best,
+      out = files.join(o.out, "train"), overwrite = true, quiet = o.quiet }
+    local t_train = mpm.clock() - t0
+    local scores, labels, indices = mpm.finetune.predict(fit.predict, test_loader)
+    mpm.finetune.save_predictions(files.join(o.out, "predictions.h5"), scores, labels,
+      { jet_indices = indices, classes = o.class_names or nil, file = test_ds.path })
+    local metrics = score(scores, labels, math.max(o.classes, 2))
+    local result = {
+      protocol = o.protocol, metrics = metrics,
+      backbone = { spec = o.backbone, kind = record.kind, task = record.task, preset = record.preset or o.preset,
+        preprocessing = pre_path },
+      options = { mode = mode, train_jets = o.train_jets, val_jets = o.val_jets, test_jets = scores:size(1),
+        seed = o.seed, steps = o.steps, batch_size = o.batch_size, lr = lr, loss = o.loss, patience = o.patience,
+        train = train_ds.path, val = val_ds.path, test = test_ds.path },
+      training = { steps = fit.step, best_step = fit.best and fit.best.step, best_val_loss = fit.best and fit.best.loss,
+        best_val_accuracy = fit.best and fit.best.accuracy, stopped_early = fit.stopped_early },
+      times = { train_seconds = t_train, total_seconds = mpm.clock() - t0 },
+      extra = o.extra or nil,
+    }
+    files.write(result_path, mpm.json.encode(result))
+    return result, false
+  end
+
+  --- mpm.downstream.sweep{runs=, csv=, columns=, run=, quiet=} -> rows: calls run(r) for each
+  --- entry of runs (tables with at least `out`), skipping finished ones (run reads their
+  --- result.json back), and rewrites the CSV after every run with one row per finished run:
+  --- the `columns` picked from each {run = r, result = result} by column -> function(entry).
+  function downstream.sweep(o)
+    local rows = {}
+    local function write_csv()
+      local lines = { table.concat(o.columns.names, ",") }
+      for _, row in ipairs(rows) do
+        local cells = {}
+        for i, name in ipairs(o.columns.names) do
+          local v = row[name]
+          cells[i] = v == nil and "" or (math.type(v) == "float" and ("%.6g"):format(v) or tostring(v))
+        end
+        lines[#lines + 1] = table.concat(cells, ",")
+      end
+      files.write(o.csv, table.concat(lines, "\n") .. "\n")
+    end
+    for i, r in ipairs(o.runs) do
+      local t0 = mpm.clock()
+      local result, reused = o.run(r)
+      local row = {}
+      for _, name in ipairs(o.columns.names) do row[name] = o.columns[name]({ run = r, result = result }) end
+      rows[#rows + 1] = row
+      write_csv()
+      if not o.quiet then
+        print(("sweep %d/%d: %s %s (%s)"):format(i, #o.runs, r.label or r.out,
+          o.columns.summary and o.columns.summary({ run = r, result = result }) or "",
+          reused and "done before" or ("%.0f s"):format(mpm.clock() - t0)))
+      end
+    end
+    return rows
+  end
+
+  --- mpm.downstream.plot_sweep{rows=, x=, y=, group=, path=, xlabel=, ylabel=, title=, logx=true,
+  --- baseline=} -> path or nil, message: y against x with one line per group (mean over the rows
+  --- sharing x, error bars = standard deviation over seeds); the baseline group (random init) is
+  --- drawn dashed.
+  function downstream.plot_sweep(o)
+    local groups, order = {}, {}
+    for _, row in ipairs(o.rows) do
+      local g = row[o.group]
+      if not groups[g] then groups[g] = {}; order[#order + 1] = g end
+      local x = row[o.x]
+      groups[g][x] = groups[g][x] or {}
+      table.insert(groups[g][x], row[o.y])
+    end
+    local series = {}
+    for _, g in ipairs(order) do
+      local xs = {}
+      for x in pairs(groups[g]) do xs[#xs + 1] = x end
+      table.sort(xs)
+      local s = { x = {}, y = {}, yerr = {}, title = tostring(g) }
+      for _, x in ipairs(xs) do
+        local values, sum = groups[g][x], 0
+        for _, v in ipairs(values) do sum = sum + v end
+        local mean, var = sum / #values, 0
+        for _, v in ipairs(values) do var = var + (v - mean) ^ 2 end
+        s.x[#s.x + 1], s.y[#s.y + 1] = x, mean
+        s.yerr[#s.yerr + 1] = #values > 1 and math.sqrt(var / (#values - 1)) or 0
+      end
+      if g == o.baseline then s.style = "yerrorlines dt 2" end
+      series[#series + 1] = s
+    end
+    return mpm.plot.lines { path = o.path, series = series, title = o.title, xlabel = o.xlabel, ylabel = o.ylabel,
+      logx = o.logx ~= false, key = "outside right top" }
+  end
+
+  --- mpm.downstream.list(text [, convert]) -> list: "a,b,c" split at commas (tonumber with
+  --- convert = "number").
+  function downstream.list(text, convert)
+    local out = {}
+    for item in tostring(text):gmatch("[^,]+") do
+      item = item:match("^%s*(.-)%s*$")
+      if convert == "number" then
+        local v = math.tointeger(tonumber(item)) or tonumber(item)
+        if v == nil then error(("expected a list of numbers, got '%s'"):format(text), 0) end
+        item = v
+      end
+      out[#out + 1] = item
+    end
+    return out
+  end
+
+  mpm.downstream = downstream
+end
