@@ -80,9 +80,27 @@ open class Module {
         return module
     }
 
-    /// Appends a child (containers); its name is its 1-based position.
+    /// Appends a child (containers); its name is its 1-based position. Containers' initialisers
+    /// use it directly: a module made just now is in no tree yet, so no child can contain it.
     func appendChild(_ module: Module) {
         children.append((String(children.count + 1), module))
+    }
+
+    /// Appends a child to an existing container, refusing one whose tree holds this module.
+    /// `operation` names the caller in the error ("Sequential:append").
+    func appendChildRefusingCycles(_ module: Module, operation: String) throws {
+        guard !module.contains(self) else {
+            throw TensorError("\(operation): adding this module would make a cycle (a module cannot contain itself)")
+        }
+        appendChild(module)
+    }
+
+    /// Whether `other` is this module or one of its descendants (containers check this before
+    /// adding a child, so a module tree never contains itself).
+    public func contains(_ other: Module) -> Bool {
+        var found = false
+        visit(prefix: "") { _, m in if m === other { found = true } }
+        return found
     }
 
     // MARK: Traversal (Swift side; the Lua protocol walks Lua modules too)
@@ -198,8 +216,13 @@ open class Module {
             let indent = String(repeating: "  ", count: depth)
             let label = name.map { "(\($0)): " } ?? ""
             lines.append("\(indent)\(label)\(m.summary)  [\(formatCount(m.parameterCount)) params]")
+            // A module already on the path is printed once more but not expanded (containers
+            // refuse cycles; a subclass registering an ancestor must still not recurse forever).
+            guard onPath.insert(ObjectIdentifier(m)).inserted else { return }
+            defer { onPath.remove(ObjectIdentifier(m)) }
             for (n, c) in m.children { walk(c, n, depth + 1) }
         }
+        var onPath = Set<ObjectIdentifier>()
         walk(self, nil, 0)
         return lines.joined(separator: "\n")
     }

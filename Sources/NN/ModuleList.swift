@@ -16,8 +16,8 @@ public final class ModuleList: Module {
     public var count: Int { children.count }
     public var modules: [Module] { children.map { $0.module } }
 
-    /// Appends a module at the end.
-    public func append(_ module: Module) { appendChild(module) }
+    /// Appends a module at the end; throws when `module` contains this ModuleList (a cycle).
+    public func append(_ module: Module) throws { try appendChildRefusingCycles(module, operation: "ModuleList:append") }
 
     public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
         throw TensorError("ModuleList is not callable: iterate over it and call its modules")

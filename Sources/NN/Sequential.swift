@@ -17,8 +17,8 @@ public final class Sequential: Module {
 
     public var count: Int { children.count }
 
-    /// Appends a module at the end.
-    public func append(_ module: Module) { appendChild(module) }
+    /// Appends a module at the end; throws when `module` contains this Sequential (a cycle).
+    public func append(_ module: Module) throws { try appendChildRefusingCycles(module, operation: "Sequential:append") }
 
     public override var signature: Signature { Signature(["x"], optional: ["..."]) }
 

@@ -37,6 +37,10 @@ public enum GradMode {
 
     /// Leaves the innermost scope; unbalanced pops are ignored.
     public static func pop() { _ = current.modes.popLast() }
+
+    /// How many scopes are open on this thread (the Lua side saves a coroutine's own scopes
+    /// above the depth it was resumed at, docs/reliability.md "Coroutines").
+    public static var depth: Int { current.modes.count }
 }
 
 /// Runs `body` with gradient recording off.

@@ -195,6 +195,36 @@ struct HDF5Tests {
         #expect(!FileManager.default.fileExists(atPath: dir + "/bad.h5"))
     }
 
+    /// A write that fails half-way closes every HDF5 object it opened: no file of it stays
+    /// registered with the library (one that did crashed the process at exit, in
+    /// H5_term_library), even when the body keeps a group beyond its end.
+    @Test func failedWriteLeavesNoFileOpen() throws {
+        let dir = TestFiles.scratch(); defer { TestFiles.cleanup(dir) }
+        let path = dir + "/half.h5"
+        struct Boom: Error {}
+        var kept: H5Group?
+        #expect(throws: Boom.self) {
+            try H5File.createAtomically(path) { f in
+                let g = try f.createGroup("model")
+                try g.write("w", [Float](repeating: 1, count: 1 << 16), shape: [256, 256])
+                try g.setAttribute("step", .int(3))
+                kept = g
+                throw Boom()
+            }
+        }
+        #expect(!H5Library.openFileNames().contains { $0.hasPrefix(dir) })
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == [])
+        kept = nil
+        // A successful write leaves nothing open either.
+        try H5File.createAtomically(path) { f in try f.write("w", [Float](repeating: 2, count: 64), shape: [8, 8]) }
+        #expect(!H5Library.openFileNames().contains { $0.hasPrefix(dir) })
+        let file = try H5File.open(path)
+        #expect(H5Library.openFileNames().contains(path))   // the check does see open files
+        let w = try file.dataset("w")
+        #expect(try w.read(Float.self) == [Float](repeating: 2, count: 64))
+        #expect(w.chunkShape == [8, 8])
+    }
+
     @Test func readWriteModeAddsToAFile() throws {
         let dir = TestFiles.scratch(); defer { TestFiles.cleanup(dir) }
         let path = dir + "/rw.h5"

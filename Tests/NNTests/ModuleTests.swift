@@ -165,4 +165,30 @@ final class ModuleTests: XCTestCase {
         }
         XCTAssertThrowsError(try ModuleList([lin]).forward([])) { e in XCTAssertTrue("\(e)".contains("not callable")) }
     }
+
+    /// A container refuses a module whose tree holds it (it would recurse forever in forward,
+    /// printing and every walk); the refused append changes nothing.
+    func testContainersRefuseCycles() throws {
+        let lin = try Linear(8, 8)
+        let s = Sequential([lin])
+        XCTAssertThrowsError(try s.append(s)) { e in
+            XCTAssertEqual("\(e)", "Sequential:append: adding this module would make a cycle (a module cannot contain itself)")
+        }
+        let a = Sequential([]), b = ModuleList()
+        try a.append(b)
+        XCTAssertThrowsError(try b.append(a)) { e in
+            XCTAssertEqual("\(e)", "ModuleList:append: adding this module would make a cycle (a module cannot contain itself)")
+        }
+        let outer = Sequential([Sequential([s])])
+        XCTAssertThrowsError(try s.append(outer)) { e in XCTAssertTrue("\(e)".contains("would make a cycle"), "\(e)") }
+        XCTAssertEqual(s.count, 1)
+        XCTAssertEqual(b.count, 0)
+        XCTAssertEqual(try s(try Tensor.randn([4, 8])).shape, [4, 8])
+        // Sharing one module twice is not a cycle.
+        try s.append(lin)
+        XCTAssertEqual(s.count, 2)
+        XCTAssertTrue(outer.contains(lin))
+        XCTAssertFalse(lin.contains(outer))
+        XCTAssertEqual(outer.treeDescription.split(separator: "\n").count, 5)
+    }
 }

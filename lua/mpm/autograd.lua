@@ -2,8 +2,74 @@
 return function(mpm)
   local autograd = mpm.autograd
   local push, pop = autograd._push_grad_mode, autograd._pop_grad_mode
+  local depth, is_enabled = autograd._grad_depth, autograd.is_grad_enabled
 
-  local scope_mt = { __close = function() pop() end, __name = "grad mode scope" }
+  -- Coroutines (docs/reliability.md, "Coroutines"): a grad mode scope belongs to the coroutine
+  -- that opened it. When a resume returns (the coroutine yielded, finished or failed), the
+  -- scopes it opened are taken off the mode stack and kept with it; the next resume puts them
+  -- back. A yield inside no_grad thus leaves the resumer's mode as it was, and the coroutine
+  -- continues with grad off. A coroutine with no scopes of its own runs in its resumer's mode.
+  local saved = setmetatable({}, { __mode = "k" })     -- suspended coroutine -> its modes
+  local finished = setmetatable({}, { __mode = "k" })  -- dead coroutines: their scopes are gone
+
+  local scope_mt = {
+    -- A scope left open by a coroutine that died was taken off when its resume returned.
+    __close = function(scope) if not finished[scope.thread] then pop() end end,
+    __name = "grad mode scope",
+  }
+
+  local function new_scope(enabled)
+    push(enabled)
+    return setmetatable({ thread = coroutine.running() }, scope_mt)
+  end
+
+  -- Puts co's own scopes back on the stack; returns the depth to come back to.
+  local function enter(co)
+    local base, modes = depth(), saved[co]
+    saved[co] = nil
+    if modes then for i = 1, #modes do push(modes[i]) end end
+    return base
+  end
+
+  -- Takes the scopes co opened off the stack, keeping them while co is suspended.
+  local function leave(co, base)
+    local modes = {}
+    while depth() > base do
+      table.insert(modes, 1, is_enabled())
+      pop()
+    end
+    local status = coroutine.status(co)
+    if status == "suspended" and #modes > 0 then saved[co] = modes end
+    if status == "dead" then finished[co] = true end
+  end
+
+  local raw_resume, raw_close, raw_create = coroutine.resume, coroutine.close, coroutine.create
+
+  function coroutine.resume(co, ...)
+    if type(co) ~= "thread" then return raw_resume(co, ...) end   -- the usual error
+    local base = enter(co)
+    local results = table.pack(raw_resume(co, ...))
+    leave(co, base)
+    return table.unpack(results, 1, results.n)
+  end
+
+  function coroutine.close(co)
+    if type(co) ~= "thread" or coroutine.status(co) ~= "suspended" then return raw_close(co) end
+    local base = enter(co)   -- its open scopes close (and pop) as it closes
+    local results = table.pack(raw_close(co))
+    leave(co, base)
+    return table.unpack(results, 1, results.n)
+  end
+
+  function coroutine.wrap(f)
+    local co = raw_create(f)
+    return function(...)
+      local results = table.pack(coroutine.resume(co, ...))
+      if results[1] then return table.unpack(results, 2, results.n) end
+      if coroutine.status(co) == "dead" then raw_close(co) end   -- as Lua's own wrap does
+      error(results[2], 2)
+    end
+  end
 
   -- Runs f(...) with grad mode `enabled`, restoring the mode even if f raises.
   local function run_in_mode(enabled, f, ...)
@@ -18,15 +84,13 @@ return function(mpm)
   --- its results; without, returns a scope for `local g <close> = mpm.no_grad()`.
   function mpm.no_grad(f, ...)
     if f ~= nil then return run_in_mode(false, f, ...) end
-    push(false)
-    return setmetatable({}, scope_mt)
+    return new_scope(false)
   end
 
   --- mpm.enable_grad([f, ...]): the opposite of no_grad, inside a no_grad region.
   function mpm.enable_grad(f, ...)
     if f ~= nil then return run_in_mode(true, f, ...) end
-    push(true)
-    return setmetatable({}, scope_mt)
+    return new_scope(true)
   end
 
   --- mpm.autograd.Function{forward = f, backward = g [, name = "lua_function"]} -> fn:

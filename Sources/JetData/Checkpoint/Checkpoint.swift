@@ -187,7 +187,8 @@ public enum Checkpoint {
         let shape = ds.shape
         switch ds.dtype {
         case .float:
-            return try Tensor(try ds.read(Float.self), shape: shape)
+            let name = ds.displayPath.replacingOccurrences(of: "/", with: ".")
+            return try Tensor(try ds.readFiniteFloats(tensorName: name), shape: shape)
         case .integer, .enumeration:
             return try Tensor(try ds.read(Int64.self), shape: shape)
         case .bool:

@@ -90,7 +90,7 @@ extension H5Dataset {
             let raw = UnsafeMutableRawPointer.allocate(byteCount: max(n * size, 1), alignment: 8)
             defer { raw.deallocate() }
             guard H5Dread(id, nativeType, memSpace.id, fileSpace.id, mpm_h5p_default(), raw) >= 0 else {
-                throw DataError("\(filePath): cannot read \(what), the file may be truncated or corrupt\(H5Library.lastError())")
+                throw readFailure(what)
             }
             widenIntegers(raw, size: size, signed: signed, count: n, into: out, kind: kind)
         default:
@@ -98,7 +98,7 @@ extension H5Dataset {
                 // Integers to bool: read as int8 (HDF5 saturates, so nonzero stays nonzero), then
                 // normalise every byte to 0 or 1, the only valid Bool representations.
                 guard H5Dread(id, mpm_h5t_native_int8(), memSpace.id, fileSpace.id, mpm_h5p_default(), out) >= 0 else {
-                    throw DataError("\(filePath): cannot read \(what), the file may be truncated or corrupt\(H5Library.lastError())")
+                    throw readFailure(what)
                 }
                 let bytes = out.assumingMemoryBound(to: UInt8.self)
                 for i in 0..<n { bytes[i] = bytes[i] != 0 ? 1 : 0 }
@@ -106,10 +106,34 @@ extension H5Dataset {
                 let mem = kind.memoryType()
                 defer { if mem.owned { H5Tclose(mem.id) } }
                 guard H5Dread(id, mem.id, memSpace.id, fileSpace.id, mpm_h5p_default(), out) >= 0 else {
-                    throw DataError("\(filePath): cannot read \(what), the file may be truncated or corrupt\(H5Library.lastError())")
+                    throw readFailure(what)
                 }
             }
         }
+    }
+}
+
+extension H5Dataset {
+    /// The error for a failed H5Dread, right after it: a checksum mismatch (fletcher32, written
+    /// on every chunked dataset) says the data is corrupt; anything else names HDF5's reason.
+    func readFailure(_ what: String) -> DataError {
+        let detail = H5Library.lastError()
+        if detail.contains("checksum") {
+            return DataError("\(filePath): cannot read \(what), the data is corrupt (its checksum does not match)")
+        }
+        return DataError("\(filePath): cannot read \(what), the file may be truncated or corrupt\(detail)")
+    }
+
+    /// Reads the whole dataset as floats and refuses NaN or infinite values, naming the tensor
+    /// (`x.h5: tensor 'model.encoder.0.weight' holds NaN`): weights that went bad must not load
+    /// silently and fail much later as a NaN loss.
+    public func readFiniteFloats(tensorName: String) throws -> [Float] {
+        let values = try read(Float.self)
+        if let bad = values.first(where: { !$0.isFinite }) {
+            let what = bad.isNaN ? "NaN" : bad > 0 ? "inf" : "-inf"
+            throw DataError("\(filePath): tensor '\(tensorName)' holds \(what)")
+        }
+        return values
     }
 }
 

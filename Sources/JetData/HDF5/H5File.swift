@@ -41,9 +41,15 @@ public final class H5File: H5Group {
         return H5File(handle: H5Handle(fid, close: H5Fclose), filePath: path, path: "/")
     }
 
-    /// Creates `path` by running `body` on a new file written to a temporary name in the same
-    /// folder, then renaming it into place. If `body` throws, nothing is left behind and an
-    /// existing file at `path` is untouched. Objects opened inside `body` must not be kept.
+    /// Creates `path` by running `body` on a new file, then writing it to a temporary name in the
+    /// same folder and renaming it into place. If anything fails (`body` throws, the disk is
+    /// full), nothing is left behind, an existing file at `path` is untouched, and no HDF5 object
+    /// stays open. Objects opened inside `body` must not be kept.
+    ///
+    /// The file is built in memory (HDF5's core driver, no backing store) and its image written
+    /// with plain `write` calls: a disk error then reaches us as an errno, and HDF5 never has to
+    /// close a file it cannot flush (a failed H5Fclose leaves the file registered with the
+    /// library, which crashed the process at exit). The cost is one in-memory copy of the file.
     public static func createAtomically(_ path: String, _ body: (H5File) throws -> Void) throws {
         H5Library.prepare()
         let url = URL(fileURLWithPath: path)
@@ -55,45 +61,87 @@ public final class H5File: H5Group {
         if FileManager.default.fileExists(atPath: path, isDirectory: &isDir), isDir.boolValue {
             throw DataError("cannot write \(path): it is a directory")
         }
+        let image = try buildImage(path, body)
         let temp = folder + "/." + url.lastPathComponent + ".tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-        // A strong close degree makes H5Fclose close every object of the file, so the file is
-        // complete on disk before the rename even if a handle is still referenced somewhere.
+        do {
+            try writeFile(temp, image, shownAs: path)
+        } catch {
+            unlink(temp)
+            throw error
+        }
+        guard rename(temp, path) == 0 else {
+            let reason = String(cString: strerror(errno))
+            unlink(temp)
+            throw DataError("cannot write \(path): rename failed (\(reason))")
+        }
+    }
+
+    /// Runs `body` on a new in-memory file and returns the file's bytes. The file is closed on
+    /// every path; in memory, closing cannot fail for want of disk space.
+    private static func buildImage(_ path: String, _ body: (H5File) throws -> Void) throws -> [UInt8] {
+        // A strong close degree makes H5Fclose close every object of the file, so nothing of it
+        // stays registered with the library even if a handle is still referenced somewhere.
         let fapl = H5Pcreate(mpm_h5p_file_access())
-        defer { if fapl >= 0 { H5Pclose(fapl) } }
+        guard fapl >= 0 else { throw DataError("cannot write \(path): cannot set up HDF5\(H5Library.lastError())") }
+        defer { H5Pclose(fapl) }
         _ = H5Pset_fclose_degree(fapl, H5F_CLOSE_STRONG)
-        let fid = H5Fcreate(temp, mpm_h5f_acc_excl(), mpm_h5p_default(), fapl)
+        guard H5Pset_fapl_core(fapl, 16 << 20, false) >= 0 else {
+            throw DataError("cannot write \(path): cannot set up HDF5's in-memory file\(H5Library.lastError())")
+        }
+        let fid = H5Fcreate(path, mpm_h5f_acc_trunc(), mpm_h5p_default(), fapl)
         guard fid >= 0 else {
-            let detail = H5Library.lastError()
-            throw DataError("cannot write \(path): cannot create a file in \(folder)\(detail)")
+            throw DataError("cannot write \(path): cannot create an HDF5 file\(H5Library.lastError())")
         }
         var closed = false
         let file = H5File(handle: H5Handle(fid, close: { id in
             // Closing twice would be an error; the explicit close below already happened.
             closed ? 0 : H5Fclose(id)
         }), filePath: path, path: "/")
-        do {
-            try body(file)
-        } catch {
-            _ = H5Fclose(fid)
-            closed = true
-            unlink(temp)
-            throw error
+        defer { if !closed { _ = H5Fclose(fid); closed = true } }
+        try body(file)
+        guard H5Fflush(fid, H5F_SCOPE_GLOBAL) >= 0 else {
+            throw DataError("cannot write \(path): finishing the file failed\(H5Library.lastError())")
         }
-        let status = H5Fclose(fid)
+        let size = H5Fget_file_image(fid, nil, 0)
+        guard size >= 0 else { throw DataError("cannot write \(path): finishing the file failed\(H5Library.lastError())") }
+        var image = [UInt8](repeating: 0, count: size)
+        let copied = image.withUnsafeMutableBytes { H5Fget_file_image(fid, $0.baseAddress, size) }
+        guard copied == size else { throw DataError("cannot write \(path): finishing the file failed\(H5Library.lastError())") }
         closed = true
-        guard status >= 0 else {
-            let detail = H5Library.lastError()
-            unlink(temp)
-            throw DataError("cannot write \(path): closing the file failed\(detail)")
+        guard H5Fclose(fid) >= 0 else {
+            throw DataError("cannot write \(path): closing the file failed\(H5Library.lastError())")
         }
-        // Flush file contents to disk before the rename makes them visible under the final name.
-        let fd = Glibc.open(temp, O_RDONLY)
-        if fd >= 0 { fsync(fd); Glibc.close(fd) }
-        guard rename(temp, path) == 0 else {
-            let reason = String(cString: strerror(errno))
-            unlink(temp)
-            throw DataError("cannot write \(path): rename failed (\(reason))")
+        return image
+    }
+
+    /// Writes `bytes` to a new file `temp` and flushes it to disk; errors name `shownAs` and the
+    /// system's reason in one line (`x.h5: no space left on device`).
+    private static func writeFile(_ temp: String, _ bytes: [UInt8], shownAs path: String) throws {
+        func failure(_ code: Int32) -> DataError {
+            var reason = String(cString: strerror(code))
+            if let first = reason.first { reason = first.lowercased() + reason.dropFirst() }
+            return DataError("\(path): \(reason)")
         }
+        let fd = Glibc.open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw failure(errno) }
+        var open = true
+        defer { if open { Glibc.close(fd) } }
+        try bytes.withUnsafeBytes { buffer in
+            var done = 0
+            while done < buffer.count {
+                let n = Glibc.write(fd, buffer.baseAddress! + done, buffer.count - done)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw failure(errno)
+                }
+                done += n
+            }
+        }
+        // The contents reach the disk before the rename makes them visible under the final name;
+        // a delayed write error (ENOSPC, EIO) shows up here or at close.
+        guard fsync(fd) == 0 else { throw failure(errno) }
+        open = false
+        guard Glibc.close(fd) == 0 else { throw failure(errno) }
     }
 
     /// Checks that `path` names a readable, non-empty HDF5 file, with a specific message for

@@ -2,8 +2,8 @@ import Tensors
 import CHDF5
 import CHDF5Support
 
-/// How a dataset is stored: chunked along rows and gzip-compressed by default, as h5py's
-/// `create_dataset(..., chunks=True, compression="gzip")` would.
+/// How a dataset is stored: chunked along rows, gzip-compressed and checksummed by default, as
+/// h5py's `create_dataset(..., chunks=True, compression="gzip", fletcher32=True)` would.
 ///
 /// ```swift
 /// try f.write("csts", values, shape: [n, 128, 7], options: H5WriteOptions(chunkRows: 512, gzipLevel: 4))
@@ -15,11 +15,15 @@ public struct H5WriteOptions: Sendable {
     public var gzipLevel: Int?
     /// Byte shuffle before compression (helps floats compress).
     public var shuffle: Bool
+    /// A fletcher32 checksum per chunk, checked on every read (chunked datasets only: scalar
+    /// and empty datasets are stored contiguously, without one).
+    public var checksum: Bool
 
-    public init(chunkRows: Int? = nil, gzipLevel: Int? = 4, shuffle: Bool = true) {
+    public init(chunkRows: Int? = nil, gzipLevel: Int? = 4, shuffle: Bool = true, checksum: Bool = true) {
         self.chunkRows = chunkRows
         self.gzipLevel = gzipLevel
         self.shuffle = shuffle
+        self.checksum = checksum
     }
 }
 
@@ -68,6 +72,9 @@ extension H5Group {
                 if options.shuffle { _ = H5Pset_shuffle(dcpl) }
                 _ = H5Pset_deflate(dcpl, UInt32(max(1, min(9, level))))
             }
+            // A checksum per chunk (last, over the stored bytes, as h5py's fletcher32=True):
+            // damaged data is an error on read instead of wrong numbers.
+            if options.checksum { _ = H5Pset_fletcher32(dcpl) }
         }
         let lcpl = H5Pcreate(mpm_h5p_link_create())
         defer { if lcpl >= 0 { H5Pclose(lcpl) } }

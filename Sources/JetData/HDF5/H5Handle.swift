@@ -1,5 +1,6 @@
 import CHDF5
 import CHDF5Support
+import Foundation
 
 /// Owns one HDF5 identifier and closes it exactly once, when the Swift object goes away.
 /// Every wrapper object holds one of these, so identifiers never leak on error paths.
@@ -27,12 +28,29 @@ enum H5Library {
         mpm_h5_silence_errors()
     }
 
+    /// The names of the HDF5 files open in this process. A file HDF5 could not close stays
+    /// registered and crashes the library's clean-up at exit; tests check that none is left.
+    static func openFileNames() -> [String] {
+        // H5F_OBJ_ALL (every file) does not import into Swift; it is the union of these.
+        let all = hid_t(H5F_OBJ_FILE | H5F_OBJ_DATASET | H5F_OBJ_GROUP | H5F_OBJ_DATATYPE | H5F_OBJ_ATTR)
+        let count = H5Fget_obj_count(all, UInt32(H5F_OBJ_FILE))
+        guard count > 0 else { return [] }
+        var ids = [hid_t](repeating: 0, count: count)
+        let n = H5Fget_obj_ids(all, UInt32(H5F_OBJ_FILE), count, &ids)
+        return ids.prefix(max(0, n)).map { id in
+            var name = [CChar](repeating: 0, count: 4096)
+            return H5Fget_name(id, &name, name.count) >= 0 ? String(cString: name) : ""
+        }
+    }
+
     /// The most specific message on the HDF5 error stack, as " (HDF5: ...)" or "".
     /// Must be called right after the failing call: the next HDF5 call clears the stack.
     static func lastError() -> String {
         var buffer = [CChar](repeating: 0, count: 512)
         buffer.withUnsafeMutableBufferPointer { mpm_h5_last_error($0.baseAddress, $0.count) }
-        let text = String(cString: buffer)
+        // Some messages span lines (the file driver's report of a failed write); errors are one line.
+        let text = String(cString: buffer).split(whereSeparator: \.isNewline)
+            .map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
         return text.isEmpty ? "" : " (HDF5: \(text))"
     }
 }

@@ -27,7 +27,7 @@ public class H5Object {
     var where_: String { path == "/" ? filePath : "\(filePath): \(displayPath)" }
 
     /// The path without the root slash for top-level objects ('csts'), as users spell it.
-    var displayPath: String { path.hasPrefix("/") ? String(path.dropFirst()) : path }
+    public var displayPath: String { path.hasPrefix("/") ? String(path.dropFirst()) : path }
 
     /// Joins a child name onto this object's path.
     func childPath(_ name: String) -> String {

@@ -104,8 +104,8 @@ enum ModuleClass {
         c.method("append", doc: "seq:append(module) -> seq: adds a module at the end of a Sequential or ModuleList") { lua, m in
             let child = try checkModule(lua, 2)
             switch m {
-            case let s as Sequential: s.append(child)
-            case let l as ModuleList: l.append(child)
+            case let s as Sequential: try s.append(child)
+            case let l as ModuleList: try l.append(child)
             default: throw LuaError.message("\(m.typeName) has no append (only Sequential and ModuleList do)")
             }
             lua.pushValue(1)

@@ -17,6 +17,10 @@ enum AutogradLibrary {
             GradMode.pop()
             return 0
         }
+        lua.register("_grad_depth", in: autograd, doc: "internal: how many grad mode scopes are open") { lua in
+            lua.push(GradMode.depth)
+            return 1
+        }
         lua.register("is_grad_enabled", in: autograd, doc: "mpm.autograd.is_grad_enabled() -> whether operations are recorded") { lua in
             lua.push(GradMode.isEnabled)
             return 1

@@ -106,6 +106,18 @@ return function(mpm)
     end)
   end
 
+  -- Whether v is target or holds it anywhere in its tree (through plain tables too): adding
+  -- v under target would then make a cycle.
+  local function holds(v, target)
+    if rawequal(v, target) then return true end
+    if not (is_module(v) or (type(v) == "table" and getmetatable(v) == nil)) then return false end
+    local found = false
+    walk_tree(v, "", function(kind, _, child)
+      if kind == "module" and rawequal(child, target) then found = true end
+    end)
+    return found
+  end
+
   local function iterate(list)
     local i = 0
     return function()
@@ -288,6 +300,17 @@ return function(mpm)
     swift_methods[name] = f
     Module[name] = f
   end
+  -- Containers refuse a module whose tree holds them, seen through Lua modules too (the Swift
+  -- check alone cannot look inside a Lua module's fields).
+  local swift_append = swift_methods.append
+  --- seq:append(module) -> seq: adds a module at the end of a Sequential or ModuleList; a
+  --- module whose tree holds seq is refused (a module cannot contain itself).
+  swift_methods.append = function(self, m)
+    if is_module(m) and holds(m, self) then
+      error(protocol.type_name(self) .. ":append: adding this module would make a cycle (a module cannot contain itself)", 2)
+    end
+    return swift_append(self, m)
+  end
   local swift_metatable = getmetatable(nn.Identity())
   swift_metatable.__tostring = protocol.tree
 
@@ -296,6 +319,12 @@ return function(mpm)
   Module.__tostring = protocol.tree
   Module.__call = function(self, ...) return self:forward(...) end
   Module.__newindex = function(self, key, value)
+    if type(value) == "table" or is_swift(value) then
+      if holds(value, self) then
+        error(protocol.type_name(self) .. ": setting field '" .. tostring(key) ..
+          "' would make a cycle (a module cannot contain itself)", 2)
+      end
+    end
     local order = field_order[self]
     if order then order[#order + 1] = key end
     rawset(self, key, value)

@@ -24,25 +24,33 @@ return function(mpm)
         local o = mpm.check_options(name, options, allowed, 2)
         local self = setmetatable({ optimizer = optimizer, last_step = 0, base_lrs = {}, options = o }, c)
         self.factor = make_factor(o, name, 2)
-        self:_apply()
+        self:_apply(0, 3)
         return self
       end,
     })
   end
 
-  -- Sets every group's lr for the current step; a group added later (staged unfreezing) gets
-  -- its base lr from its lr at the moment the schedule first sees it.
-  function Scheduler:_apply()
-    for i, g in ipairs(self.optimizer.param_groups) do
+  -- Moves to `step` and sets every group's lr for it; a group added later (staged unfreezing)
+  -- gets its base lr from its lr at the moment the schedule first sees it. A non-finite lr is
+  -- an error naming the schedule and the step, raised before any group or the step changes.
+  function Scheduler:_apply(step, level)
+    local groups, lrs = self.optimizer.param_groups, {}
+    for i, g in ipairs(groups) do
       if self.base_lrs[i] == nil then self.base_lrs[i] = g.initial_lr or g.lr end
-      g.lr = self.factor(self.last_step, i) * self.base_lrs[i]
+      lrs[i] = self.factor(step, i) * self.base_lrs[i]
+      local bad = optim.nonfinite(lrs[i])
+      if bad then
+        error(("%s: step %d: the learning rate is %s%s"):format(self.__name, step, bad,
+          #groups > 1 and (" (group " .. i .. ")") or ""), level + 1)
+      end
     end
+    for i, g in ipairs(groups) do g.lr = lrs[i] end
+    self.last_step = step
   end
 
   --- sched:step(): advances one step and updates the groups' lr.
   function Scheduler:step()
-    self.last_step = self.last_step + 1
-    self:_apply()
+    self:_apply(self.last_step + 1, 2)
   end
 
   --- sched:get_lr() -> {lr per group} at the current step.
@@ -61,9 +69,8 @@ return function(mpm)
     if type(sd) ~= "table" or math.type(sd.last_step) ~= "integer" then
       error(self.__name .. ".load_state_dict: expected a table with an integer 'last_step'", 2)
     end
-    self.last_step = sd.last_step
     if type(sd.base_lrs) == "table" then self.base_lrs = table.move(sd.base_lrs, 1, #sd.base_lrs, 1, {}) end
-    self:_apply()
+    self:_apply(sd.last_step, 2)
   end
 
   local function nonnegative(name, o, key, level)

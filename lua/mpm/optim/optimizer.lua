@@ -12,6 +12,17 @@ return function(mpm)
     return type(t) == "table" and getmetatable(t) == nil and (#t == 0 or mpm.is_tensor(t[1]))
   end
 
+  --- optim.nonfinite(v) -> "NaN", "inf" or "-inf" for a number that is not finite, else nil
+  --- (schedules and optimisers refuse such a learning rate).
+  function optim.nonfinite(v)
+    if type(v) ~= "number" then return nil end
+    if v ~= v then return "NaN" end
+    if v == math.huge then return "inf" end
+    if v == -math.huge then return "-inf" end
+    return nil
+  end
+  local nonfinite = optim.nonfinite
+
   --- Makes an optimiser class `name` with `defaults` (every allowed option; "required" marks a
   --- required one), `validate(name, group)` and `update(self, group, p, state)`.
   function Optimizer.define(name, defaults, validate, update)
@@ -74,6 +85,8 @@ return function(mpm)
     for k, v in pairs(g) do
       if v == "required" then error(self.__name .. ": option '" .. k .. "' is required", level) end
     end
+    local bad = nonfinite(g.lr)
+    if bad then error(self.__name .. ": lr is " .. bad .. ", expected a finite number", level) end
     self.validate(self.__name, g, level)
     self.param_groups[#self.param_groups + 1] = g
     return self
@@ -90,6 +103,11 @@ return function(mpm)
   --- closure (re-evaluating the loss with gradients) is called first when given.
   function Optimizer:step(closure)
     local loss
+    -- A learning rate set directly on a group (or loaded) is checked before anything moves.
+    for gi, g in ipairs(self.param_groups) do
+      local bad = nonfinite(g.lr)
+      if bad then error(("%s: the learning rate of group %d is %s"):format(self.__name, gi, bad), 2) end
+    end
     if closure then loss = mpm.enable_grad(closure) end
     for _, g in ipairs(self.param_groups) do
       for _, p in ipairs(g.params) do
