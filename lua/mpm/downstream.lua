@@ -69,7 +69,7 @@ return function(mpm)
     classes = "required", class_names = false, mode = "finetune", preset = "small", preprocessing = "",
     train_jets = 1000, val_jets = 500, test_jets = 0, seed = 1, steps = 200, batch_size = 100, lr = 0,
     loss = "cross_entropy", patience = 5, keep_best = true, quiet = false, protocol = "classification",
-    extra = false,
+    fit_data = false, extra = false,
   }
 
   --- mpm.downstream.classify{backbone=, out=, train=, val=, test=, classes=, ...} -> result
@@ -77,7 +77,8 @@ return function(mpm)
   --- 1..classes (classes = 1: one logit, labels 1 = background, 2 = signal); the head is
   --- mpm.nn.ClassAttentionClassifier; train_jets (the first N of the training file), val_jets,
   --- test_jets (0: all), seed, steps, batch_size, lr (0: 1e-3 for random init and no backbone,
-  --- 3e-4 for a pre-trained one), mode, patience, keep_best, loss ("cross_entropy" or "bce").
+  --- 3e-4 for a pre-trained one), mode, patience (false: none), keep_best, loss ("cross_entropy"
+  --- or "bce"), fit_data (the file a preprocessing is fitted on for random init and none).
   --- Writes out/result.json (metrics by name, options, backbone, times) and out/predictions.h5.
   --- A run whose out/result.json exists is read back, not redone.
   function downstream.classify(options)
@@ -100,7 +101,7 @@ return function(mpm)
     if o.train_jets > #train_ds then
       error(("--train-jets %d: %s has only %d jets"):format(o.train_jets, train_ds.path, #train_ds), 0)
     end
-    local pre, pre_path = downstream.preprocessing(record, train_ds.path, o.out, o.preprocessing)
+    local pre, pre_path = downstream.preprocessing(record, o.fit_data or train_ds.path, o.out, o.preprocessing)
     local loader = train_ds:loader { batch_size = math.min(o.batch_size, o.train_jets), shuffle = true, seed = o.seed,
       preprocessing = pre, max_jets = o.train_jets, drop_last = true }
     local val_loader = val_ds:loader { batch_size = 250, seed = o.seed + 1, preprocessing = pre,
@@ -215,6 +216,96 @@ return function(mpm)
       out[#out + 1] = item
     end
     return out
+  end
+
+  local function name_of(backbone)
+    return (backbone == "random" or backbone == "none") and backbone or (backbone:match("([^/]+)/[^/]+$") or backbone)
+  end
+
+  --- mpm.downstream.protocol(p, args) -> result or rows: the command line of a protocol script
+  --- (examples/jetclass.lua, btag.lua, cwola.lua): one run, or with --sweep the grid backbones x
+  --- sizes x seeds, a CSV and the figure. p = {name=, synopsis=, defaults = {option = value},
+  --- classes=, class_names=, run = function(o, r) -> classify options (data files, ...),
+  --- size = {option=, column=, label=}, metric = {name=, label=}, figure=, title=, note=}.
+  function downstream.protocol(p, args)
+    local d = p.defaults
+    local spec = {
+      { "backbone", "random", "string", "a backbone.h5, 'random' or 'none'" },
+      { "mode", "finetune", "string", "finetune (frozen, then caught up) or frozen (pre-trained backbones only)" },
+      { p.size.option, d[p.size.option], "integer", p.size.help },
+      { "seed", 1, "integer", "seed (head init, data order)" },
+      { "steps", d.steps or 200, "integer", "training steps" .. (d.patience == false and "" or " (early stopping may end sooner)") },
+      { "batch-size", 100, "integer", "jets per batch" },
+      { "lr", 0, "number", "learning rate (0: 3e-4 for a pre-trained backbone, 1e-3 for random and none)" },
+      { "preset", "small", "string", "encoder size for --backbone random" },
+      { "preprocessing", "", "string", "fitted preprocessing (default: the backbone's; for random/none one fitted on " .. d.fit .. ")" },
+      { "data", d.data, "string", "training jets" },
+      { "val", d.val, "string", "validation jets" },
+      { "val-jets", 500, "integer", "validation jets" },
+      { "test", d.test, "string", "test jets (the metrics)" },
+      { "out", "runs/" .. p.name, "string", "output directory" },
+      { "sweep", false, "flag", "run the sweep (backbones x sizes x seeds) instead of one run" },
+      { "backbones", "random", "string", "sweep: comma-separated backbones (files, random, none)" },
+      { "sizes", d.sizes, "string", "sweep: values of --" .. p.size.option },
+      { "seeds", "1,2,3", "string", "sweep: seeds" },
+      { "quiet", false, "flag", "no progress output" },
+    }
+    local o = mpm.tasks.cli.options(args, spec, p.synopsis)
+    if o == nil then return end
+    local size_key = p.size.option:gsub("-", "_")
+    if p.note then
+      local message = p.note(o)
+      if message then print(p.name .. ": " .. message) end
+    end
+    local function run(r)
+      local c = { backbone = r.backbone, out = r.out, train = o.data, val = o.val, test = o.test, classes = p.classes,
+        class_names = p.class_names, mode = o.mode, preset = o.preset, preprocessing = o.preprocessing,
+        train_jets = r.train_jets, val_jets = o.val_jets, seed = r.seed, steps = o.steps, batch_size = o.batch_size,
+        lr = o.lr, quiet = o.quiet or o.sweep, protocol = p.name, fit_data = d.fit }
+      for k, v in pairs(p.run(o, r)) do c[k] = v end
+      return downstream.classify(c)
+    end
+    local metric = p.metric.name
+    if not o.sweep then
+      local r = { backbone = o.backbone, out = o.out, seed = o.seed, train_jets = o.train_jets }
+      r[size_key] = o[size_key]
+      local result, reused = run(r)
+      print(("%s: %s %.4f on %d test jets (%s, %s %d)%s; %s"):format(p.name, metric, result.metrics[metric],
+        result.options.test_jets, name_of(o.backbone), p.size.column, o[size_key],
+        reused and ", from an earlier run" or "", files.join(o.out, "result.json")))
+      return result
+    end
+    local runs = {}
+    for _, backbone in ipairs(downstream.list(o.backbones)) do
+      for _, size in ipairs(downstream.list(o.sizes, "number")) do
+        for _, seed in ipairs(downstream.list(o.seeds, "number")) do
+          local label = ("%s_n%d_s%d"):format(name_of(backbone):gsub("[^%w]", "_"), size, seed)
+          local r = { backbone = backbone, seed = seed, label = label, out = files.join(o.out, label),
+            train_jets = o.train_jets }
+          r[size_key] = size
+          runs[#runs + 1] = r
+        end
+      end
+    end
+    local extra_metrics = p.metric.extra or {}
+    local columns = { names = { "backbone", p.size.column, "seed", metric }, summary = function(e)
+      return ("%s %.4f"):format(metric, e.result.metrics[metric])
+    end }
+    for _, m in ipairs(extra_metrics) do columns.names[#columns.names + 1] = m end
+    for _, n in ipairs { "steps", "seconds" } do columns.names[#columns.names + 1] = n end
+    columns.backbone = function(e) return name_of(e.run.backbone) end
+    columns[p.size.column] = function(e) return e.run[size_key] end
+    columns.seed = function(e) return e.run.seed end
+    for _, m in ipairs { metric, table.unpack(extra_metrics) } do columns[m] = function(e) return e.result.metrics[m] end end
+    columns.steps = function(e) return e.result.training.steps end
+    columns.seconds = function(e) return e.result.times.total_seconds end
+    files.mkdir(o.out)
+    local rows = downstream.sweep { runs = runs, run = run, csv = files.join(o.out, "sweep.csv"), columns = columns,
+      quiet = o.quiet }
+    local png = downstream.plot_sweep { rows = rows, x = p.size.column, y = metric, group = "backbone", baseline = "random",
+      path = files.join(o.out, p.figure), xlabel = p.size.label, ylabel = p.metric.label, title = p.title }
+    print(("%s sweep: %d runs; %s%s"):format(p.name, #rows, files.join(o.out, "sweep.csv"), png and (", " .. png) or ""))
+    return rows
   end
 
   mpm.downstream = downstream

@@ -8,6 +8,7 @@ require "mpm.nn" (mpm)
 require "mpm.optim" (mpm)
 require "mpm.tasks" (mpm)
 require "mpm.finetune" (mpm)
+require "mpm.downstream" (mpm)
 
 --- mpm.help(value): prints the docstring of a function or type, or an overview.
 function mpm.help(value)
