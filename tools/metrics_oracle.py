@@ -27,15 +27,11 @@ def binary_case(name, scores, labels):
     scores = np.asarray(scores, dtype=np.float32).astype(np.float64)
     labels = np.asarray(labels, dtype=np.int64)
     fpr, tpr, thresholds = roc_curve(labels, scores, drop_intermediate=False)
-    sic, rejection = [], []
-    for target in SIC_TARGETS:
-        i = int(np.argmin(np.abs(fpr - target)))
-        sic.append({"target": target, "sic": float(tpr[i] / np.sqrt(fpr[i] + 1e-12)),
-                    "tpr": float(tpr[i]), "fpr": float(fpr[i])})
-    for efficiency in EFFICIENCIES:
-        i = int(np.argmin(np.abs(tpr - efficiency)))
-        rejection.append({"efficiency": efficiency, "rejection": float(1 / fpr[i]) if fpr[i] > 0 else float("inf"),
-                          "tpr": float(tpr[i]), "fpr": float(fpr[i])})
+    def point(rates, target, value):
+        i = int(np.argmin(np.abs(rates - target)))  # the first closest point
+        return {"target": target, "value": value(tpr[i], fpr[i]), "tpr": float(tpr[i]), "fpr": float(fpr[i])}
+    sic = [point(fpr, t, lambda tp, fp: float(tp / np.sqrt(fp + 1e-12))) for t in SIC_TARGETS]
+    rejection = [point(tpr, e, lambda tp, fp: float(1 / fp) if fp > 0 else float("inf")) for e in EFFICIENCIES]
     return {"name": name, "scores": scores.tolist(), "labels": labels.tolist(),
             "auc": float(roc_auc_score(labels, scores)), "fpr": fpr.tolist(), "tpr": tpr.tolist(),
             "thresholds": thresholds.tolist(), "sic": sic, "rejection": rejection}

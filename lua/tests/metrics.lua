@@ -138,17 +138,14 @@ for _, case in ipairs(oracle.binary) do
   check_all(f:tolist(), case.fpr, name .. " fpr")
   check_all(t:tolist(), case.tpr, name .. " tpr")
   check_all(th:tolist(), case.thresholds, name .. " thresholds")
-  for _, p in ipairs(case.sic) do
-    local v, pt, pf = M.sic(scores, labels, { fpr = p.target })
-    check(v, p.sic, name .. " sic at fpr " .. p.target)
-    check(pt, p.tpr, name .. " sic tpr at fpr " .. p.target)
-    check(pf, p.fpr, name .. " sic fpr at fpr " .. p.target)
-  end
-  for _, p in ipairs(case.rejection) do
-    local v, pt, pf = M.rejection(scores, labels, { efficiency = p.efficiency })
-    check(v, p.rejection, name .. " rejection at efficiency " .. p.efficiency)
-    check(pt, p.tpr, name .. " rejection tpr at efficiency " .. p.efficiency)
-    check(pf, p.fpr, name .. " rejection fpr at efficiency " .. p.efficiency)
+  for f, option in pairs { sic = "fpr", rejection = "efficiency" } do
+    for _, p in ipairs(case[f]) do
+      local v, pt, pf = M[f](scores, labels, { [option] = p.target })
+      local at = ("%s %s at %s %g"):format(name, f, option, p.target)
+      check(v, p.value, at)
+      check(pt, p.tpr, at .. ": tpr")
+      check(pf, p.fpr, at .. ": fpr")
+    end
   end
 end
 

@@ -51,21 +51,20 @@ extension Metrics {
                                        classBase: Int = 0) throws -> Tensor {
         let function = "confusion_matrix"
         let (pred, truth, columns) = try classPairs(predictions, labels, base: classBase, function)
-        let largest = Swift.max(pred.max()!, truth.max()!) + 1
+        let top = Swift.max(pred.max()!, truth.max()!), limit = 1 << 15
         let c: Int
         if let classes {
             guard classes >= 1 else { throw TensorError("\(function): classes must be at least 1, got \(classes)") }
-            guard largest <= classes else {
-                throw TensorError("\(function): class \(largest - 1 + classBase) found but classes = \(classes)")
-            }
+            guard top < classes else { throw TensorError("\(function): class \(top + classBase) found but classes = \(classes)") }
             if let columns, columns > classes {
                 throw TensorError("\(function): pred has \(columns) score columns but classes = \(classes)")
             }
             c = classes
         } else {
-            c = Swift.max(largest, columns ?? 0)
+            guard top < limit else { throw TensorError("\(function): class \(top + classBase) is too large for a dense [C, C] matrix") }
+            c = Swift.max(top + 1, columns ?? 0)
         }
-        guard c <= 1 << 15 else { throw TensorError("\(function): \(c) classes is too many for a dense [C, C] matrix") }
+        guard c <= limit else { throw TensorError("\(function): \(c) classes are too many for a dense [C, C] matrix (at most \(limit))") }
         return try Raw.make([c, c], Int64.self) { p, count in
             p.initialize(repeating: 0, count: count)
             for (t, q) in zip(truth, pred) { p[t * c + q] += 1 }
