@@ -53,6 +53,7 @@ public enum NNLibrary {
             for the Lua module protocol (targets: name -> tensor found by its walk)
             """) { lua in
             var targets: [(name: String, tensor: Tensor)] = []
+            try lua.checkTable(1)
             try lua.forEachPair(1) { key, value in
                 guard let name = lua.plainString(key) else { return }
                 targets.append((name, try lua.tensor(value)))
