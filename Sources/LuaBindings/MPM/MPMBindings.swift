@@ -4,7 +4,7 @@ import CSupport
 import MPM
 import Tensors
 
-/// Installs the Swift half of the MPM layer: `mpm.kmeans`, `mpm.ode`, `mpm.rq_spline`, the
+/// Installs the Swift half of the MPM layer: `mpm.kmeans`, `mpm.ode`, `mpm.rq_spline`, `mpm.metrics`, the
 /// `mpm.tasks` table and the internal `mpm._mpm` table the Lua half (lua/mpm/tasks) builds
 /// `mpm.MPM`, the task classes and the tokenizer on.
 enum MPMBindings {
@@ -21,6 +21,11 @@ enum MPMBindings {
         lua.setRawField(mpm, "ode")
 
         KernelBindings.registerSpline(lua, in: mpm)
+
+        lua.newTable()
+        let metrics = lua.top
+        MetricsBinding.register(lua, in: metrics)
+        lua.setRawField(mpm, "metrics")
 
         lua.newTable()
         lua.setRawField(mpm, "tasks")

@@ -54,6 +54,7 @@ public enum NNLibrary {
             """) { lua in
             try lua.checkTable(1)
             var targets: [(name: String, tensor: Tensor)] = []
+            try lua.checkTable(1)
             try lua.forEachPair(1) { key, value in
                 guard let name = lua.plainString(key) else { return }
                 targets.append((name, try lua.tensor(value)))
