@@ -14,9 +14,7 @@ enum MetricsBinding {
             [N] (counting from 1) or scores [N, C] (the first largest score of a row is its class);
             labels are class numbers [N] counting from 1.
             """) { lua in
-            lua.push(try MPMBindings.guarded {
-                try Metrics.accuracy(try input(lua, 1, "accuracy", "pred"), try input(lua, 2, "accuracy", "labels"), classBase: 1)
-            })
+            lua.push(try Metrics.accuracy(try input(lua, 1, "accuracy", "pred"), try input(lua, 2, "accuracy", "labels"), classBase: 1))
             return 1
         }
         lua.register("balanced_accuracy", in: table, doc: """
@@ -26,9 +24,7 @@ enum MetricsBinding {
             labels as in mpm.metrics.accuracy.
             """) { lua in
             let f = "balanced_accuracy"
-            lua.push(try MPMBindings.guarded {
-                try Metrics.balancedAccuracy(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"), classBase: 1)
-            })
+            lua.push(try Metrics.balancedAccuracy(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"), classBase: 1))
             return 1
         }
         lua.register("confusion_matrix", in: table, doc: """
@@ -40,10 +36,8 @@ enum MetricsBinding {
             """) { lua in
             let f = "confusion_matrix"
             let classes = lua.isNoneOrNil(3) ? nil : try lua.integer(3)
-            lua.push(try MPMBindings.guarded {
-                try Metrics.confusionMatrix(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"),
-                                            classes: classes, classBase: 1)
-            })
+            lua.push(try Metrics.confusionMatrix(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"),
+                                            classes: classes, classBase: 1))
             return 1
         }
         lua.register("roc_curve", in: table, doc: """
@@ -54,10 +48,8 @@ enum MetricsBinding {
             the first point (0, 0) at threshold +inf. Both classes must be present.
             """) { lua in
             let f = "roc_curve"
-            let curve = try MPMBindings.guarded {
-                try Metrics.rocCurve(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"))
-            }
-            let (fpr, tpr, thresholds) = try MPMBindings.guarded { try curve.tensors() }
+            let curve = try Metrics.rocCurve(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"))
+            let (fpr, tpr, thresholds) = try curve.tensors()
             lua.push(fpr)
             lua.push(tpr)
             lua.push(thresholds)
@@ -70,9 +62,7 @@ enum MetricsBinding {
             An error when labels hold only one class.
             """) { lua in
             let f = "roc_auc"
-            lua.push(try MPMBindings.guarded {
-                try Metrics.rocAUC(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"))
-            })
+            lua.push(try Metrics.rocAUC(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels")))
             return 1
         }
         lua.register("sic", in: table, doc: """
@@ -84,9 +74,7 @@ enum MetricsBinding {
             let f = "sic"
             try lua.checkOptions(3, allowed: ["fpr"], function: f)
             let target = try lua.option(3, "fpr", lua.number) ?? 0.01
-            let p = try MPMBindings.guarded {
-                try Metrics.sic(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"), fpr: target)
-            }
+            let p = try Metrics.sic(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"), fpr: target)
             lua.push(p.sic)
             lua.push(p.tpr)
             lua.push(p.fpr)
@@ -101,10 +89,8 @@ enum MetricsBinding {
             let f = "rejection"
             try lua.checkOptions(3, allowed: ["efficiency"], function: f)
             let target = try lua.option(3, "efficiency", lua.number) ?? 0.5
-            let p = try MPMBindings.guarded {
-                try Metrics.rejection(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"),
+            let p = try Metrics.rejection(scores: try input(lua, 1, f, "scores"), labels: try input(lua, 2, f, "labels"),
                                       efficiency: target)
-            }
             lua.push(p.rejection)
             lua.push(p.tpr)
             lua.push(p.fpr)
@@ -118,9 +104,7 @@ enum MetricsBinding {
             partitions (one cluster each, all singletons, a single point) give 1.0.
             """) { lua in
             let f = "adjusted_rand_index"
-            lua.push(try MPMBindings.guarded {
-                try Metrics.adjustedRandIndex(try input(lua, 1, f, "truth"), try input(lua, 2, f, "pred"))
-            })
+            lua.push(try Metrics.adjustedRandIndex(try input(lua, 1, f, "truth"), try input(lua, 2, f, "pred")))
             return 1
         }
     }

@@ -65,7 +65,7 @@ extension Metrics {
             c = Swift.max(top + 1, columns ?? 0)
         }
         guard c <= limit else { throw TensorError("\(function): \(c) classes are too many for a dense [C, C] matrix (at most \(limit))") }
-        return try Raw.make([c, c], Int64.self) { p, count in
+        return try Tensor.make([c, c], Int64.self) { p, count in
             p.initialize(repeating: 0, count: count)
             for (t, q) in zip(truth, pred) { p[t * c + q] += 1 }
         }

@@ -21,11 +21,11 @@ public enum Metrics {}
 extension Metrics {
     /// The values of a 1-D tensor as Doubles (exact for f32, bool and i64 below 2^53).
     static func values(_ t: Tensor, _ function: String, _ name: String) throws -> [Double] {
-        guard t.dim == 1 else { throw TensorError("\(function): \(name) must be 1-D, got shape \(shapeLabel(t.shape))") }
+        guard t.dim == 1 else { throw TensorError("\(function): \(name) must be 1-D, got shape \(formatShape(t.shape))") }
         switch t.dtype {
-        case .f32: return Raw.read(t, as: Float.self) { $0.map(Double.init) }
-        case .i64: return Raw.read(t, as: Int64.self) { $0.map(Double.init) }
-        case .bool: return Raw.read(t, as: Bool.self) { $0.map { $0 ? 1 : 0 } }
+        case .f32: return t.withElements(as: Float.self) { $0.map(Double.init) }
+        case .i64: return t.withElements(as: Int64.self) { $0.map(Double.init) }
+        case .bool: return t.withElements(as: Bool.self) { $0.map { $0 ? 1 : 0 } }
         }
     }
 
@@ -50,8 +50,8 @@ extension Metrics {
     /// Integral values of a 1-D tensor (class numbers or cluster labels); f32 values must be
     /// whole numbers.
     static func integers(_ t: Tensor, _ function: String, _ name: String) throws -> [Int64] {
-        guard t.dim == 1 else { throw TensorError("\(function): \(name) must be 1-D, got shape \(shapeLabel(t.shape))") }
-        if t.dtype == .i64 { return Raw.read(t, as: Int64.self) { Array($0) } }
+        guard t.dim == 1 else { throw TensorError("\(function): \(name) must be 1-D, got shape \(formatShape(t.shape))") }
+        if t.dtype == .i64 { return t.withElements(as: Int64.self) { Array($0) } }
         let v = try values(t, function, name)
         if let bad = v.first(where: { $0.rounded() != $0 || Swift.abs($0) > 9.0e15 }) {
             throw TensorError("\(function): \(name) must be whole numbers, found \(number(bad))")
@@ -73,13 +73,13 @@ extension Metrics {
     static func predictions(_ t: Tensor, base: Int, _ function: String) throws -> (classes: [Int], columns: Int?) {
         if t.dim == 1 { return (try classes(t, base: base, function, "pred"), nil) }
         guard t.dim == 2 else {
-            throw TensorError("\(function): pred must be class numbers [N] or scores [N, C], got shape \(shapeLabel(t.shape))")
+            throw TensorError("\(function): pred must be class numbers [N] or scores [N, C], got shape \(formatShape(t.shape))")
         }
         let c = t.shape[1]
-        guard c >= 1 else { throw TensorError("\(function): pred scores [N, C] need at least one column, got shape \(shapeLabel(t.shape))") }
-        let hasNaN = t.dtype == .f32 && Raw.read(t, as: Float.self) { $0.contains { $0.isNaN } }
+        guard c >= 1 else { throw TensorError("\(function): pred scores [N, C] need at least one column, got shape \(formatShape(t.shape))") }
+        let hasNaN = t.dtype == .f32 && t.withElements(as: Float.self) { $0.contains { $0.isNaN } }
         if hasNaN { throw TensorError("\(function): pred scores contain NaN") }
-        let predicted = Raw.ints(try t.argmax(dim: 1))
+        let predicted = (try t.argmax(dim: 1)).toIntArray()
         return (predicted, c)
     }
 

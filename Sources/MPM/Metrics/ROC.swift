@@ -58,8 +58,8 @@ extension Metrics {
 
         /// fpr, tpr and thresholds as float32 tensors [M].
         public func tensors() throws -> (fpr: Tensor, tpr: Tensor, thresholds: Tensor) {
-            (try Raw.make(fpr.map(Float.init), shape: [fpr.count]), try Raw.make(tpr.map(Float.init), shape: [tpr.count]),
-             try Raw.make(thresholds.map(Float.init), shape: [thresholds.count]))
+            (try Tensor(fpr.map(Float.init), shape: [fpr.count]), try Tensor(tpr.map(Float.init), shape: [tpr.count]),
+             try Tensor(thresholds.map(Float.init), shape: [thresholds.count]))
         }
     }
 
