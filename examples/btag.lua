@@ -10,7 +10,7 @@
 -- Writes OUT/result.json and OUT/predictions.h5 per run; the sweep writes OUT/sweep.csv and
 -- OUT/accuracy_vs_jets.png (accuracy against the number of training jets per backbone, mean
 -- and spread over seeds). The same options as examples/jetclass.lua (--help).
-mpm.downstream.protocol({
+return mpm.downstream.protocol({
   name = "btag", synopsis = "mpmlua examples/btag.lua [options]",
   classes = 3, class_names = table.concat(mpm.data.BTAG_CLASSES, ","),
   defaults = { ["train-jets"] = 2000, data = "data/btag_train.h5", val = "data/btag_val.h5",

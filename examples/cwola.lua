@@ -16,11 +16,19 @@
 -- `make data N=...` generates enough jets for the paper's sizes (docs/downstream.md).
 local files = mpm.files
 
+-- The number of class `name` in a dataset, or an error naming the classes it has.
+local function class_number(ds, name)
+  for i, c in ipairs(ds.classes) do if c == name then return i end end
+  error(("%s (%s jets) has no class '%s' (its classes: %s)"):format(ds.path, ds.kind, name,
+    table.concat(ds.classes, ", ")), 0)
+end
+
 -- The CWoLa samples of one file: labels 1 (sample 0) and 2 (sample 1, with the signal), or
 -- with truth = true the true labels (1 background, 2 signal), written to `path` once.
-local function mixed_file(source, path, background, signal, n_signal, truth)
+local function mixed_file(source, path, n_signal, truth)
   if files.exists(path) then return path end
   local ds = mpm.data.open(source)
+  local background, signal = class_number(ds, "QCD"), class_number(ds, "TTBar")
   local labels = ds:read(1, #ds).labels:tolist()
   local picked, new = {}, {}
   local n_background, n_sig = 0, 0
@@ -44,13 +52,7 @@ local function mixed_file(source, path, background, signal, n_signal, truth)
   return path
 end
 
-local classes = mpm.data.JETCLASS_CLASSES
-local function class_number(name)
-  for i, c in ipairs(classes) do if c == name then return i end end
-  error(("unknown class '%s' (expected one of: %s)"):format(name, table.concat(classes, ", ")), 0)
-end
-
-mpm.downstream.protocol({
+return mpm.downstream.protocol({
   name = "cwola", synopsis = "mpmlua examples/cwola.lua [options]",
   classes = 1, class_names = "background,signal",
   defaults = { ["n-signal"] = 300, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",
@@ -70,11 +72,10 @@ mpm.downstream.protocol({
   run = function(o, r)
     local dir = files.join(o.out, "samples")
     files.mkdir(dir)
-    local qcd, top = class_number("QCD"), class_number("TTBar")
-    local train = mixed_file(o.data, files.join(dir, ("train_n%d.h5"):format(r.n_signal)), qcd, top, r.n_signal)
-    local val = mixed_file(o.val, files.join(dir, ("val_n%d.h5"):format(r.n_signal)), qcd, top,
+    local train = mixed_file(o.data, files.join(dir, ("train_n%d.h5"):format(r.n_signal)), r.n_signal)
+    local val = mixed_file(o.val, files.join(dir, ("val_n%d.h5"):format(r.n_signal)),
       math.ceil(r.n_signal * #mpm.data.open(o.val) / #mpm.data.open(o.data)))
-    local test = mixed_file(o.test, files.join(dir, "test_truth.h5"), qcd, top, 0, true)
+    local test = mixed_file(o.test, files.join(dir, "test_truth.h5"), 0, true)
     local n = #mpm.data.open(train)
     return { train = train, val = val, test = test, train_jets = n, loss = "bce", patience = false, keep_best = false,
       extra = { n_signal = r.n_signal, background = "QCD", signal = "TTBar" } }

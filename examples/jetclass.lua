@@ -13,7 +13,7 @@
 -- (Figure 3a: accuracy against the number of training jets, mean and spread over seeds); a
 -- stopped sweep continues where it left off. Defaults fit the bundled files (3000 training
 -- jets); `make data N=...` generates larger ones (docs/downstream.md). --help lists the options.
-mpm.downstream.protocol({
+return mpm.downstream.protocol({
   name = "jetclass", synopsis = "mpmlua examples/jetclass.lua [options]",
   classes = 10, class_names = table.concat(mpm.data.JETCLASS_CLASSES, ","),
   defaults = { ["train-jets"] = 1000, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",

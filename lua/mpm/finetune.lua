@@ -22,7 +22,7 @@ return function(mpm)
     head = "required", loader = "required", steps = "required", backbone = false, mode = "finetune",
     loss = "cross_entropy", label_smoothing = 0.1, bce_smoothing = 0.05, classes = false,
     lr = 1e-4, weight_decay = 1e-5, warmup = false, final_lr = 1e-3, clip = 1.0,
-    unfreeze_at = false, catchup = false, val_loader = false, val_every = false, val_batches = 1000000,
+    unfreeze_at = false, catchup = false, val_loader = false, val_every = false, val_batches = 1000000, log_every = false,
     patience = 5, keep_best = true, out = false, resume = false, overwrite = false, metrics = "csv",
     progress = "auto", quiet = false, on_log = false,
   }
@@ -114,7 +114,7 @@ return function(mpm)
   --- ("finetune", "frozen", "full"), loss ("cross_entropy" with label_smoothing 0.1, "bce" with
   --- targets smoothed by up to bce_smoothing 0.05, or function(logits, batch) -> loss), lr (1e-4),
   --- weight_decay (1e-5), warmup (steps/10), final_lr (1e-3 of lr), clip (1.0), unfreeze_at
-  --- (steps/10), catchup (steps/10), val_loader, val_every (steps/10), val_batches (all),
+  --- (steps/10), catchup (steps/10), val_loader, val_every (steps/10), val_batches (all), log_every (steps/50),
   --- patience (5 validations; false: no early stopping), keep_best (true), out, resume,
   --- overwrite, metrics ("csv"/"jsonl"), progress, quiet, on_log.
   --- result = {step, first_loss, last_loss, best = {loss, step, accuracy}, val, elapsed,
@@ -189,7 +189,7 @@ return function(mpm)
 
     local t0 = mpm.clock()
     local summary, err = train.loop {
-      start = start, steps = o.steps, progress = progress, log_every = math.max(1, o.steps // 50),
+      start = start, steps = o.steps, progress = progress, log_every = o.log_every or math.max(1, o.steps // 50),
       val_every = o.val_every, checkpoint_every = o.val_every or math.max(1, o.steps // 5), val_names = { "accuracy" },
       step = function(step)
         set_frozen(step - 1)
@@ -228,7 +228,7 @@ return function(mpm)
     stream:close()
     if metrics then metrics:close() end
     if err then error(err, 0) end
-    if backbone then backbone:requires_grad_(o.mode ~= "frozen") end
+    if backbone then backbone:requires_grad_(true) end
     if o.keep_best and best.head then
       head:load_state_dict(best.head)
       if backbone and best.backbone then backbone:load_state_dict(best.backbone) end
