@@ -217,10 +217,7 @@ return function(mpm)
         return { step = step, epoch = stream.epoch, time = mpm.clock() - t0, lr = opt.param_groups[1].lr,
           backbone_lr = opt.param_groups[2] and opt.param_groups[2].lr or nil }
       end,
-      on_row = function(row)
-        if metrics then metrics:write(row) end
-        if o.on_log then o.on_log(row) end
-      end,
+      metrics = metrics, on_log = o.on_log or nil,
       checkpoint = checkpoint and function(step)
         checkpoint:save { step = step, epoch = stream.epoch, batch_index = stream.index, elapsed = mpm.clock() - t0 }
       end,

@@ -5,7 +5,7 @@ import MPM
 import NN
 import Tensors
 
-/// `mpm._mpm.new_task`, `task_catalogue`, `presets`, `task_info`, `loss`, `sample`: the Swift
+/// `mpm._mpm.new_task`, `task_catalogue`, `presets`, `loss`, `sample`: the Swift
 /// side of the built-in task classes (lua/mpm/tasks/builtin.lua). What each task is and takes
 /// comes from TaskCatalogue (Sources/MPM/Tasks/TaskCatalogue.swift).
 enum TaskBinding {
@@ -101,33 +101,26 @@ enum TaskBinding {
         lua.setRawField(-2, "ssfm")
     }
 
+    /// A sequence table of `items`, each pushed by `pushOne`.
+    static func pushList<T>(_ lua: LuaState, _ items: [T], _ pushOne: (LuaState, T) -> Void) {
+        lua.newTable(array: Int32(items.count))
+        for (i, item) in items.enumerated() {
+            pushOne(lua, item)
+            lua_rawseti(lua.state, -2, lua_Integer(i + 1))
+        }
+    }
+
     static func register(_ lua: LuaState, in core: Int32) {
         lua.register("new_task", in: core, doc: "internal: new_task(name, options) -> Swift task module") { lua in
             ModuleClass.push(lua, try make(lua, name: try lua.string(1), 2))
             return 1
         }
         lua.register("task_catalogue", in: core, doc: "internal: the built-in tasks, as TaskCatalogue describes them") { lua in
-            lua.newTable(array: Int32(TaskCatalogue.kinds.count))
-            for (i, kind) in TaskCatalogue.kinds.enumerated() {
-                push(lua, kind)
-                lua_rawseti(lua.state, -2, lua_Integer(i + 1))
-            }
+            pushList(lua, TaskCatalogue.kinds, push)
             return 1
         }
         lua.register("presets", in: core, doc: "internal: the presets of MPMPreset.all, in order") { lua in
-            lua.newTable(array: Int32(MPMPreset.all.count))
-            for (i, preset) in MPMPreset.all.enumerated() {
-                push(lua, preset)
-                lua_rawseti(lua.state, -2, lua_Integer(i + 1))
-            }
-            return 1
-        }
-        lua.register("task_info", in: core, doc: "internal: {name=, input=, weight=} of a Swift task") { lua in
-            let t = try task(lua, 1)
-            lua.newTable(hash: 3)
-            lua.push(t.taskName); lua.setRawField(-2, "name")
-            lua.push(t.input.rawValue); lua.setRawField(-2, "input")
-            lua.push(t.defaultWeight); lua.setRawField(-2, "weight")
+            pushList(lua, MPMPreset.all, push)
             return 1
         }
         lua.register("loss", in: core, doc: "internal: loss(core, input, target) -> scalar tensor") { lua in

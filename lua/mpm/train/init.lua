@@ -285,10 +285,7 @@ return function(mpm)
       row = function(step)
         return { step = step, epoch = stream.epoch, time = elapsed_before + mpm.clock() - t0, lr = opt.param_groups[1].lr }
       end,
-      on_row = function(row)
-        if metrics then metrics:write(row) end
-        if o.on_log then o.on_log(row) end
-      end,
+      metrics = metrics, on_log = o.on_log or nil,
       checkpoint = checkpoint and function(step)
         checkpoint:save { step = step, epoch = stream.epoch, batch_index = stream.index,
           elapsed = elapsed_before + (mpm.clock() - t0), loader_seed = loader.seed }

@@ -45,12 +45,12 @@ return function(mpm, train)
   local function new_window() return { n = 0, loss = 0, parts = {}, grad = 0 } end
 
   --- train.loop{start=, steps=, step=, names=, val_names=, log_every=, val_every=, validate=,
-  --- checkpoint_every=, checkpoint=, row=, on_row=, progress=, stop=} -> summary, error
+  --- checkpoint_every=, checkpoint=, row=, metrics=, on_log=, progress=, stop=} -> summary, error
   --- step(n) -> {loss = number, parts = {name = number}, grad_norm = number} runs step n;
   --- validate(n) -> {loss =, [name] =} or nil; checkpoint(n) saves; row(n) -> the row's fixed
   --- columns (epoch, lr, ...), to which the loop adds the window means (loss, grad_norm,
   --- loss_<name>) and validation (val_loss, val_loss_<name>, and val_<name> for val_names);
-  --- on_row(row) writes it;
+  --- each row goes to metrics (a train.Metrics) and on_log(row);
   --- stop(n, val) -> true ends the run early (early stopping). Errors are caught and returned
   --- as "step n: message", after the progress line is closed, so the caller can clean up.
   --- summary = {step, first_loss, last_loss, val, grad_norm, elapsed, steps_per_second, stopped}.
@@ -115,7 +115,8 @@ return function(mpm, train)
         local log_now = n % o.log_every == 0 or n == steps or n == start + 1
         if log_now or val then
           local row = row_for(n, val)
-          if o.on_row then o.on_row(row) end
+          if o.metrics then o.metrics:write(row) end
+          if o.on_log then o.on_log(row) end
           progress:log(text_for(n, row), val ~= nil)
           if log_now then window = new_window() end
         else
