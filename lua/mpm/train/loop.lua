@@ -2,13 +2,7 @@
 -- It owns the cadence (log, validate, checkpoint), the running means between logged rows, the
 -- progress line and the error wording; what one step does is the caller's function.
 return function(mpm, train)
-  local function describe(v)
-    if v ~= v then return "NaN" end
-    if v == math.huge then return "Inf" end
-    if v == -math.huge then return "-Inf" end
-    return tostring(v)
-  end
-  train.describe_number = describe
+  local function describe(v) return mpm.optim.nonfinite(v) or tostring(v) end
 
   --- train.check_loss(step, name, loss) -> loss:item(): a step's loss must be a finite scalar
   --- tensor; otherwise "step 12: loss is NaN (task cfm)".
