@@ -83,6 +83,37 @@ struct JetDatasetTests {
                 == (0..<100).map(batch.count(ofJet:)))
     }
 
+    /// Values the schema forbids are refused when read, naming the file, the jet and the
+    /// dataset: non-finite features of real constituents, labels outside the classes, mask
+    /// values other than 0 and 1 (before, NaN features were mapped silently by a fitted
+    /// preprocessing, and label 99 or mask 2 were accepted).
+    @Test func refusesValuesOutsideTheSchema() throws {
+        let dir = TestFiles.scratch(); defer { TestFiles.cleanup(dir) }
+        var nan = ReferenceJets(kind: .jetclass, n: 10, p: 8, seed: 5)
+        let slot = nan.mask.firstIndex(of: true)!
+        nan.csts[slot * 7 + 1] = .nan
+        try nan.write(to: dir + "/nan.h5")
+        TestFiles.expectError(["nan.h5: jet \(slot / 8) has nan in feature 'deta' of slot \(slot % 8) of 'csts'"]) {
+            _ = try JetDataset.open(dir + "/nan.h5").read(0..<10)
+        }
+        var label = ReferenceJets(kind: .btag, n: 10, p: 8, seed: 5)
+        label.labels[4] = 99
+        try label.write(to: dir + "/label.h5")
+        TestFiles.expectError(["label.h5: jet 4 has label 99 in 'labels' (valid 0..2 for btag jets)"]) {
+            _ = try JetDataset.open(dir + "/label.h5").read(indices: [4])
+        }
+        let good = ReferenceJets(kind: .jetclass, n: 10, p: 8, seed: 5)
+        try good.write(to: dir + "/mask.h5", skip: ["mask"]) { f in
+            var m = good.mask.map { Int8($0 ? 1 : 0) }
+            m[13] = 2
+            try f.write("mask", m, shape: [10, 8])
+        }
+        TestFiles.expectError(["mask.h5: jet 1 has mask value 2 in slot 5 of 'mask' (valid 0 or 1)"]) {
+            _ = try JetDataset.open(dir + "/mask.h5").read(0..<10)
+        }
+        #expect(try JetDataset.open(dir + "/mask.h5").read(2..<10).batchSize == 8, "other jets still read")
+    }
+
     @Test func explainsSchemaProblems() throws {
         let dir = TestFiles.scratch(); defer { TestFiles.cleanup(dir) }
         let ref = ReferenceJets(kind: .jetclass, n: 10, p: 8, seed: 5)

@@ -46,12 +46,20 @@ extension JetDataset {
         let p = maxParticles, f = JetSchema.featureCount
         let cstsPadded = try csts.read(Float.self, rows: rows)
         let idPadded = try cstsId.read(Int64.self, rows: rows)
-        let maskPadded = try mask.read(Bool.self, rows: rows)
+        let maskValues = try mask.read(Int64.self, rows: rows)
+        if let bad = maskValues.firstIndex(where: { $0 != 0 && $0 != 1 }) {
+            throw DataError("\(path): jet \(rows.lowerBound + bad / p) has mask value \(maskValues[bad]) in slot \(bad % p) of 'mask' (valid 0 or 1)")
+        }
+        let maskPadded = maskValues.map { $0 == 1 }
         let vtxPadded = try vtxId?.read(Int64.self, rows: rows) ?? []
         let trkPadded = try trackType?.read(Int64.self, rows: rows) ?? []
 
         var out = PackedJets(kind: kind)
         out.labels = try labels.read(Int64.self, rows: rows)
+        let classes = Int64(kind.classNames.count)
+        if let bad = out.labels.firstIndex(where: { $0 < 0 || $0 >= classes }) {
+            throw DataError("\(path): jet \(rows.lowerBound + bad) has label \(out.labels[bad]) in 'labels' (valid 0..\(classes - 1) for \(kind.rawValue) jets)")
+        }
         out.jets = try jets.read(Float.self, rows: rows)
         out.indices = rows.map { Int64($0) }
         let real = maskPadded.reduce(0) { $0 + ($1 ? 1 : 0) }
@@ -68,6 +76,9 @@ extension JetDataset {
                 let type = idPadded[slot]
                 guard type >= 0 && type < Int64(JetSchema.particleTypes.count) else {
                     throw DataError("\(path): jet \(rows.lowerBound + j) has particle type \(type) in slot \(s) of 'csts_id' (valid 0..7)")
+                }
+                if let k = (0..<f).first(where: { !cstsPadded[slot * f + $0].isFinite }) {
+                    throw DataError("\(path): jet \(rows.lowerBound + j) has \(cstsPadded[slot * f + k]) in feature '\(JetSchema.featureNames[k])' of slot \(s) of 'csts' (features must be finite)")
                 }
                 out.types.append(type)
                 out.features += cstsPadded[(slot * f)..<(slot * f + f)]
