@@ -311,6 +311,9 @@ return function(mpm)
       step = function(step)
         local batch = stream:next()
         opt:zero_grad()
+        -- Ranks start from one generator state; without this their tasks would draw the same
+        -- noise for different particles. Keyed by (seed, step, rank), so resume stays exact.
+        if ranks > 1 then generator:manual_seed(((loader.seed or 0) * 1000003 + step) * 4096 + dist.rank()) end
         local total, parts = task_losses(model, tasks, need_decoded, step, batch)
         if ranks > 1 then
           total, parts = train.average_ranks(batch, total, parts, names, params)
