@@ -44,6 +44,7 @@ enum LoaderBinding {
         shard = {rank = r, size = k} (ranks 0-based, as mpm.distributed.rank()): every batch is
         prepared whole, as without shard, and rank r keeps jets r*B/k+1 .. (r+1)*B/k of it
         (needs drop_last = true and batch_size divisible by k; not with a mask function).
+        Fields: loader.seed, loader.epoch, loader.num_jets, loader.batch_size, loader.shard.
         """
 
     static func make(_ lua: LuaState, _ ds: JetDataset, options index: Int32) throws -> Int32 {
@@ -124,6 +125,11 @@ enum LoaderBinding {
             case "seed": lua.push(Int(Int64(bitPattern: l.seed)))
             case "num_jets": lua.push(l.numJets)
             case "batch_size": lua.push(l.options.batchSize)
+            case "shard":
+                guard let shard = l.options.shard else { lua.pushNil(); break }
+                lua.newTable(hash: 2)
+                lua.push(shard.rank); lua.setRawField(-2, "rank")
+                lua.push(shard.count); lua.setRawField(-2, "size")
             default: lua.pushNil()
             }
             return 1

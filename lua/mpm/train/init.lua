@@ -252,6 +252,13 @@ return function(mpm)
     local ema = o.ema and mpm.optim.EMA(params, { decay = o.ema }) or nil
     local generator = mpm.default_generator()
     local ranks, main = dist.size(), dist.is_main()
+    if ranks > 1 then
+      local shard = loader.shard
+      if type(shard) ~= "table" or shard.size ~= ranks or shard.rank ~= dist.rank() then
+        fail(("under mpirun with %d ranks the loader needs shard = {rank = mpm.distributed.rank(), size = %d} (each rank its part of every batch)"):format(
+          ranks, ranks), 2)
+      end
+    end
     -- Every rank starts from rank 0's weights (a resumed run then loads the same checkpoint).
     if ranks > 1 then dist.broadcast_(params, 0) end
 
