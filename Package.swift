@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // mpmlua: a Swift compute core for masked particle modelling, embedded in Lua 5.4.
-// Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport -> Tensors -> NN
+// Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport, CMPISupport -> Tensors -> NN
 // -> JetData -> MPM -> LuaBindings -> mpmlua. Each target imports only targets before it in that
 // list; only LuaBindings and mpmlua see Lua (CLua, CSupport).
 import PackageDescription
@@ -26,11 +26,16 @@ let package = Package(
                        providers: [.apt(["libhdf5-dev"])]),
         .systemLibrary(name: "CEdit", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"])]),
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
+                       providers: [.apt(["libopenmpi-dev"])]),
         // HDF5 constants (macros over globals Swift cannot import), for the data layer. No Lua.
         .target(name: "CHDF5Support", dependencies: ["CHDF5"], cSettings: optimisedC),
         // C side of the Lua boundary: the trampoline, pending errors, the heap-tracking
         // collector, the Ctrl-C hook, static inline wrappers for Lua macros.
         .target(name: "CSupport", dependencies: ["CLua"], cSettings: optimisedC),
+        // MPI over MPI_COMM_WORLD for mpm.distributed: handle macros resolved in C, error codes
+        // returned (MPI_ERRORS_RETURN). No Lua.
+        .target(name: "CMPISupport", dependencies: ["CMPI"], cSettings: optimisedC),
 
         // Storage, kernels, autograd, random engines, raw access, errors and index conventions.
         .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimised),
@@ -40,7 +45,7 @@ let package = Package(
         // checkpoint format (needs NN for modules' state dicts).
         .target(name: "JetData", dependencies: ["Tensors", "NN", "CHDF5", "CHDF5Support"], swiftSettings: optimised),
         .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
-        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "JetData", "MPM"]),
+        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "CMPISupport", "Tensors", "NN", "JetData", "MPM"]),
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: optimised),

@@ -12,4 +12,4 @@ local options = mpm.tasks.cli.options(arg, mpm.tasks.pretrain_options, "mpmlua e
 if options == nil then return end
 
 local result = mpm.tasks.pretrain(options)
-print(("pretrain: backbone written to %s"):format(result.backbone))
+if mpm.distributed.is_main() then print(("pretrain: backbone written to %s"):format(result.backbone)) end

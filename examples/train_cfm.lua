@@ -3,6 +3,7 @@
 --   mpmlua examples/train_cfm.lua                 -- small preset, 500 steps of 48 jets: a few minutes on 2 cores
 --   mpmlua examples/train_cfm.lua --steps 5000 --out runs/cfm_long
 --   mpmlua examples/train_cfm.lua --resume        -- continue from runs/cfm/checkpoint.h5
+--   mpirun -n 2 mpmlua examples/train_cfm.lua --batch-size 48   -- data-parallel (docs/distributed.md)
 -- It is examples/pretrain.lua with --task cfm fixed; every other option is the same (--help).
 -- Output in --out (runs/cfm): backbone.h5, checkpoint.h5, metrics.csv, loss.png, preprocessing.h5.
 -- Load the backbone with: local bb, info = mpm.load_backbone("runs/cfm/backbone.h5")
@@ -16,5 +17,6 @@ options.task = "cfm"
 
 local t0 = mpm.clock()
 local result = mpm.tasks.pretrain(options)
+if not mpm.distributed.is_main() then return end -- under mpirun, rank 0 reports
 print(("train_cfm: loss %.4f -> %.4f in %d steps (%.2f steps/s, %.0f s in all); backbone: %s"):format(
   result.first_loss, result.last_loss, result.step, result.steps_per_second, mpm.clock() - t0, result.backbone))

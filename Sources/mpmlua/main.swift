@@ -21,6 +21,18 @@ if options.showVersion {
     if options.actions.isEmpty && options.script == nil && !options.interactive { exit(0) }
 }
 
+// Under mpirun or srun, MPI starts before any script runs, so that a failure on any rank can
+// end the whole job (Distributed.abort) instead of leaving the other ranks waiting.
+do {
+    try Distributed.startIfLaunched()
+} catch {
+    FileHandle.standardError.write("mpmlua: \(error)\n".data(using: .utf8)!)
+    exit(1)
+}
+
+/// Exits after a reported error: inside an MPI job of several ranks, every rank ends.
+func fail() -> Never { Distributed.abort(code: 1) }
+
 let host = LuaHost()
 host.setArgTable(arguments, scriptIndex: options.scriptIndex)
 
@@ -30,11 +42,11 @@ for action in options.actions {
     case .execute(let code): ok = host.runChunk(code: code, name: "=(command line)")
     case .require(let name): ok = host.requireGlobal(name)
     }
-    if !ok { exit(1) }
+    if !ok { fail() }
 }
 
 if let script = options.script, let index = options.scriptIndex {
-    if !host.runScript(script, arguments: Array(arguments[(index + 1)...])) { exit(1) }
+    if !host.runScript(script, arguments: Array(arguments[(index + 1)...])) { fail() }
 }
 
 let ranSomething = options.script != nil || !options.actions.isEmpty || options.showVersion
@@ -44,7 +56,7 @@ if options.interactive {
     if isatty(STDIN_FILENO) != 0 {
         REPL(host: host).run()
     } else if !host.runScript("-", arguments: []) {
-        exit(1)
+        fail()
     }
 }
 exit(0)

@@ -29,12 +29,13 @@ struct RunResult {
     var error: String
 }
 
-/// Runs the mpmlua binary with `arguments`, feeding `input` on standard input; killed after
+/// Runs the mpmlua binary (or `executable`) with `arguments`, feeding `input` on standard input; killed after
 /// `timeoutSeconds`.
+/// `executable` replaces the host (DistributedTests run `mpirun ... mpmlua`).
 func runHost(_ arguments: [String], input: String = "", environment: [String: String] = [:],
-             timeoutSeconds: Double = 300) throws -> RunResult {
+             timeoutSeconds: Double = 300, executable: String = TestPaths.binary) throws -> RunResult {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: TestPaths.binary)
+    process.executableURL = URL(fileURLWithPath: executable)
     process.arguments = arguments
     process.currentDirectoryURL = URL(fileURLWithPath: NSTemporaryDirectory())
     var env = ProcessInfo.processInfo.environment

@@ -42,6 +42,17 @@ public final class Loader {
         guard o.windowJets >= 1 else { throw DataError("loader: window_jets must be at least 1 (got \(o.windowJets))") }
         if let b = o.blockJets, b < 1 { throw DataError("loader: block_jets must be at least 1 (got \(b))") }
         guard o.prefetch >= 1 else { throw DataError("loader: prefetch must be at least 1 (got \(o.prefetch))") }
+        if let shard = o.shard {
+            guard shard.count >= 1, shard.rank >= 0, shard.rank < shard.count else {
+                throw DataError("loader: shard rank must lie in 0..size-1 and size be at least 1 (got rank \(shard.rank), size \(shard.count))")
+            }
+            guard o.batchSize % shard.count == 0 else {
+                throw DataError("loader: batch_size \(o.batchSize) must be divisible by the shard size \(shard.count)")
+            }
+            guard o.dropLast || shard.count == 1 else {
+                throw DataError("loader: a shard needs drop_last = true (the last, smaller batch would split unevenly)")
+            }
+        }
         self.dataset = dataset
         self.options = o
         self.seed = o.seed ?? RandomSource.seed()

@@ -126,6 +126,10 @@ final class BatchProducer {
             var random = RandomSource(seed: seed, stream: [UInt64(truncatingIfNeeded: plan.epoch), 0x3A5C, UInt64(index)])
             batch.masking = try masking.split(offsets: batch.offsetsArray, random: &random)
         }
+        if let shard = options.shard, shard.count > 1 {
+            let part = batch.batchSize / shard.count
+            return try batch.jets(shard.rank * part ..< (shard.rank + 1) * part)
+        }
         return batch
     }
 }

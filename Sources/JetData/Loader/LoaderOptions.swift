@@ -33,6 +33,18 @@ public struct LoaderOptions {
     public var preprocessing: Preprocessing?
     /// MPM masking applied to every batch (in the background thread).
     public var masking: Masking?
+    /// Data parallelism: each batch of `batchSize` jets is prepared whole (same order, masking
+    /// and preprocessing noise on every rank) and this rank keeps its `1 / count` of the jets,
+    /// rank r the jets [r * B / count, (r + 1) * B / count). Needs `dropLast` and a batch size
+    /// divisible by `count`.
+    public var shard: Shard?
+
+    /// One rank's part of every batch (`rank` 0-based, `count` ranks in all).
+    public struct Shard: Equatable {
+        public var rank: Int
+        public var count: Int
+        public init(rank: Int, count: Int) { self.rank = rank; self.count = count }
+    }
 
     public init(batchSize: Int = 1000, shuffle: Bool = false, seed: UInt64? = nil, dropLast: Bool = false,
                 maxJets: Int? = nil, start: Int = 0, stop: Int? = nil, windowJets: Int = 50_000,

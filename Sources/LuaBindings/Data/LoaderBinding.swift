@@ -31,16 +31,20 @@ enum LoaderBinding {
     static let iterationClass: LuaClass<LuaLoaderIteration> = makeIterationClass()
 
     static let options = ["batch_size", "shuffle", "seed", "drop_last", "max_jets", "start", "stop",
-                          "window_jets", "block_jets", "prefetch", "preprocessing", "mask"]
+                          "window_jets", "block_jets", "prefetch", "preprocessing", "mask", "shard"]
 
     static let doc = """
         ds:loader{batch_size=1000, shuffle=false, seed=, drop_last=false, max_jets=, start=1, stop=#ds,
-                  window_jets=50000, block_jets=, prefetch=4, preprocessing=, mask=} -> loader
+                  window_jets=50000, block_jets=, prefetch=4, preprocessing=, mask=, shard=} -> loader
         Packed batches read on a background thread. Jets start..stop (1-based, inclusive), only
         the first max_jets of them when given. shuffle: a new seed-determined order each epoch
         (seed defaults to one drawn from mpm.manual_seed's generator). mask: a fraction (0.4), a
         range {low, high} drawn per batch, or a function returning a fraction. #loader is the
         number of batches per epoch; iterate with `for batch in loader:iter() do ... end`.
+        shard = {rank = r, size = k} (ranks 0-based, as mpm.distributed.rank()): every batch is
+        prepared whole, as without shard, and rank r keeps jets r*B/k+1 .. (r+1)*B/k of it
+        (needs drop_last = true and batch_size divisible by k; not with a mask function).
+        Fields: loader.seed, loader.epoch, loader.num_jets, loader.batch_size, loader.shard.
         """
 
     static func make(_ lua: LuaState, _ ds: JetDataset, options index: Int32) throws -> Int32 {
@@ -80,6 +84,23 @@ enum LoaderBinding {
                 o.masking = try Masking(fraction: try lua.maskFraction(lua.top, what: "loader option 'mask'"))
             }
         }
+        if lua.type(index) == LUA_TTABLE, lua.rawField(index, "shard") != LUA_TNIL {
+            defer { lua.pop() }
+            let shard = lua.top
+            guard lua.type(shard) == LUA_TTABLE else { throw LuaError.argument(index, "loader: shard must be a table {rank = r, size = k}") }
+            func field(_ key: String) throws -> Int {
+                lua.rawField(shard, key)
+                defer { lua.pop() }
+                guard let v = try? lua.integer(-1) else { throw LuaError.argument(index, "loader: shard.\(key) must be an integer") }
+                return v
+            }
+            o.shard = LoaderOptions.Shard(rank: try field("rank"), count: try field("size"))
+            if luaSampler && o.shard!.count > 1 {
+                throw LuaError.argument(index, "loader: shard does not work with a mask function (use a fraction or a range)")
+            }
+        } else if lua.type(index) == LUA_TTABLE {
+            lua.pop()
+        }
         let wrapped = LuaLoader(loader: try Loader(dataset: ds, options: o), luaSampler: luaSampler)
         loaderClass.push(lua, wrapped)
         if luaSampler {
@@ -104,6 +125,11 @@ enum LoaderBinding {
             case "seed": lua.push(Int(Int64(bitPattern: l.seed)))
             case "num_jets": lua.push(l.numJets)
             case "batch_size": lua.push(l.options.batchSize)
+            case "shard":
+                guard let shard = l.options.shard else { lua.pushNil(); break }
+                lua.newTable(hash: 2)
+                lua.push(shard.rank); lua.setRawField(-2, "rank")
+                lua.push(shard.count); lua.setRawField(-2, "size")
             default: lua.pushNil()
             }
             return 1

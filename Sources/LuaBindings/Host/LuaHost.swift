@@ -111,7 +111,7 @@ public final class LuaHost {
 
     public func reportError() {
         let message = lua.plainString(-1) ?? "(error object is a \(lua.typeName(-1)) value)"
-        reportSink("mpmlua: \(message)\n")
+        reportSink("mpmlua: \(Distributed.reportPrefix)\(message)\n")
         lua.pop()
     }
 

@@ -28,6 +28,7 @@ public enum MPMLibrary {
         DataLibrary.register(lua, in: mpm)
         FilesLibrary.register(lua, in: mpm)
         JSONLibrary.register(lua, in: mpm)
+        DistributedLibrary.register(lua, in: mpm)
         MPMBindings.register(lua, in: mpm)
         // package.loaded["mpm.core"] = mpm
         lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)

@@ -139,6 +139,8 @@ return function(mpm)
     if not preset then error("--preset: " .. why, 0) end
     if o.metrics ~= "csv" and o.metrics ~= "jsonl" then error("--metrics must be csv or jsonl", 0) end
     local out = o.out ~= "" and o.out or ("runs/" .. (kind:match("([^/]+)%.lua$") or kind))
+    -- Under mpirun only rank 0 claims and writes OUT; the others read what it wrote.
+    if not mpm.distributed.is_main() then return run_job(o, kind, entry, preset, out) end
     mpm.files.mkdir(out)
     -- The whole job holds the run directory: it writes preprocessing, centroids and the run
     -- record before the trainer starts.
@@ -154,7 +156,9 @@ return function(mpm)
   end
 
   function run_job(o, kind, entry, preset, out)
-    local say = o.quiet and function() end or print
+    local dist = mpm.distributed
+    local main, ranks = dist.is_main(), dist.size()
+    local say = (o.quiet or not main) and function() end or print
     local record_path = join(out, "run.h5")
     if o.resume and exists(record_path) then
       local previous = mpm.load(record_path)
@@ -169,18 +173,29 @@ return function(mpm)
     -- Preprocessing: reused when given or already in the run directory (resume), else fitted.
     local pre_path = o.preprocessing ~= "" and o.preprocessing or join(out, "preprocessing.h5")
     local pre
-    if exists(pre_path) then
+    if not main then
+      -- rank 0 fits or reads it first (below); every rank then reads the same file
+    elseif exists(pre_path) then
       pre = mpm.data.load_preprocessing(pre_path)
     else
       if o.resume then error("--resume: " .. pre_path .. " is missing", 0) end
       pre = ds:fit_preprocessing { jets = math.min(#ds, 2000) }
       pre:save(pre_path)
     end
+    if ranks > 1 then
+      dist.barrier()
+      pre = mpm.data.load_preprocessing(pre_path)
+    end
 
     local max_jets = o.max_jets > 0 and o.max_jets or nil
     local mask = entry and entry.mask_range or o.mask
+    if o.batch_size % ranks ~= 0 then
+      error(("--batch-size %d must be divisible by the %d ranks (each takes an equal part of every batch)"):format(
+        o.batch_size, ranks), 0)
+    end
     local loader = ds:loader { batch_size = o.batch_size, shuffle = true, seed = o.seed, preprocessing = pre,
-      mask = mask, drop_last = true, max_jets = max_jets }
+      mask = mask, drop_last = true, max_jets = max_jets,
+      shard = ranks > 1 and { rank = dist.rank(), size = ranks } or nil }
     local val_loader
     local val_path = o.val
     if val_path == "" then
@@ -195,7 +210,9 @@ return function(mpm)
 
     local model = mpm.MPM { preset = o.preset }
     local list, record = nil, nil
-    if kind == "kmeans" and not exists(join(out, "centroids.h5")) then
+    if not main then
+      -- centroids and tokenizer come from rank 0 (the barrier below)
+    elseif kind == "kmeans" and not exists(join(out, "centroids.h5")) then
       local k = o.kmeans_k > 0 and o.kmeans_k or preset.kmeans_k
       local jets = math.min(#ds, max_jets or #ds)
       local b = pre:transform(ds:read(1, jets), o.seed)
@@ -213,8 +230,9 @@ return function(mpm)
     record = { format = "mpm-run", task = kind, preset = o.preset, with_id = not o.no_id, seed = o.seed,
       task_file = (entry == nil) and task_file(kind) or nil, tokenizer = o.tokenizer ~= "" and o.tokenizer or nil,
       preprocessing = pre_path, data = o.data }
+    if ranks > 1 then dist.barrier() end
     list = tasks.build_run_tasks(model, record, out)
-    mpm.save(join(out, "run.h5"), record)
+    if main then mpm.save(join(out, "run.h5"), record) end
 
     local result = mpm.train.run {
       model = model, tasks = list, loader = loader, val_loader = val_loader, steps = o.steps, lr = o.lr,

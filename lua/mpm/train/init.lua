@@ -26,6 +26,7 @@ return function(mpm)
     require("mpm.train." .. part)(mpm, train)
   end
   local files = mpm.files
+  local dist = mpm.distributed
 
   local option_defaults = {
     model = "required", tasks = "required", loader = "required", steps = "required",
@@ -36,6 +37,35 @@ return function(mpm)
   }
 
   local run -- the run itself, below train.run, which claims the run directory around it
+
+  --- train.average_ranks(batch, total, parts, names, params) -> global loss, {name = global
+  --- loss}: the backward of one data-parallel step. The losses are means over dropped
+  --- particles, so this rank's loss is weighted by its share of the job's dropped particles
+  --- (K * n_rank / N) before backward; one allreduce of a flat buffer then averages the
+  --- gradients (giving the gradient of the loss over the whole global batch), and one more the
+  --- logged losses.
+  function train.average_ranks(batch, total, parts, names, params)
+    local ranks = dist.size()
+    local count = batch.mask and batch.mask.dropped:numel() or batch.num_particles
+    local counts = mpm.tensor { count }
+    dist.allreduce_(counts)
+    local weight = counts:item() > 0 and ranks * count / counts:item() or 1
+    local scaled = weight == 1 and total or total * weight
+    scaled:backward()
+    local grads = {}
+    for i, p in ipairs(params) do
+      if p.grad == nil then error(("parameter %d has no gradient on rank %d; data-parallel training needs every parameter used by every step"):format(i, dist.rank()), 0) end
+      grads[i] = p.grad
+    end
+    dist.allreduce_(grads, "mean")
+    local values = { total:item() * weight }
+    for i, name in ipairs(names) do values[i + 1] = (parts[name] or 0) * weight end
+    local logged = mpm.tensor(values)
+    dist.allreduce_(logged, "mean")
+    local out = {}
+    for i, name in ipairs(names) do if parts[name] then out[name] = logged[i + 1]:item() end end
+    return logged[1]:item(), out
+  end
 
   local function fail(message, level) error("train: " .. message, (level or 1) + 1) end
 
@@ -136,9 +166,14 @@ return function(mpm)
   --- "line", "plain", "none"), quiet, on_log (function(row) called at each logged row).
   --- result = {step, first_loss, last_loss, val = {last validation}, elapsed, steps_per_second,
   --- metrics, plot, checkpoint, backbone, ema, finished (true when resuming a finished run)}.
+  --- Under mpirun (mpm.distributed.size() > 1) every rank runs it with a loader sharded by
+  --- rank (loader option shard): the initial weights come from rank 0, each step's gradients
+  --- are averaged over the ranks (one allreduce of a flat buffer) before clipping, the logged
+  --- losses are the global means, and only rank 0 claims `out`, prints and writes files; every
+  --- rank reads the checkpoint when resuming (docs/distributed.md).
   function train.run(options)
     local o = check_options(options)
-    if not o.out then return run(o) end
+    if not o.out or not dist.is_main() then return run(o) end
     files.mkdir(o.out)
     local lock = files.lock(o.out)
     local ok, result = pcall(function()
@@ -153,7 +188,7 @@ return function(mpm)
   --- train.check_fresh(dir, o): a run without resume or overwrite must not replace the run
   --- already in dir (one with a checkpoint or metrics).
   function train.check_fresh(dir, o)
-    if o.resume or o.overwrite then return end
+    if o.resume or o.overwrite or not dist.is_main() then return end
     for _, name in ipairs { "checkpoint.h5", "metrics.csv", "metrics.jsonl", "run.h5" } do
       if files.exists(files.join(dir, name)) then
         error(("train: %s already holds a run (%s); continue it with resume (--resume) or replace it with overwrite (--overwrite)"):format(
@@ -165,6 +200,7 @@ return function(mpm)
   -- A finished run resumed: write what it lacks (backbone, plot) and report from its metrics.
   local function complete(o, model, start, checkpoint_path, metrics_path, progress)
     local result = { step = start, elapsed = 0, steps_per_second = 0, checkpoint = checkpoint_path, finished = true }
+    if not dist.is_main() then return result end
     local wrote = {}
     if metrics_path and files.exists(metrics_path) then
       result.metrics = metrics_path
@@ -215,6 +251,16 @@ return function(mpm)
     local sched = mpm.optim.lr_scheduler.WarmupExpDecay(opt, { warmup = warmup, half_life = half_life, floor = o.lr_floor })
     local ema = o.ema and mpm.optim.EMA(params, { decay = o.ema }) or nil
     local generator = mpm.default_generator()
+    local ranks, main = dist.size(), dist.is_main()
+    if ranks > 1 then
+      local shard = loader.shard
+      if type(shard) ~= "table" or shard.size ~= ranks or shard.rank ~= dist.rank() then
+        fail(("under mpirun with %d ranks the loader needs shard = {rank = mpm.distributed.rank(), size = %d} (each rank its part of every batch)"):format(
+          ranks, ranks), 2)
+      end
+    end
+    -- Every rank starts from rank 0's weights (a resumed run then loads the same checkpoint).
+    if ranks > 1 then dist.broadcast_(params, 0) end
 
     local out = o.out or nil
     if out then train.check_fresh(out, o) end
@@ -238,8 +284,8 @@ return function(mpm)
     else
       stream = train.Stream(loader, 1, 0)
     end
-    local metrics_path = out and files.join(out, "metrics." .. o.metrics) or nil
-    local progress = train.Progress(o.progress, o.quiet)
+    local metrics_path = out and main and files.join(out, "metrics." .. o.metrics) or nil
+    local progress = train.Progress(main and o.progress or "none", o.quiet)
     if start >= steps then
       stream:close()
       if not out then return { step = start, elapsed = 0, steps_per_second = 0, finished = true } end
@@ -272,11 +318,18 @@ return function(mpm)
       step = function(step)
         local batch = stream:next()
         opt:zero_grad()
+        -- Ranks start from one generator state; without this their tasks would draw the same
+        -- noise for different particles. Keyed by (seed, step, rank), so resume stays exact.
+        if ranks > 1 then generator:manual_seed(((loader.seed or 0) * 1000003 + step) * 4096 + dist.rank()) end
         local total, parts = task_losses(model, tasks, need_decoded, step, batch)
-        total:backward()
+        if ranks > 1 then
+          total, parts = train.average_ranks(batch, total, parts, names, params)
+        else
+          total:backward()
+        end
         local grad_norm = train.optimizer_step { step = step, params = params, optimizer = opt, schedule = sched,
           clip = o.clip, ema = ema, ema_decay = o.ema, names = labels }
-        return { loss = total:item(), parts = parts, grad_norm = grad_norm }
+        return { loss = type(total) == "number" and total or total:item(), parts = parts, grad_norm = grad_norm }
       end,
       validate = function()
         return train.validate { loader = o.val_loader, batches = o.val_batches, modules = modules,
@@ -286,7 +339,7 @@ return function(mpm)
         return { step = step, epoch = stream.epoch, time = elapsed_before + mpm.clock() - t0, lr = opt.param_groups[1].lr }
       end,
       metrics = metrics, on_log = o.on_log or nil,
-      checkpoint = checkpoint and function(step)
+      checkpoint = checkpoint and main and function(step)
         checkpoint:save { step = step, epoch = stream.epoch, batch_index = stream.index,
           elapsed = elapsed_before + (mpm.clock() - t0), loader_seed = loader.seed }
       end,
@@ -298,14 +351,14 @@ return function(mpm)
       grad_norm = summary.grad_norm, elapsed = summary.elapsed, steps_per_second = summary.steps_per_second,
       metrics = metrics_path, checkpoint = checkpoint and checkpoint.path, ema = ema, optimizer = opt, schedule = sched,
     }
-    if out and o.plot and metrics_path then
+    if out and main and o.plot and metrics_path then
       result.plot = mpm.plot.loss_curve(metrics_path, files.join(out, "loss.png"))
     end
     if err then
       progress:say("train: stopped at step " .. summary.step .. (metrics_path and (" (metrics so far: " .. metrics_path .. ")") or ""))
       error(err, 0)
     end
-    if out and o.backbone and type(model.save_backbone) == "function" then
+    if out and main and o.backbone and type(model.save_backbone) == "function" then
       result.backbone = files.join(out, "backbone.h5")
       local extra = {}
       for k, v in pairs(o.backbone_extra or {}) do extra[k] = v end

@@ -1,0 +1,73 @@
+#include "mpi_support.h"
+#include <mpi.h>
+#include <string.h>
+
+static MPI_Datatype datatype(int kind) {
+    switch (kind) {
+    case MPM_MPI_FLOAT: return MPI_FLOAT;
+    case MPM_MPI_INT64: return MPI_INT64_T;
+    default: return MPI_BYTE;
+    }
+}
+
+static MPI_Op operation(int op) {
+    switch (op) {
+    case MPM_MPI_MAX: return MPI_MAX;
+    case MPM_MPI_MIN: return MPI_MIN;
+    default: return MPI_SUM;
+    }
+}
+
+int mpm_mpi_active(void) {
+    int initialized = 0, finalized = 0;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    return initialized && !finalized;
+}
+
+int mpm_mpi_init(void) {
+    int initialized = 0;
+    MPI_Initialized(&initialized);
+    if (initialized) return MPI_SUCCESS;
+    int provided = 0;
+    int code = MPI_Init_thread(NULL, NULL, MPI_THREAD_FUNNELED, &provided);
+    if (code != MPI_SUCCESS) return code;
+    return MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+}
+
+int mpm_mpi_finalize(void) {
+    if (!mpm_mpi_active()) return MPI_SUCCESS;
+    return MPI_Finalize();
+}
+
+int mpm_mpi_rank(int *rank) { return MPI_Comm_rank(MPI_COMM_WORLD, rank); }
+int mpm_mpi_size(int *size) { return MPI_Comm_size(MPI_COMM_WORLD, size); }
+int mpm_mpi_barrier(void) { return MPI_Barrier(MPI_COMM_WORLD); }
+
+int mpm_mpi_allreduce(void *buffer, int count, int kind, int op) {
+    return MPI_Allreduce(MPI_IN_PLACE, buffer, count, datatype(kind), operation(op), MPI_COMM_WORLD);
+}
+
+int mpm_mpi_broadcast(void *buffer, int bytes, int root) {
+    return MPI_Bcast(buffer, bytes, MPI_BYTE, root, MPI_COMM_WORLD);
+}
+
+int mpm_mpi_allgather(const void *send, int bytes, void *out) {
+    return MPI_Allgather(send, bytes, MPI_BYTE, out, bytes, MPI_BYTE, MPI_COMM_WORLD);
+}
+
+void mpm_mpi_error_string(int code, char *buffer, int length) {
+    int written = 0;
+    if (length <= 0) return;
+    if (length < MPI_MAX_ERROR_STRING) {
+        char full[MPI_MAX_ERROR_STRING];
+        MPI_Error_string(code, full, &written);
+        strncpy(buffer, full, (size_t)length - 1);
+        buffer[length - 1] = 0;
+        return;
+    }
+    MPI_Error_string(code, buffer, &written);
+    buffer[written] = 0;
+}
+
+void mpm_mpi_abort(int code) { MPI_Abort(MPI_COMM_WORLD, code); }
