@@ -37,6 +37,24 @@ struct DistributedTests {
 
     static func report(_ r: RunResult) -> String { "exit \(r.status)\n\(r.output.suffix(2000))\n\(r.error.suffix(3000))" }
 
+    /// A protocol sweep under mpirun: the runs are dealt out over the ranks and rank 0 writes one
+    /// CSV with every run; each run directory was written by exactly one rank.
+    @Test func sweepSpreadsItsRunsOverTheRanks() throws {
+        if Self.skipped() { return }
+        let dir = NSTemporaryDirectory() + "mpmlua-mpi-sweep-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = { (name: String) in TestPaths.root.appendingPathComponent("data/\(name)").path }
+        let (r, _) = try Self.run(ranks: 2, [TestPaths.root.appendingPathComponent("examples/btag.lua").path, "--sweep",
+            "--backbones", "random", "--sizes", "64,128", "--seeds", "1,2", "--preset", "tiny", "--steps", "3",
+            "--batch-size", "32", "--val-jets", "64", "--quiet", "--out", dir, "--data", data("btag_train.h5"),
+            "--val", data("btag_val.h5"), "--test", data("btag_test.h5")], timeout: 120)
+        #expect(r.status == 0, "\(Self.report(r))")
+        let csv = (try? String(contentsOfFile: dir + "/sweep.csv", encoding: .utf8)) ?? ""
+        #expect(csv.split(separator: "\n").count == 5, "a header and four runs: \(csv)")
+        #expect(r.output.components(separatedBy: "btag sweep: 4 runs").count == 2, "rank 0 alone reports: \(r.output)")
+    }
+
     @Test func collectives() throws {
         if Self.skipped() { return }
         let (r, _) = try Self.run(ranks: 2, [Self.script("collectives.lua")])

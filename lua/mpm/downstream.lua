@@ -138,7 +138,18 @@ return function(mpm)
   --- entry of runs (tables with at least `out`), skipping finished ones (run reads their
   --- result.json back), and rewrites the CSV after every run with one row per finished run:
   --- the `columns` picked from each {run = r, result = result} by column -> function(entry).
+  --- Under mpirun the runs are dealt out over the ranks (run i to rank (i - 1) % size); then
+  --- rank 0 reads every result.json back and writes the CSV, and returns the rows (the other
+  --- ranks return an empty list).
   function downstream.sweep(o)
+    local dist = mpm.distributed
+    if dist.size() > 1 then
+      for i, r in ipairs(o.runs) do
+        if (i - 1) % dist.size() == dist.rank() then o.run(r) end
+      end
+      dist.barrier()
+      if not dist.is_main() then return {} end
+    end
     local rows = {}
     local function write_csv()
       local lines = { table.concat(o.columns.names, ",") }
@@ -302,6 +313,7 @@ return function(mpm)
     files.mkdir(o.out)
     local rows = downstream.sweep { runs = runs, run = run, csv = files.join(o.out, "sweep.csv"), columns = columns,
       quiet = o.quiet }
+    if not mpm.distributed.is_main() then return rows end
     local png = downstream.plot_sweep { rows = rows, x = p.size.column, y = metric, group = "backbone", baseline = "random",
       path = files.join(o.out, p.figure), xlabel = p.size.label, ylabel = p.metric.label, title = p.title }
     print(("%s sweep: %d runs; %s%s"):format(p.name, #rows, files.join(o.out, "sweep.csv"), png and (", " .. png) or ""))
