@@ -239,7 +239,15 @@ return function(mpm)
   --- classes=, class_names=, run = function(o, r) -> classify options (data files, ...),
   --- size = {option=, column=, label=}, metric = {name=, label=}, figure=, title=, note=}.
   function downstream.protocol(p, args)
-    local d = p.defaults
+    -- Default data paths are the bundled files: found from the working directory, else
+    -- beside the script's examples/ folder, so a script runs from any directory.
+    local d, root = {}, dir_of(dir_of(args and args[0] or "."))
+    for k, v in pairs(p.defaults) do
+      if type(v) == "string" and v:match("%.h5$") and not files.kind(v) and files.kind(files.join(root, v)) then
+        v = files.join(root, v)
+      end
+      d[k] = v
+    end
     local spec = {
       { "backbone", "random", "string", "a backbone.h5, 'random' or 'none'" },
       { "mode", "finetune", "string", "finetune (frozen, then caught up) or frozen (pre-trained backbones only)" },
