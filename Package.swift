@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // mpmlua: a Swift compute core for masked particle modelling, embedded in Lua 5.4.
-// Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport, CMPISupport -> Tensors -> NN
+// Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport, CMPISupport, CCPU -> Tensors -> NN
 // -> JetData -> MPM -> LuaBindings -> mpmlua. Each target imports only targets before it in that
 // list; only LuaBindings and mpmlua see Lua (CLua, CSupport).
 import PackageDescription
@@ -36,9 +36,11 @@ let package = Package(
         // MPI over MPI_COMM_WORLD for mpm.distributed: handle macros resolved in C, error codes
         // returned (MPI_ERRORS_RETURN). No Lua.
         .target(name: "CMPISupport", dependencies: ["CMPI"], cSettings: optimisedC),
+        // cpuid flags (vendor, AVX2, AVX-512) for choosing OpenBLAS kernels. No Lua, no BLAS.
+        .target(name: "CCPU", cSettings: optimisedC),
 
         // Storage, kernels, autograd, random engines, raw access, errors and index conventions.
-        .target(name: "Tensors", dependencies: ["CBLAS"], swiftSettings: optimised),
+        .target(name: "Tensors", dependencies: ["CBLAS", "CCPU"], swiftSettings: optimised),
         // Modules, losses, optimiser kernels, state dicts.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
         // HDF5 files, jet datasets, packed batches, loaders, preprocessing, masking, and the
@@ -46,7 +48,7 @@ let package = Package(
         .target(name: "JetData", dependencies: ["Tensors", "NN", "CHDF5", "CHDF5Support"], swiftSettings: optimised),
         .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
         .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "CMPISupport", "Tensors", "NN", "JetData", "MPM"]),
-        .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "CLua", "CEdit", "CSupport"]),
+        .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "Tensors", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: optimised),
         // Helpers shared by the test targets (finite-difference gradient checks, packed offsets).

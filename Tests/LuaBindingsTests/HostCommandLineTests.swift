@@ -43,6 +43,18 @@ struct HostCommandLineTests {
         #expect(bad.error.contains("unrecognized option '--frobnicate'"))
     }
 
+    @Test func reportsBLASConfiguration() throws {
+        let version = try runHost(["--version"])
+        #expect(version.status == 0)
+        #expect(version.output.contains("OpenBLAS"))
+        let config = try runHost(["-e", "local c = mpm.config(); print(type(c.blas_core), #c.blas_core > 0, c.blas, type(c.cpu.avx2))"])
+        #expect(config.status == 0)
+        #expect(config.output == "string\ttrue\tOpenBLAS\tboolean\n")
+        // A user's OPENBLAS_CORETYPE is kept and not reported as forced.
+        let user = try runHost(["-e", "print(mpm.config().forced_core)"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
+        #expect(user.output == "nil\n")
+    }
+
     @Test func scriptReceivesArguments() throws {
         let script = try temporaryScript("print(select('#', ...), ..., arg[0] ~= nil, arg[1], arg[2])")
         let result = try runHost([script, "a", "b c"])

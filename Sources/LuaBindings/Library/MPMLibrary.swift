@@ -1,6 +1,7 @@
 import CLua
 import CSupport
 import Foundation
+import Tensors
 
 /// Builds the `mpm` core table in a Lua state. The Lua half (`lua/mpm/init.lua`) requires it as
 /// `mpm.core` and adds what is written in Lua.
@@ -69,6 +70,38 @@ public enum MPMLibrary {
             lua.setRawField(-2, "tensor_bytes")
             lua.push(Int(mpm_collections_triggered()))
             lua.setRawField(-2, "collections")
+            return 1
+        }
+        lua.register("config", in: mpm, doc: """
+            mpm.config() -> {blas, blas_version, blas_core, blas_threads, cpu = {vendor, avx2, avx512}, forced_core}
+            The linear-algebra build: blas = "OpenBLAS", blas_version = its build line
+            (openblas_get_config), blas_core = the kernels it chose at load (e.g. "Haswell",
+            "SkylakeX", "Zen"; "Prescott" means generic SSE3 kernels), blas_threads, the CPU's
+            vendor and AVX2/AVX-512 support, and forced_core = the OPENBLAS_CORETYPE the mpmlua
+            host set because OpenBLAS did not recognise the CPU (nil otherwise).
+            """) { lua in
+            let flags = CPUFlags.current()
+            lua.newTable(hash: 6)
+            lua.push("OpenBLAS")
+            lua.setRawField(-2, "blas")
+            lua.push(BLASCore.configuration)
+            lua.setRawField(-2, "blas_version")
+            lua.push(BLASCore.coreName)
+            lua.setRawField(-2, "blas_core")
+            lua.push(BLASCore.threads)
+            lua.setRawField(-2, "blas_threads")
+            lua.newTable(hash: 3)
+            lua.push(flags.vendor)
+            lua.setRawField(-2, "vendor")
+            lua.push(flags.avx2)
+            lua.setRawField(-2, "avx2")
+            lua.push(flags.avx512)
+            lua.setRawField(-2, "avx512")
+            lua.setRawField(-2, "cpu")
+            if let forced = BLASCore.forcedCore() {
+                lua.push(forced)
+                lua.setRawField(-2, "forced_core")
+            }
             return 1
         }
         lua.register("timeit", in: mpm, doc: """

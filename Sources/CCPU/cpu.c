@@ -1,0 +1,38 @@
+#include "CCPU.h"
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <cpuid.h>
+
+static unsigned long long read_xcr0(void) {
+    unsigned int eax, edx;
+    __asm__ volatile("xgetbv" : "=a"(eax), "=d"(edx) : "c"(0));
+    return ((unsigned long long)edx << 32) | eax;
+}
+
+void mpm_cpu_read_flags(mpm_cpu_flags *out) {
+    memset(out, 0, sizeof *out);
+    out->is_x86 = 1;
+    unsigned int eax, ebx, ecx, edx;
+    if (!__get_cpuid(0, &eax, &ebx, &ecx, &edx)) return;
+    unsigned int maxLeaf = eax;
+    memcpy(out->vendor + 0, &ebx, 4);
+    memcpy(out->vendor + 4, &edx, 4);
+    memcpy(out->vendor + 8, &ecx, 4);
+    out->vendor[12] = 0;
+    if (maxLeaf < 7 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return;
+    int osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+    if (!osxsave || !avx) return;
+    unsigned long long xcr0 = read_xcr0();
+    int ymm = (xcr0 & 0x6) == 0x6;       // SSE + AVX state
+    int zmm = ymm && (xcr0 & 0xE0) == 0xE0;  // opmask + ZMM_Hi256 + Hi16_ZMM
+    __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    out->avx2 = ymm && ((ebx >> 5) & 1);
+    out->avx512f = zmm && ((ebx >> 16) & 1);
+    out->avx512dq = zmm && ((ebx >> 17) & 1);
+    out->avx512bw = zmm && ((ebx >> 30) & 1);
+    out->avx512vl = zmm && ((ebx >> 31) & 1);
+}
+#else
+void mpm_cpu_read_flags(mpm_cpu_flags *out) { memset(out, 0, sizeof *out); }
+#endif

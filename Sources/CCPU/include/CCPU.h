@@ -1,0 +1,19 @@
+// CCPU: the CPU's vendor and vector-extension flags from cpuid, for choosing OpenBLAS kernels
+// (Tensors/BLASCore.swift). No Lua, no BLAS. Every flag is 0 off x86.
+#ifndef MPM_CCPU_H
+#define MPM_CCPU_H
+
+typedef struct {
+    int is_x86;
+    int avx2;      // AVX2 in cpuid and YMM state enabled by the OS (xgetbv)
+    int avx512f;   // AVX-512 flags in cpuid and ZMM/opmask state enabled by the OS
+    int avx512bw;
+    int avx512vl;
+    int avx512dq;
+    char vendor[16];  // "GenuineIntel", "AuthenticAMD", ...; "" when unknown
+} mpm_cpu_flags;
+
+/// Fills *out from cpuid leaves 0, 1 and 7.
+void mpm_cpu_read_flags(mpm_cpu_flags *out);
+
+#endif
