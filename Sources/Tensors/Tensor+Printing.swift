@@ -1,7 +1,9 @@
 import Foundation
 
 /// PyTorch-style printing: `tensor([[1.0000, 2.0000], [3.0000, 4.0000]], requires_grad=True)`.
-/// More than 1000 elements print the first and last 3 entries of each dim around `...`.
+/// More than 1000 elements print the first and last 3 entries of each dim around `...`; a summarised
+/// print formats (and sizes its columns from) only the elements it shows, so a [51610, 128] tensor
+/// prints in milliseconds.
 extension Tensor: CustomStringConvertible {
     public var description: String {
         let body: String
@@ -10,8 +12,13 @@ extension Tensor: CustomStringConvertible {
             body = String(repeating: "[", count: Swift.max(dim, 1)) + String(repeating: "]", count: Swift.max(dim, 1))
         } else {
             let summarize = numel > 1000
-            body = Tensor.render(Tensor.formatElements(contiguous(), summarize: summarize), shape: shape, dim: 0, offset: 0,
-                                 strides: Tensor.contiguousStrides(shape), summarize: summarize, indent: 7)
+            let strides = Tensor.contiguousStrides(shape)
+            let shown = summarize ? Tensor.shownOffsets(shape: shape, strides: strides) : nil
+            let formatted = Tensor.formatElements(contiguous(), summarize: summarize, only: shown)
+            var lookup: [Int: Int] = [:]
+            if let shown { for (k, o) in shown.enumerated() { lookup[o] = k } }
+            body = Tensor.render({ o in shown == nil ? formatted[o] : formatted[lookup[o] ?? 0] }, shape: shape, dim: 0, offset: 0,
+                                 strides: strides, summarize: summarize, indent: 7)
         }
         var extras: [String] = []
         if shape.contains(0) && dim > 1 { extras.append("size=(\(shape.map(String.init).joined(separator: ", ")))") }
@@ -20,13 +27,26 @@ extension Tensor: CustomStringConvertible {
         return "tensor(" + ([body] + extras).joined(separator: ", ") + ")"
     }
 
-    /// Formats every element (or only the shown ones' neighbourhood when summarising) to a common width.
-    static func formatElements(_ t: Tensor, summarize: Bool) -> [String] {
+    /// Flat (contiguous) offsets of the elements a summarised print shows: per dim the first and
+    /// last 3 indices when the dim is longer than 6, every index otherwise.
+    static func shownOffsets(shape: [Int], strides: [Int]) -> [Int] {
+        var offsets = [0]
+        for (d, n) in shape.enumerated() {
+            let idx = n > 6 ? [0, 1, 2, n - 3, n - 2, n - 1] : Array(0..<n)
+            offsets = offsets.flatMap { o in idx.map { o + $0 * strides[d] } }
+        }
+        return offsets
+    }
+
+    /// Formats every element (or, with `only`, just the elements at those flat offsets) to a
+    /// common width; the number style (fixed, integral, scientific) is chosen from the same elements.
+    static func formatElements(_ t: Tensor, summarize: Bool, only: [Int]? = nil) -> [String] {
+        func pick<T>(_ a: [T]) -> [T] { only.map { $0.map { a[$0] } } ?? a }
         switch t.dtype {
-        case .bool: return pad(t.toBoolArray().map { $0 ? "True" : "False" })
-        case .i64: return pad(t.toInt64Array().map { String($0) })
+        case .bool: return pad(pick(t.toBoolArray()).map { $0 ? "True" : "False" })
+        case .i64: return pad(pick(t.toInt64Array()).map { String($0) })
         case .f32:
-            let v = t.toFloatArray()
+            let v = pick(t.toFloatArray())
             let finite = v.filter { $0.isFinite }
             let absMax = finite.map { Swift.abs($0) }.max() ?? 0
             let absMin = finite.filter { $0 != 0 }.map { Swift.abs($0) }.min() ?? 0
@@ -46,13 +66,13 @@ extension Tensor: CustomStringConvertible {
         return s.map { String(repeating: " ", count: w - $0.count) + $0 }
     }
 
-    private static func render(_ s: [String], shape: [Int], dim d: Int, offset: Int, strides: [Int],
+    private static func render(_ s: (Int) -> String, shape: [Int], dim d: Int, offset: Int, strides: [Int],
                                summarize: Bool, indent: Int) -> String {
-        if shape.isEmpty { return s.first?.trimmingCharacters(in: .whitespaces) ?? "" }
+        if shape.isEmpty { return s(0).trimmingCharacters(in: .whitespaces) }
         let n = shape[d]
         let idx: [Int?] = summarize && n > 6 ? [0, 1, 2, nil, n - 3, n - 2, n - 1] : (0..<n).map { $0 }
         if d == shape.count - 1 {
-            return "[" + idx.map { $0.map { s[offset + $0 * strides[d]] } ?? "..." }.joined(separator: ", ") + "]"
+            return "[" + idx.map { $0.map { s(offset + $0 * strides[d]) } ?? "..." }.joined(separator: ", ") + "]"
         }
         let sep = "," + String(repeating: "\n", count: shape.count - 1 - d) + String(repeating: " ", count: indent + d + 1)
         return "[" + idx.map { i in

@@ -41,10 +41,14 @@ enum ModuleClass {
     }
 
     /// Runs a Swift module's generic forward with the Lua arguments from `first` on, and pushes
-    /// every output.
+    /// every output. A module called with one `data.Batch` (`bb(batch)`) gets the packed
+    /// triple `batch.features, batch.types (1-based), batch.offsets`, the same as
+    /// `bb(batch.features, batch.types, batch.offsets)`.
     static func call(_ lua: LuaState, _ module: Module, argumentsFrom first: Int32) throws -> Int32 {
         var inputs: [Tensor?] = []
-        if first <= lua.top {
+        if first == lua.top, let b = try BatchBinding.test(lua, first) {
+            inputs = [b.batch.features, try b.oneBased("types", b.batch.types), b.batch.offsets]
+        } else if first <= lua.top {
             for i in first...lua.top {
                 if lua.isNoneOrNil(i) { inputs.append(nil); continue }
                 guard let t = try tensorClass.test(lua, i) else {
@@ -77,7 +81,7 @@ enum ModuleClass {
     private static func makeClass() -> LuaClass<Module> {
         let c = LuaClass<Module>(name: "nn.Module")
         c.metamethod("__call") { lua in try call(lua, try c.check(lua, 1), argumentsFrom: 2) }
-        c.method("forward", doc: "m:forward(x, ...) -> outputs: the same as m(x, ...)") { lua, m in
+        c.method("forward", doc: "m:forward(x, ...) -> outputs: the same as m(x, ...); m(batch) with one data.Batch passes batch.features, batch.types, batch.offsets") { lua, m in
             try call(lua, m, argumentsFrom: 2)
         }
         c.length { $0.children.count }

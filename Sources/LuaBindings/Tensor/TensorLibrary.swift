@@ -25,6 +25,7 @@ enum TensorLibrary {
         }
         TensorCreation.register(lua, in: mpm)
         TensorIndexing.registerJoining(lua, in: mpm)
+        LinalgLibrary.register(lua, in: mpm)
         lua.register("is_tensor", in: mpm, doc: "mpm.is_tensor(x) -> true if x is a tensor") { lua in
             lua.push(tensorClass.isInstance(lua, 1))
             return 1

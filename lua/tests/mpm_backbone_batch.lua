@@ -1,0 +1,25 @@
+-- A Swift backbone called with one data.Batch uses its features, types (1-based) and offsets:
+-- bb(batch) gives the same three results as bb(batch.features, batch.types, batch.offsets).
+local T = require "mpm.testing"
+local root = debug.getinfo(1, "S").source:sub(2):match("^(.*)/lua/tests/[^/]*$") or "."
+mpm.manual_seed(4)
+
+local ds = mpm.data.open(root .. "/data/jetclass_train.h5")
+local loader = ds:loader { batch_size = 6, shuffle = false, seed = 5, max_jets = 12 }
+local batch
+for b in loader:iter() do batch = b; break end
+
+local model = mpm.MPM { preset = "tiny" }
+local bb = model:backbone()
+model:eval()
+local g <close> = mpm.no_grad()
+local a1, a2, a3 = bb(batch)
+local b1, b2, b3 = bb(batch.features, batch.types, batch.offsets)
+T.equal(a1:size(1), batch.num_particles, "one row per particle")
+T.equal((a1 - b1):abs():max():item(), 0, "particles match the explicit call")
+T.equal((a2 - b2):abs():max():item(), 0, "registers+particles match the explicit call")
+T.equal((a3 - b3):abs():max():item(), 0, "offsets match the explicit call")
+local c1 = bb:forward(batch)
+T.equal((c1 - b1):abs():max():item(), 0, "bb:forward(batch) as well")
+T.raises(function() bb(batch, batch) end, "must be a tensor or nil")
+print("mpm_backbone_batch: ok")
