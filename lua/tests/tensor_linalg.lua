@@ -2,7 +2,7 @@
 local T = require "mpm.testing"
 mpm.manual_seed(2)
 
-local w, v = mpm.linalg.eigh(mpm.tensor { { 2, 1 }, { 1, 2 } })
+local w, v = mpm.linalg.eigh(mpm.tensor({ { 2, 1 }, { 1, 2 } }, { dtype = "float32" }))
 T.close(w[1]:item(), 1, 1e-5, "smallest eigenvalue")
 T.close(w[2]:item(), 3, 1e-5, "largest eigenvalue")
 T.equal(v:size(1), 2, "vectors are 2x2")
