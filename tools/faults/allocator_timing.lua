@@ -19,17 +19,24 @@ local function run(n)
   end
   return (mpm.clock() - t0) / n
 end
+-- The fastest of five rounds: the machine may be busy (make test runs suites side by side), and
+-- the fault made every round slow (28x), so the minimum still shows it.
+local function best(n)
+  local b = math.huge
+  for _ = 1, 5 do b = math.min(b, run(n // 5)) end
+  return b
+end
 
 run(200)
 collectgarbage()
-local before = run(steps)
+local before = best(steps)
 do
   local keep = {}
   for i = 1, blocks do keep[i] = mpm.zeros(4) end
 end
 collectgarbage()
 collectgarbage()
-local after = run(steps)
+local after = best(steps)
 local ratio = after / before
 print(("allocator_timing: %.1f us per Linear forward+backward before, %.1f us with %d freed blocks cached (ratio %.2f)")
   :format(before * 1e6, after * 1e6, blocks, ratio))
