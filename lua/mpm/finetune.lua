@@ -122,16 +122,10 @@ return function(mpm)
   function finetune.run(options)
     local o = check(options)
     if not o.out then return finetune._run(o) end
-    files.mkdir(o.out)
-    local lock = files.lock(o.out)
-    local ok, result = pcall(function()
+    return train.claim(o.out, function()
       train.check_fresh(o.out, o)
-      files.remove_stale_temporaries(o.out)
       return finetune._run(o)
     end)
-    files.unlock(lock)
-    if not ok then error(result, 0) end
-    return result
   end
 
   function finetune._run(o)

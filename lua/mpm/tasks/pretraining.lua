@@ -141,18 +141,12 @@ return function(mpm)
     local out = o.out ~= "" and o.out or ("runs/" .. (kind:match("([^/]+)%.lua$") or kind))
     -- Under mpirun only rank 0 claims and writes OUT; the others read what it wrote.
     if not mpm.distributed.is_main() then return run_job(o, kind, entry, preset, out) end
-    mpm.files.mkdir(out)
     -- The whole job holds the run directory: it writes preprocessing, centroids and the run
     -- record before the trainer starts.
-    local lock = mpm.files.lock(out)
-    local ok, result, model, list, extra = pcall(function()
+    return mpm.train.claim(out, function()
       mpm.train.check_fresh(out, o)
-      mpm.files.remove_stale_temporaries(out)
       return run_job(o, kind, entry, preset, out)
     end)
-    mpm.files.unlock(lock)
-    if not ok then error(result, 0) end
-    return result, model, list, extra
   end
 
   function run_job(o, kind, entry, preset, out)

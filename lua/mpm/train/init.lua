@@ -174,15 +174,22 @@ return function(mpm)
   function train.run(options)
     local o = check_options(options)
     if not o.out or not dist.is_main() then return run(o) end
-    files.mkdir(o.out)
-    local lock = files.lock(o.out)
-    local ok, result = pcall(function()
-      files.remove_stale_temporaries(o.out)
-      return run(o)
-    end)
+    return train.claim(o.out, run, o)
+  end
+
+  --- train.claim(dir, fn, ...) -> fn(...): runs fn while this process holds the run directory
+  --- dir (created if needed, locked with mpm.files.lock, temporaries of dead processes removed)
+  --- and gives it up afterwards, also when fn fails (the error is raised again unchanged).
+  function train.claim(dir, fn, ...)
+    files.mkdir(dir)
+    local lock = files.lock(dir)
+    local results = table.pack(pcall(function(...)
+      files.remove_stale_temporaries(dir)
+      return fn(...)
+    end, ...))
     files.unlock(lock)
-    if not ok then error(result, 0) end
-    return result
+    if not results[1] then error(results[2], 0) end
+    return table.unpack(results, 2, results.n)
   end
 
   --- train.check_fresh(dir, o): a run without resume or overwrite must not replace the run
