@@ -29,7 +29,7 @@ T.raises(function() mpm.nn.EdgeHead(4, { hiden = 8 }) end, "unknown option 'hide
 T.raises(function() x:pair_abs_diff(mpm.tensor({ 0, 5 }, { dtype = "int64" })) end, "end at 5 but the packed tensor has 6 rows")
 
 -- Focal loss by hand (gamma 3, pos_weight 0.778).
-local z, y = { 2.0, -1.0, 0.5 }, { 1, 0, 0 }
+local z, y = { 2.0, -1.0, 0.5 }, { 1.0, 0.0, 0.0 }
 local want = 0
 for i = 1, 3 do
   local p = 1 / (1 + math.exp(-z[i]))
