@@ -90,14 +90,7 @@ T.equal(fit.best.accuracy >= 0 and fit.best.accuracy <= 1, true, "the validation
 T.raises(function() mpm.finetune.run { head = head, loader = loader, steps = 1, input = "tracks" } end, "input must be 'set' or 'particles'")
 
 -- Both protocols end to end, tiny.
-local function script(name, ...)
-  local saved = arg
-  arg = { [0] = root .. "/examples/" .. name .. ".lua", ... }
-  local okr, res = pcall(dofile, root .. "/examples/" .. name .. ".lua")
-  arg = saved
-  if not okr then error(tostring(res), 0) end
-  return res
-end
+local function script(name, ...) return T.script(root .. "/examples/" .. name .. ".lua", ...) end
 local common = { "--preset", "tiny", "--steps", "4", "--batch-size", "32", "--val-jets", "64", "--train-jets", "128", "--quiet" }
 local vx = script("vertexing", "--backbone", "random", "--out", base .. "_vx", table.unpack(common))
 T.equal(type(vx.metrics.ari), "number", "vertexing: standard ARI")

@@ -17,11 +17,7 @@ extension Functional {
     public static func focalLoss(_ input: Tensor, _ target: Tensor, gamma: Double = 3, posWeight: Double = 0.778,
                                  reduction: LossReduction = .mean) throws -> Tensor {
         let op = "focal_loss"
-        try requireFloat(input, op: op, name: "input")
-        try requireFloat(target, op: op, name: "target")
-        guard target.shape == input.shape else {
-            throw TensorError("\(op): target size \(formatShape(target.shape)) must equal input size \(formatShape(input.shape))")
-        }
+        try requireLogitsAndTarget(input, target, op: op)
         guard gamma >= 0, gamma.isFinite else { throw TensorError("\(op): gamma must be a finite number >= 0, got \(gamma)") }
         guard posWeight >= 0, posWeight.isFinite else { throw TensorError("\(op): pos_weight must be a finite number >= 0, got \(posWeight)") }
         guard reduction != .mean || input.numel > 0 else {
