@@ -66,11 +66,36 @@ return function(mpm)
 
   local run_defaults = {
     backbone = "required", out = "required", train = "required", val = "required", test = "required",
-    classes = "required", class_names = false, mode = "finetune", preset = "small", preprocessing = "",
+    classes = false, class_names = false, task = false, mode = "finetune", preset = "small", preprocessing = "",
     train_jets = 1000, val_jets = 500, test_jets = 0, seed = 1, steps = 200, batch_size = 100, lr = 0,
     loss = "cross_entropy", patience = 5, keep_best = true, quiet = false, protocol = "classification",
     fit_data = false, extra = false,
   }
+
+  -- The classification task of downstream.classify: a class-attention head on the backbone's
+  -- output with registers; the test set's class scores in predictions.h5.
+  local function classification(o)
+    if math.type(o.classes) ~= "integer" or o.classes < 1 then
+      error("downstream.classify: option 'classes' is required (a positive integer)", 0)
+    end
+    return {
+      head = function(dim) return mpm.nn.ClassAttentionClassifier(dim, o.classes) end,
+      evaluate = function(fit, test_loader, test_ds)
+        local scores, labels, indices = mpm.finetune.predict(fit.predict, test_loader)
+        mpm.finetune.save_predictions(files.join(o.out, "predictions.h5"), scores, labels,
+          { jet_indices = indices, classes = o.class_names or nil, file = test_ds.path })
+        return score(scores, labels, math.max(o.classes, 2)), scores:size(1)
+      end,
+    }
+  end
+
+  --- mpm.downstream.read_result(path) -> the table of a run's result.json.
+  function downstream.read_result(path)
+    local f = assert(io.open(path))
+    local done = mpm.json.decode(f:read("a"))
+    f:close()
+    return done
+  end
 
   --- mpm.downstream.classify{backbone=, out=, train=, val=, test=, classes=, ...} -> result
   --- One run: train, val and test are jet files (or already opened datasets) whose labels are
@@ -81,15 +106,18 @@ return function(mpm)
   --- or "bce"), fit_data (the file a preprocessing is fitted on for random init and none).
   --- Writes out/result.json (metrics by name, options, backbone, times) and out/predictions.h5.
   --- A run whose out/result.json exists is read back, not redone.
+  --- task = {head = function(dim, record) -> module, input = "set" | "particles", loss =
+  --- function(logits, batch) -> loss, accuracy = function(logits, batch) -> correct, count,
+  --- evaluate = function(fit, test_loader, test_ds, record) -> metrics, test_jets, prepare =
+  --- function(train_loader) called before the head is made (optional)} replaces the
+  --- classification (head, loss, validation accuracy, test metrics and prediction files) by
+  --- another fine-tuning task on the same run (examples/vertexing.lua, tracks.lua); classes is
+  --- then not needed.
   function downstream.classify(options)
     local o = mpm.check_options("downstream.classify", options, run_defaults, 2)
     local result_path = files.join(o.out, "result.json")
-    if files.exists(result_path) then
-      local f = assert(io.open(result_path))
-      local done = mpm.json.decode(f:read("a"))
-      f:close()
-      return done, true
-    end
+    if files.exists(result_path) then return downstream.read_result(result_path), true end
+    local task = o.task or classification(o)
     local t0 = mpm.clock()
     files.mkdir(o.out)
     mpm.manual_seed(o.seed)
@@ -108,22 +136,22 @@ return function(mpm)
       max_jets = math.min(#val_ds, o.val_jets) }
     local test_loader = test_ds:loader { batch_size = 250, seed = o.seed + 2, preprocessing = pre,
       max_jets = o.test_jets > 0 and math.min(#test_ds, o.test_jets) or nil }
-    local head = mpm.nn.ClassAttentionClassifier(record.dim, o.classes)
+    if task.prepare then task.prepare(loader) end
+    local head = task.head(record.dim, record)
     local lr = o.lr > 0 and o.lr or (record.kind == "file" and 3e-4 or 1e-3)
     local fit = mpm.finetune.run { backbone = backbone, head = head, mode = mode, loader = loader,
-      val_loader = val_loader, steps = o.steps, lr = lr, loss = o.loss, patience = o.patience, keep_best = o.keep_best,
-      out = files.join(o.out, "train"), overwrite = true, quiet = o.quiet }
+      val_loader = val_loader, steps = o.steps, lr = lr, loss = task.loss or o.loss, patience = o.patience,
+      keep_best = o.keep_best, out = files.join(o.out, "train"), overwrite = true, quiet = o.quiet,
+      input = task.input, accuracy = task.accuracy }
     local t_train = mpm.clock() - t0
-    local scores, labels, indices = mpm.finetune.predict(fit.predict, test_loader)
-    mpm.finetune.save_predictions(files.join(o.out, "predictions.h5"), scores, labels,
-      { jet_indices = indices, classes = o.class_names or nil, file = test_ds.path })
-    local metrics = score(scores, labels, math.max(o.classes, 2))
+    local metrics, test_jets = task.evaluate(fit, test_loader, test_ds, record)
     local result = {
       protocol = o.protocol, metrics = metrics,
       backbone = { spec = o.backbone, kind = record.kind, task = record.task, preset = record.preset or o.preset,
         preprocessing = pre_path },
-      options = { mode = mode, train_jets = o.train_jets, val_jets = o.val_jets, test_jets = scores:size(1),
-        seed = o.seed, steps = o.steps, batch_size = o.batch_size, lr = lr, loss = o.loss, patience = o.patience,
+      options = { mode = mode, train_jets = o.train_jets, val_jets = o.val_jets, test_jets = test_jets,
+        seed = o.seed, steps = o.steps, batch_size = o.batch_size, lr = lr,
+        loss = type(task.loss) == "string" and task.loss or (task.loss and "task" or o.loss), patience = o.patience,
         train = train_ds.path, val = val_ds.path, test = test_ds.path },
       training = { steps = fit.step, best_step = fit.best and fit.best.step, best_val_loss = fit.best and fit.best.loss,
         best_val_accuracy = fit.best and fit.best.accuracy, stopped_early = fit.stopped_early },
@@ -237,7 +265,13 @@ return function(mpm)
   --- (examples/jetclass.lua, btag.lua, cwola.lua): one run, or with --sweep the grid backbones x
   --- sizes x seeds, a CSV and the figure. p = {name=, synopsis=, defaults = {option = value},
   --- classes=, class_names=, run = function(o, r) -> classify options (data files, ...),
-  --- size = {option=, column=, label=}, metric = {name=, label=}, figure=, title=, note=}.
+  --- size = {option=, column=, label=}, metric = {name=, label=}, figure=, title=, note=,
+  --- options = extra command-line entries {name, default, type, help}, curves=}.
+  --- curves = list of {name=, x=, y=, xlabel=, ylabel=, figure=, title=}: metrics that are
+  --- curves rather than one number (result.metrics[name] = list of points {[x]=, [y]=, ...},
+  --- e.g. ARI per number of vertices); each gets a figure (y against x, one line per backbone,
+  --- spread over seeds) for one run and for the sweep, and the sweep writes their points to
+  --- OUT/curves.csv (backbone, size, seed, curve, x, y).
   function downstream.protocol(p, args)
     -- Default data paths are the bundled files: found from the working directory, else
     -- beside the script's examples/ folder, so a script runs from any directory.
@@ -269,6 +303,7 @@ return function(mpm)
       { "seeds", "1,2,3", "string", "sweep: seeds" },
       { "quiet", false, "flag", "no progress output" },
     }
+    for _, entry in ipairs(p.options or {}) do spec[#spec + 1] = entry end
     local o = mpm.tasks.cli.options(args, spec, p.synopsis)
     if o == nil then return end
     local size_key = p.size.option:gsub("-", "_")
@@ -285,6 +320,29 @@ return function(mpm)
       return downstream.classify(c)
     end
     local metric = p.metric.name
+    -- The curve metrics of finished runs as rows {backbone, size, seed, x, y}, and their figures.
+    local function curve_rows(entries, curve)
+      local rows = {}
+      for _, e in ipairs(entries) do
+        for _, point in ipairs(e.result.metrics[curve.name] or {}) do
+          if point[curve.y] ~= nil then
+            rows[#rows + 1] = { backbone = name_of(e.run.backbone), size = e.run[size_key], seed = e.run.seed,
+              x = point[curve.x], y = point[curve.y] }
+          end
+        end
+      end
+      return rows
+    end
+    local function plot_curves(entries)
+      local written = {}
+      for _, curve in ipairs(p.curves or {}) do
+        local png = downstream.plot_sweep { rows = curve_rows(entries, curve), x = "x", y = "y", group = "backbone",
+          baseline = "random", path = files.join(o.out, curve.figure), xlabel = curve.xlabel, ylabel = curve.ylabel,
+          title = curve.title, logx = false }
+        if png then written[#written + 1] = png end
+      end
+      return written
+    end
     if not o.sweep then
       local r = { backbone = o.backbone, out = o.out, seed = o.seed, train_jets = o.train_jets }
       r[size_key] = o[size_key]
@@ -292,6 +350,8 @@ return function(mpm)
       print(("%s: %s %.4f on %d test jets (%s, %s %d)%s; %s"):format(p.name, metric, result.metrics[metric],
         result.options.test_jets, name_of(o.backbone), p.size.column, o[size_key],
         reused and ", from an earlier run" or "", files.join(o.out, "result.json")))
+      local pngs = plot_curves { { run = r, result = result } }
+      if #pngs > 0 and not o.quiet then print(p.name .. ": " .. table.concat(pngs, ", ")) end
       return result
     end
     local runs = {}
@@ -322,9 +382,23 @@ return function(mpm)
     local rows = downstream.sweep { runs = runs, run = run, csv = files.join(o.out, "sweep.csv"), columns = columns,
       quiet = o.quiet }
     if not mpm.distributed.is_main() then return rows end
-    local png = downstream.plot_sweep { rows = rows, x = p.size.column, y = metric, group = "backbone", baseline = "random",
+    local png = p.figure and downstream.plot_sweep { rows = rows, x = p.size.column, y = metric, group = "backbone", baseline = "random",
       path = files.join(o.out, p.figure), xlabel = p.size.label, ylabel = p.metric.label, title = p.title }
-    print(("%s sweep: %d runs; %s%s"):format(p.name, #rows, files.join(o.out, "sweep.csv"), png and (", " .. png) or ""))
+    local entries = {}
+    for i, r in ipairs(runs) do entries[i] = { run = r, result = downstream.read_result(files.join(r.out, "result.json")) } end
+    if p.curves then
+      local lines = { "backbone," .. p.size.column .. ",seed,curve,x,y" }
+      for _, curve in ipairs(p.curves) do
+        for _, c in ipairs(curve_rows(entries, curve)) do
+          lines[#lines + 1] = ("%s,%s,%s,%s,%s,%.6g"):format(c.backbone, c.size, c.seed, curve.name .. "." .. curve.y, c.x, c.y)
+        end
+      end
+      files.write(files.join(o.out, "curves.csv"), table.concat(lines, "\n") .. "\n")
+    end
+    local pngs = plot_curves(entries)
+    if png then table.insert(pngs, 1, png) end
+    print(("%s sweep: %d runs; %s%s"):format(p.name, #rows, files.join(o.out, "sweep.csv"),
+      #pngs > 0 and (", " .. table.concat(pngs, ", ")) or ""))
     return rows
   end
 

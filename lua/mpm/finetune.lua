@@ -24,7 +24,7 @@ return function(mpm)
     lr = 1e-4, weight_decay = 1e-5, warmup = false, final_lr = 1e-3, clip = 1.0,
     unfreeze_at = false, catchup = false, val_loader = false, val_every = false, val_batches = 1000000, log_every = false,
     patience = 5, keep_best = true, out = false, resume = false, overwrite = false, metrics = "csv",
-    progress = "auto", quiet = false, on_log = false,
+    progress = "auto", quiet = false, on_log = false, input = "set", accuracy = false,
   }
 
   --- mpm.finetune.inputs(batch) -> [T, 15]: the features and one-hot particle type of every
@@ -33,11 +33,15 @@ return function(mpm)
     return mpm.cat({ batch.features, batch.types:one_hot(8):float() }, 2)
   end
 
-  -- The network of a run: backbone (its output with registers) then head.
-  local function network(backbone, head)
+  -- The network of a run: backbone then head. input "set": the head reads the backbone's output
+  -- with registers and its offsets (set-level heads); "particles": the particle outputs with the
+  -- registers removed and the batch's offsets (per-particle heads: PerTrackMLP, EdgeHead).
+  local function network(backbone, head, input)
     return function(batch, frozen)
       if not backbone then return head(finetune.inputs(batch), batch.offsets) end
-      local encode = function() return select(2, backbone(batch.features, batch.types, batch.offsets)) end
+      local encode = input == "particles"
+        and function() return (backbone(batch.features, batch.types, batch.offsets)), batch.offsets end
+        or function() return select(2, backbone(batch.features, batch.types, batch.offsets)) end
       local encoded, offsets
       if frozen then encoded, offsets = mpm.no_grad(encode) else encoded, offsets = encode() end
       return head(encoded, offsets)
@@ -87,6 +91,10 @@ return function(mpm)
     local o = mpm.check_options("finetune", options, defaults, 3)
     local function fail(message) error("finetune: " .. message, 3) end
     if math.type(o.steps) ~= "integer" or o.steps < 1 then fail("steps must be a positive integer") end
+    if o.input ~= "set" and o.input ~= "particles" then
+      fail(("input must be 'set' or 'particles', got '%s'"):format(tostring(o.input)))
+    end
+    if o.accuracy and type(o.accuracy) ~= "function" then fail("accuracy must be false or function(logits, batch) -> correct, count") end
     if o.mode ~= "finetune" and o.mode ~= "frozen" and o.mode ~= "full" then
       fail(("mode must be 'finetune', 'frozen' or 'full', got '%s'"):format(tostring(o.mode)))
     end
@@ -107,6 +115,12 @@ return function(mpm)
     return o.backbone and (o.mode == "full" or (o.mode == "finetune" and step >= o.unfreeze_at))
   end
 
+  -- Correct predictions and their number in a batch of jet labels (one logit: > 0 is class 2).
+  local function class_accuracy(logits, batch)
+    local predicted = logits:size(2) == 1 and (logits:reshape(-1):gt(0):long() + 1) or logits:argmax(2)
+    return predicted:eq(batch.labels):sum():item(), batch.labels:size(1)
+  end
+
   local function clone_state(m) local sd = {}; for k, t in pairs(m:state_dict()) do sd[k] = t:clone() end; return sd end
 
   --- mpm.finetune.run{head=, loader=, steps=, backbone=, mode="finetune", ...} -> result
@@ -116,7 +130,11 @@ return function(mpm)
   --- weight_decay (1e-5), warmup (steps/10), final_lr (1e-3 of lr), clip (1.0), unfreeze_at
   --- (steps/10), catchup (steps/10), val_loader, val_every (steps/10), val_batches (all), log_every (steps/50),
   --- patience (5 validations; false: no early stopping), keep_best (true), out, resume,
-  --- overwrite, metrics ("csv"/"jsonl"), progress, quiet, on_log.
+  --- overwrite, metrics ("csv"/"jsonl"), progress, quiet, on_log, input ("set": the head gets
+  --- the backbone output with registers and its offsets; "particles": the particle outputs,
+  --- registers removed, and batch.offsets, for per-particle heads such as mpm.nn.PerTrackMLP and
+  --- mpm.nn.EdgeHead), accuracy (function(logits, batch) -> correct, count for the validation
+  --- accuracy; default: the jet labels).
   --- result = {step, first_loss, last_loss, best = {loss, step, accuracy}, val, elapsed,
   --- steps_per_second, stopped_early, metrics, checkpoint, predict = function(batch) -> logits}.
   function finetune.run(options)
@@ -130,7 +148,8 @@ return function(mpm)
 
   function finetune._run(o)
     local head, backbone = o.head, o.backbone
-    local forward, loss_of = network(backbone, head), loss_function(o)
+    local forward, loss_of = network(backbone, head, o.input), loss_function(o)
+    local accuracy_of = o.accuracy or class_accuracy
     local groups = { { params = head:parameters() } }
     if backbone and o.mode ~= "frozen" then groups[2] = { params = backbone:parameters() } end
     local params = mpm.nn.utils.parameters_of({ head, backbone and o.mode ~= "frozen" and backbone or false })
@@ -172,9 +191,8 @@ return function(mpm)
       local val = train.validate { loader = o.val_loader, batches = o.val_batches, modules = { head, backbone },
         generator = generator, evaluate = function(batch)
           local logits = forward(batch, true)
-          local predicted = logits:size(2) == 1 and (logits:reshape(-1):gt(0):long() + 1) or logits:argmax(2)
-          correct = correct + predicted:eq(batch.labels):sum():item()
-          count = count + batch.labels:size(1)
+          local c, n = accuracy_of(logits, batch)
+          correct, count = correct + c, count + n
           return loss_of(logits, batch)
         end }
       if val then val.accuracy = correct / math.max(count, 1) end

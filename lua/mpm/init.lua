@@ -9,6 +9,7 @@ require "mpm.optim" (mpm)
 require "mpm.tasks" (mpm)
 require "mpm.finetune" (mpm)
 require "mpm.downstream" (mpm)
+require "mpm.downstream_tracks" (mpm)
 
 --- mpm.help(value): prints the docstring of a function or type, or an overview.
 function mpm.help(value)

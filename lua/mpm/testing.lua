@@ -63,4 +63,15 @@ function testing.raises(f, pattern)
   return message
 end
 
+--- testing.script(path, ...) -> what the script returns: runs a script file (an example) with
+--- `arg` set as `mpmlua path ...` would, restoring `arg` after; its error is re-raised as is.
+function testing.script(path, ...)
+  local saved = arg
+  arg = { [0] = path, ... }
+  local ok, result = pcall(dofile, path)
+  arg = saved
+  if not ok then error(tostring(result), 0) end
+  return result
+end
+
 return testing

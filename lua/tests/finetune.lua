@@ -125,14 +125,7 @@ T.raises(function() ft.run { head = small_head, loader = loader, steps = 1, quie
 mpm.save(base .. "_notbb.h5", { x = mpm.zeros(2) })
 T.raises(function() mpm.downstream.backbone(base .. "_notbb.h5") end, "is not a saved MPM backbone")
 T.raises(function() mpm.downstream.backbone(base .. "_nothing.h5") end, "no such file")
-local function script(name, ...)
-  local saved = arg
-  arg = { [0] = root .. "/examples/" .. name .. ".lua", ... }
-  local ok, err = pcall(dofile, root .. "/examples/" .. name .. ".lua")
-  arg = saved
-  if not ok then error(tostring(err), 0) end
-  return err
-end
+local function script(name, ...) return T.script(root .. "/examples/" .. name .. ".lua", ...) end
 local common = { "--preset", "tiny", "--steps", "4", "--batch-size", "32", "--val-jets", "64", "--quiet" }
 T.raises(function() script("jetclass", "--train-jets", "5000", "--out", base .. "_big", table.unpack(common)) end,
   "%-%-train%-jets 5000: .* has only 3000 jets")

@@ -25,6 +25,7 @@ enum MPMBindings {
         lua.newTable()
         let metrics = lua.top
         MetricsBinding.register(lua, in: metrics)
+        MetricsBinding.registerPairs(lua, in: metrics)
         lua.setRawField(mpm, "metrics")
 
         lua.newTable()

@@ -109,6 +109,68 @@ enum MetricsBinding {
         }
     }
 
+    /// Per-particle metrics: vertex finding from pair decisions, balanced accuracy per group.
+    static func registerPairs(_ lua: LuaState, in table: Int32) {
+        lua.register("adjusted_rand_index_reference", in: table, doc: """
+            mpm.metrics.adjusted_rand_index_reference(pair_scores, truth) -> number
+            The MPMv2 reference code's own ARI of one set of n points (not scikit-learn's): pair_scores
+            [n(n-1)/2] are logits (or booleans) of the pairs i < j in the layout of mpm.set_pairs, a pair
+            being "together" when its score is > 0; truth [n] labels. RI = share of pairs whose decision
+            matches the truth (no transitive closure); E = b g + (1-b)(1-g) with b = B(n-1)/B(n) (Bell
+            numbers) and g = sum_v C(n_v,2)/C(n,2); ARI = (RI - E)/(1 - E). n = 1 (no pairs) gives 1.0;
+            1 - E = 0 cannot happen for n >= 2 (it would give 1.0 when RI = 1, else 0.0).
+            """) { lua in
+            let f = "adjusted_rand_index_reference"
+            lua.push(try Metrics.referenceAdjustedRandIndex(pairScores: try input(lua, 1, f, "pair_scores"),
+                                                            truth: try input(lua, 2, f, "truth")))
+            return 1
+        }
+        lua.register("connected_components", in: table, doc: """
+            mpm.metrics.connected_components(pair_scores, n) -> int64 [n]
+            The partition of n points whose pairs i < j (layout of mpm.set_pairs) with score > 0 are
+            edges, into connected components: cluster labels 1, 2, ... in order of first appearance.
+            """) { lua in
+            let f = "connected_components"
+            lua.push(try Metrics.connectedComponents(pairScores: try input(lua, 1, f, "pair_scores"),
+                                                     points: try lua.integer(2), base: 1))
+            return 1
+        }
+        lua.register("pair_partition", in: table, doc: """
+            mpm.metrics.pair_partition(pair_scores, truth, offsets) -> ari [B], ari_reference [B], clusters [T]
+            Vertex finding over a packed batch: pair_scores [P] (an EdgeHead's logits, layout of
+            mpm.set_pairs over offsets), truth [T] (vertex ids), offsets [B+1]. Per set: the standard ARI
+            (mpm.metrics.adjusted_rand_index) of the connected components of the pairs with score > 0,
+            and the reference ARI (mpm.metrics.adjusted_rand_index_reference), as float32 tensors; sets of
+            one point give 1.0 for both. clusters: each point's component inside its set, from 1.
+            """) { lua in
+            let f = "pair_partition"
+            let r = try Metrics.pairPartition(pairScores: try input(lua, 1, f, "pair_scores"), truth: try input(lua, 2, f, "truth"),
+                                              offsets: try lua.tensor(3))
+            lua.push(try Tensor(r.ari.map { Float($0) }, shape: [r.ari.count]))
+            lua.push(try Tensor(r.ariReference.map { Float($0) }, shape: [r.ariReference.count]))
+            lua.push(try Tensor(r.clusters.map { $0 + 1 }, shape: [r.clusters.count]))
+            return 3
+        }
+        lua.register("balanced_accuracy_by_group", in: table, doc: """
+            mpm.metrics.balanced_accuracy_by_group(pred, labels, groups) -> values, counts
+            mpm.metrics.balanced_accuracy within each group of samples: groups [N] integers (e.g. the
+            track multiplicity of each track's jet); pred and labels as in mpm.metrics.accuracy.
+            values[g] is the balanced accuracy of group g, counts[g] its number of samples.
+            """) { lua in
+            let f = "balanced_accuracy_by_group"
+            let scores = try Metrics.balancedAccuracyByGroup(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"),
+                                                             groups: try input(lua, 3, f, "groups"), classBase: 1)
+            for pick in [true, false] {
+                lua.newTable(hash: Int32(scores.count))
+                for s in scores {
+                    if pick { lua.push(s.value) } else { lua.push(s.count) }
+                    lua_rawseti(lua.state, -2, lua_Integer(s.group))
+                }
+            }
+            return 2
+        }
+    }
+
     /// Argument `index` as a tensor: a tensor, or a plain table of numbers or booleans.
     private static func input(_ lua: LuaState, _ index: Int32, _ function: String, _ name: String) throws -> Tensor {
         guard lua.type(index) == LUA_TTABLE, try tensorClass.test(lua, index) == nil else { return try lua.tensor(index) }

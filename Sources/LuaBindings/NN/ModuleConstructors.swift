@@ -159,6 +159,25 @@ enum ModuleConstructors {
             if let v = try lua.option(3, "dropout", lua.number) { o.dropout = v }
             return try ClassAttentionClassifier(inputDim: try lua.integer(1), classes: try lua.integer(2), options: o)
         }
+        constructor("PerTrackMLP", """
+            mpm.nn.PerTrackMLP(input_dim, outputs [, {hidden=128, depth=3, dropout=0.2, activation="silu"}]) -> module
+            m(x [, offsets]) -> [T, outputs]: the MPMv2 per-track head, depth blocks Linear -> LayerNorm ->
+            activation -> Dropout of width hidden, then Linear(hidden -> outputs), on every row of a packed
+            x [T, input_dim]. Give it the backbone's particle outputs, registers removed (bb(...) first
+            result; mpm.finetune.run{input = "particles"}). Track identification: outputs = 4.
+            """) { lua in
+            try PerTrackMLP(inputDim: try lua.integer(1), outputs: try lua.integer(2),
+                            options: try trackOptions(lua, 3, function: "PerTrackMLP"))
+        }
+        constructor("EdgeHead", """
+            mpm.nn.EdgeHead(input_dim [, {hidden=128, depth=3, dropout=0.2, activation="silu"}]) -> module
+            m(x, offsets) -> logits [P], pair_offsets [B+1]: the MPMv2 vertex-finding twin network,
+            G(|F(z_i) - F(z_j)|) for every pair i < j of rows of the same set (F = PerTrackMLP(input_dim ->
+            hidden), G = Linear(hidden -> 1)); pairs in the layout of x:pair_abs_diff and mpm.set_pairs,
+            computed set by set on its true length. Logit > 0: the two tracks share a vertex.
+            """) { lua in
+            try EdgeHead(inputDim: try lua.integer(1), options: try trackOptions(lua, 2, function: "EdgeHead"))
+        }
         constructor("CosineEncoding", """
             mpm.nn.CosineEncoding(dim [, {min=0, max=1, scaling="exponential"}]) -> module
             cos(pi * f_k * (x - min) / (max - min)), f_k = e^k ("exponential") or k ("linear", from 1).
@@ -178,6 +197,17 @@ enum ModuleConstructors {
             try lua.checkOptions(2, allowed: ["scale"], function: "FourierEmbedding")
             return try FourierEmbedding(dim: try lua.integer(1), scale: try lua.option(2, "scale", lua.number) ?? 16)
         }
+    }
+
+    /// PerTrackMLP options from the options table at `index`.
+    static func trackOptions(_ lua: LuaState, _ index: Int32, function: String) throws -> PerTrackMLP.Options {
+        try lua.checkOptions(index, allowed: ["hidden", "depth", "dropout", "activation"], function: function)
+        var o = PerTrackMLP.Options()
+        if let v = try lua.option(index, "hidden", lua.integer) { o.hidden = v }
+        if let v = try lua.option(index, "depth", lua.integer) { o.depth = v }
+        if let v = try lua.option(index, "dropout", lua.number) { o.dropout = v }
+        if let v = try lua.option(index, "activation", lua.string) { o.activation = try Activation(named: v).kind }
+        return o
     }
 
     /// Transformer options from the options table at `index`.

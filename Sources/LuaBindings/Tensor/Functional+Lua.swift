@@ -137,6 +137,19 @@ enum FunctionalLibrary {
                 try lua.tensor(1), try lua.tensor(2), weight: try lua.option(options, "weight", lua.tensor),
                 posWeight: try lua.option(options, "pos_weight", lua.tensor), reduction: try reduction(lua, options)))
         }
+        lua.register("focal_loss", in: f, doc: """
+            F.focal_loss(input, target [, {gamma=3, pos_weight=0.778, reduction="mean"}]) -> tensor
+            Sigmoid focal loss on logits (MPMv2's vertex-finding edge loss), with p = sigmoid(input) and
+            target y in [0, 1] of input's shape: pos_weight y (1-p)^gamma (-log p) + (1-y) p^gamma (-log(1-p)),
+            computed stably; gamma = 0 and pos_weight = 1 give binary_cross_entropy_with_logits. The
+            mean of an empty input is an error.
+            """) { lua in
+            let options: Int32 = 3
+            try lua.checkOptions(options, allowed: ["gamma", "pos_weight", "reduction"], function: "focal_loss")
+            return lua.result(try Functional.focalLoss(
+                try lua.tensor(1), try lua.tensor(2), gamma: try lua.option(options, "gamma", lua.number) ?? 3,
+                posWeight: try lua.option(options, "pos_weight", lua.number) ?? 0.778, reduction: try reduction(lua, options)))
+        }
         lua.register("mse_loss", in: f, doc: """
             F.mse_loss(input, target [, {reduction="mean"}]) -> tensor
             Mean squared error; input and target broadcast.

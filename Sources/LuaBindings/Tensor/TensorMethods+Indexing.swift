@@ -106,6 +106,29 @@ enum TensorIndexing {
             lua.push(offsets)
             return 2
         },
+        TensorFunction("pair_abs_diff", """
+            x:pair_abs_diff(offsets) -> d [P, H], pair_offsets [B+1]: |x_i - x_j| for every pair i < j of rows of
+            the same set of a packed x [T, H] (no pair across sets; a set of n rows gives n(n-1)/2 pairs, set
+            after set, upper triangle in row-major order: (1,2), (1,3), ..., (2,3), ...). A fused kernel with
+            its backward (the gradient of |d| at 0 is 0); mpm.set_pairs gives the rows of each pair.
+            """) { lua, t in
+            let (d, pairOffsets) = try t.pairAbsDiff(offsets: try lua.tensor(2))
+            lua.push(d)
+            lua.push(pairOffsets)
+            return 2
+        },
+        TensorFunction("set_pairs", """
+            mpm.set_pairs(offsets) -> first [P], second [P], pair_offsets [B+1]: the rows (counting from 1) of
+            every pair i < j inside each set of a packed batch, in the layout of x:pair_abs_diff; set b owns
+            pairs pair_offsets[b]+1 .. pair_offsets[b+1]. E.g. same-vertex targets:
+            ids:index_select(1, first):eq(ids:index_select(1, second)).
+            """) { lua, t in
+            let (first, second, pairOffsets) = try Tensor.setPairs(offsets: t, indexBase: .one)
+            lua.push(first)
+            lua.push(second)
+            lua.push(pairOffsets)
+            return 3
+        },
         TensorFunction("unpack", "packed:unpack(offsets [, length]) -> padded [B, N, F], mask [B, N] (N = length or the longest set)") { lua, t in
             let length: Int? = lua.isNoneOrNil(3) ? nil : try lua.integer(3)
             let (padded, mask) = try t.unpack(offsets: try lua.tensor(2), length: length)

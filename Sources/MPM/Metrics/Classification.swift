@@ -34,6 +34,11 @@ extension Metrics {
     /// only predicted, never true, do not count.
     public static func balancedAccuracy(_ predictions: Tensor, _ labels: Tensor, classBase: Int = 0) throws -> Double {
         let (pred, truth, _) = try classPairs(predictions, labels, base: classBase, "balanced_accuracy")
+        return balancedAccuracy(pred, truth)
+    }
+
+    /// Mean recall over the classes present in `truth` (0-based class numbers, same length).
+    static func balancedAccuracy(_ pred: [Int], _ truth: [Int]) -> Double {
         var support: [Int: Int] = [:], hits: [Int: Int] = [:]
         for (p, t) in zip(pred, truth) {
             support[t, default: 0] += 1

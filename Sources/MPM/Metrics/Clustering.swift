@@ -23,6 +23,11 @@ extension Metrics {
         let function = "adjusted_rand_index"
         let a = try integers(truth, function, "truth"), b = try integers(predicted, function, "pred")
         try sameLength(a.count, "truth", b.count, "pred", function)
+        return adjustedRandIndex(a, b)
+    }
+
+    /// The adjusted Rand index of two labellings of the same length (checked by the caller).
+    static func adjustedRandIndex(_ a: [Int64], _ b: [Int64]) -> Double {
         var rows: [Int64: Int] = [:], columns: [Int64: Int] = [:], cells: [Pair: Int] = [:]
         for (u, v) in zip(a, b) {
             rows[u, default: 0] += 1

@@ -16,11 +16,7 @@ extension Functional {
                                                     posWeight: Tensor? = nil,
                                                     reduction: LossReduction = .mean) throws -> Tensor {
         let op = "binary_cross_entropy_with_logits"
-        try requireFloat(input, op: op, name: "input")
-        try requireFloat(target, op: op, name: "target")
-        guard target.shape == input.shape else {
-            throw TensorError("\(op): target size \(formatShape(target.shape)) must equal input size \(formatShape(input.shape))")
-        }
+        try requireLogitsAndTarget(input, target, op: op)
         if let weight { try requireFloat(weight, op: op, name: "weight") }
         if let posWeight { try requireFloat(posWeight, op: op, name: "pos_weight") }
         let shape = input.shape

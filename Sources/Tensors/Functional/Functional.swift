@@ -27,6 +27,16 @@ extension Functional {
         }
     }
 
+    /// Throws unless logits `input` and `target` are float32 tensors of the same shape (the
+    /// binary losses on logits).
+    static func requireLogitsAndTarget(_ input: Tensor, _ target: Tensor, op: String) throws {
+        try requireFloat(input, op: op, name: "input")
+        try requireFloat(target, op: op, name: "target")
+        guard target.shape == input.shape else {
+            throw TensorError("\(op): target size \(formatShape(target.shape)) must equal input size \(formatShape(input.shape))")
+        }
+    }
+
     /// The tensor itself when its elements are laid out densely (so `pointer` walks them in
     /// row-major order), else a contiguous copy. Never recorded by autograd.
     static func dense(_ t: Tensor) -> Tensor {
