@@ -10,14 +10,37 @@ extension Tensor: CustomStringConvertible {
             body = String(repeating: "[", count: Swift.max(dim, 1)) + String(repeating: "]", count: Swift.max(dim, 1))
         } else {
             let summarize = numel > 1000
-            body = Tensor.render(Tensor.formatElements(contiguous(), summarize: summarize), shape: shape, dim: 0, offset: 0,
-                                 strides: Tensor.contiguousStrides(shape), summarize: summarize, indent: 7)
+            // Summarised, only the shown elements are gathered and formatted (as PyTorch's
+            // get_summarized_data): a [50000, 128] tensor formats 36 numbers, not 6.4 million.
+            let shown = summarize ? Tensor.summarized(detach()) : contiguous()
+            let strings = Tensor.formatElements(shown, summarize: summarize)
+            Tensor.lastFormattedCount = strings.count
+            body = Tensor.render(strings, shape: shape, dim: 0, offset: 0,
+                                 strides: Tensor.contiguousStrides(shown.shape), summarize: summarize, indent: 7)
         }
         var extras: [String] = []
         if shape.contains(0) && dim > 1 { extras.append("size=(\(shape.map(String.init).joined(separator: ", ")))") }
         if dtype != .f32 { extras.append("dtype=\(dtype.name)") }
         if let fn = gradFn { extras.append("grad_fn=<\(fn.name)>") } else if requiresGrad { extras.append("requires_grad=True") }
         return "tensor(" + ([body] + extras).joined(separator: ", ") + ")"
+    }
+
+    /// How many elements the last `description` formatted (tests check that a summarised print
+    /// formats only what it shows).
+    public nonisolated(unsafe) static var lastFormattedCount = 0
+
+    /// The first and last 3 entries of every dim longer than 6, joined: what a summarised
+    /// print shows, as a small contiguous tensor.
+    static func summarized(_ t: Tensor) -> Tensor {
+        var out = t
+        for d in 0..<t.dim where t.shape[d] > 6 {
+            let n = t.shape[d]
+            if let head = try? out.narrow(d, start: 0, length: 3), let tail = try? out.narrow(d, start: n - 3, length: 3),
+               let joined = try? Tensor.cat([head, tail], dim: d) {
+                out = joined
+            }
+        }
+        return out.contiguous()
     }
 
     /// Formats every element (or only the shown ones' neighbourhood when summarising) to a common width.
@@ -50,7 +73,8 @@ extension Tensor: CustomStringConvertible {
                                summarize: Bool, indent: Int) -> String {
         if shape.isEmpty { return s.first?.trimmingCharacters(in: .whitespaces) ?? "" }
         let n = shape[d]
-        let idx: [Int?] = summarize && n > 6 ? [0, 1, 2, nil, n - 3, n - 2, n - 1] : (0..<n).map { $0 }
+        // Summarised, `s` holds only the shown entries: a long dim's last three sit at 3, 4, 5.
+        let idx: [Int?] = summarize && n > 6 ? [0, 1, 2, nil, 3, 4, 5] : (0..<n).map { $0 }
         if d == shape.count - 1 {
             return "[" + idx.map { $0.map { s[offset + $0 * strides[d]] } ?? "..." }.joined(separator: ", ") + "]"
         }

@@ -29,6 +29,7 @@ public enum MPMLibrary {
         FilesLibrary.register(lua, in: mpm)
         JSONLibrary.register(lua, in: mpm)
         MPMBindings.register(lua, in: mpm)
+        LinalgBinding.register(lua, in: mpm)
         // package.loaded["mpm.core"] = mpm
         lua_getfield(lua.state, mpm_registryindex(), LUA_LOADED_TABLE)
         lua.pushValue(mpm)

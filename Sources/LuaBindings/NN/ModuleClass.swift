@@ -47,6 +47,14 @@ enum ModuleClass {
         if first <= lua.top {
             for i in first...lua.top {
                 if lua.isNoneOrNil(i) { inputs.append(nil); continue }
+                // A packed batch stands for the (features, types, offsets) a set module takes.
+                if let b = try BatchBinding.test(lua, i) {
+                    guard module.signature.required.starts(with: ["features", "types", "offsets"]) else {
+                        throw LuaError.argument(i, "\(module.typeName): argument \(i - first + 1) is a batch, but this module takes \(module.signature), not (features, types, offsets)")
+                    }
+                    inputs += [b.batch.features, try b.oneBased("types", b.batch.types), b.batch.offsets]
+                    continue
+                }
                 guard let t = try tensorClass.test(lua, i) else {
                     throw LuaError.argument(i, "\(module.typeName): argument \(i - first + 1) must be a tensor or nil, got \(lua.typeName(i))")
                 }
