@@ -15,7 +15,7 @@ enum LinalgBinding {
             lower triangle is read.
               local w, v = mpm.linalg.eigh(mpm.tensor{{2, 1}, {1, 2}})   -- w = {1, 3}
             """) { lua in
-            let (w, v) = try Linalg.eigh(try lua.tensor(1))
+            let (w, v) = try Linalg.eigh(try float(lua, 1))
             lua.push(w)
             lua.push(v)
             return 2
@@ -27,12 +27,18 @@ enum LinalgBinding {
             (numpy.linalg.svd(a, full_matrices=False)).
               local U, S, Vt = mpm.linalg.svd(mpm.randn(5, 3))
             """) { lua in
-            let (u, s, vt) = try Linalg.svd(try lua.tensor(1))
+            let (u, s, vt) = try Linalg.svd(try float(lua, 1))
             lua.push(u)
             lua.push(s)
             lua.push(vt)
             return 3
         }
         lua.setRawField(mpm, "linalg")
+    }
+
+    /// The matrix argument as float32 (integer matrices are converted).
+    static func float(_ lua: LuaState, _ index: Int32) throws -> Tensor {
+        let t = try lua.tensor(index)
+        return t.dtype == .f32 ? t : t.to(.f32)
     }
 }
