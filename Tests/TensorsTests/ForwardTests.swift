@@ -1,3 +1,4 @@
+import Foundation
 import XCTest
 @testable import Tensors
 
@@ -257,5 +258,32 @@ final class ForwardTests: XCTestCase {
         XCTAssert(big.contains("...") && big.contains("1999."), big)
         let y = try Tensor([1] as [Float]).requiresGrad_().mul(2)
         XCTAssertEqual(y.description, "tensor([2.], grad_fn=<mul>)")
+    }
+
+    /// A summarised print formats only the elements it shows (PyTorch's layout kept), so a
+    /// [50000, 128] tensor prints at once instead of formatting 6.4 million numbers.
+    func testSummarisedPrintFormatsOnlyShownElements() throws {
+        let grid = try Tensor.arange(0, 2000, dtype: .f32).reshape([40, 50]).description
+        XCTAssertEqual(grid, """
+            tensor([[   0.,    1.,    2., ...,   47.,   48.,   49.],
+                    [  50.,   51.,   52., ...,   97.,   98.,   99.],
+                    [ 100.,  101.,  102., ...,  147.,  148.,  149.],
+                    ...,
+                    [1850., 1851., 1852., ..., 1897., 1898., 1899.],
+                    [1900., 1901., 1902., ..., 1947., 1948., 1949.],
+                    [1950., 1951., 1952., ..., 1997., 1998., 1999.]])
+            """)
+        XCTAssertEqual(Tensor.lastFormattedCount, 36)
+        let large = try Tensor.randn([50_000, 128])
+        let start = Date()
+        let text = large.description
+        XCTAssertLessThan(Date().timeIntervalSince(start), 1.0)
+        XCTAssertEqual(Tensor.lastFormattedCount, 36)
+        XCTAssertEqual(text.split(separator: "\n").count, 7)
+        // A transposed (non-contiguous) view and a 3-d tensor summarise the same way.
+        _ = try Tensor.arange(0, 2000, dtype: .f32).reshape([40, 50]).transpose(0, 1).description
+        XCTAssertEqual(Tensor.lastFormattedCount, 36)
+        _ = try Tensor.arange(0, 2000, dtype: .f32).reshape([2, 10, 100]).description
+        XCTAssertEqual(Tensor.lastFormattedCount, 2 * 6 * 6)
     }
 }
