@@ -270,8 +270,11 @@ return function(mpm)
 
   function Embeddings:_rows(rows)
     if rows:numel() > 0 and (rows:min():item() < 1 or rows:max():item() > #self) then fail("E:select: rows must be in 1..%d", #self) end
+    -- The source without the embedding's timing, which was for all of the jets.
+    local source = {}
+    for k, v in pairs(self.source) do if k ~= "seconds" and k ~= "jets_per_second" then source[k] = v end end
     local t = { vectors = self.vectors:index_select(1, rows), labels = self.labels:index_select(1, rows),
-      jets = self.jets:index_select(1, rows), classes = self.classes, source = self.source }
+      jets = self.jets:index_select(1, rows), classes = self.classes, source = source }
     for _, k in ipairs(kinematics) do if self[k] then t[k] = self[k]:index_select(1, rows) end end
     if rows:numel() == 0 then
       t.vectors = mpm.zeros(0, self.vectors:size(2))
