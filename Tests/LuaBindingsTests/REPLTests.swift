@@ -49,6 +49,43 @@ struct REPLTests {
         #expect(result.output == "42\n")
     }
 
+    /// The exploration walkthrough through a pipe: embed, print, PCA, probe, completion of E:
+    /// methods, help, a text plot, a backbone called on a batch, and a large tensor printed.
+    @Test func exploresEmbeddings() throws {
+        let data = TestPaths.root.appendingPathComponent("data/jetclass_test.h5").path
+        let input = """
+            bb = mpm.MPM{preset = "tiny"}:backbone()
+            E = mpm.explore.embed(bb, "\(data)", {jets = 120})
+            E
+            P, explained = E:pca(2);
+            P:shape()[2]
+            E:probe{steps = 30}.accuracy >= 0
+            table.concat(_MPMLUA_REPL.complete("E:p"), " ")
+            table.concat(_MPMLUA_REPL.complete("E.v"), " ")
+            help(E.neighbours)
+            E:plot{terminal = "dumb"}
+            batch = mpm.data.open("\(data)"):read(1, 4)
+            table.concat(_MPMLUA_REPL.complete("batch.num"), " ")
+            bb(batch):size(1) == batch.num_particles
+            t0 = mpm.clock(); x = mpm.randn(50000, 128)
+            x
+            mpm.clock() - t0 < 2
+            """
+        let result = try runHost(["-i"], input: input + "\n")
+        let out = result.output
+        #expect(result.error == "", "\(result.error)")
+        #expect(out.contains("Embeddings: 120 jets x 32 dims, pool mean"))
+        #expect(out.contains("\n2\ntrue\n"))
+        #expect(out.contains("E:pca E:plot E:probe"))
+        #expect(out.contains("\"E.vectors\""))
+        #expect(out.contains("E:neighbours(i_or_vector, k"))
+        #expect(out.contains("PC1 ("))     // the text plot's axis label
+        #expect(out.contains("\"dumb\""))
+        #expect(out.contains("batch.num_particles"))
+        #expect(out.contains("tensor([["))
+        #expect(out.hasSuffix("]])\ntrue\n"), "\(out.suffix(300))")
+    }
+
     // MARK: Through a terminal (tmux): completion, Ctrl-C, history
 
     @Test func completionAndInterruptInATerminal() throws {
@@ -80,6 +117,20 @@ struct REPLTests {
         tmux.send(keys: ["discarded", "C-c"])
         tmux.send(keys: ["40 + 2", "Enter"])
         try tmux.waitFor("42")
+
+        // Tab lists an embeddings object's methods (no private names), and a large tensor
+        // prints at once.
+        tmux.send(keys: ["E = mpm.explore.new{vectors = mpm.randn(40, 4), labels = mpm.ones(40, {dtype = 'int64'})}", "Enter"])
+        tmux.send(keys: ["E:ne", "Tab"])
+        try tmux.waitFor("E:neighbours")
+        tmux.send(keys: ["C-u"])
+        tmux.send(keys: ["E:pr", "Tab"])
+        try tmux.waitFor("E:probe")
+        tmux.send(keys: ["C-u"])
+        tmux.send(keys: ["y = mpm.randn(50000, 128); y:size(1)", "Enter"])
+        try tmux.waitFor("50000")
+        tmux.send(keys: ["y", "Enter"])
+        try tmux.waitFor("...,", seconds: 3)
 
         // Ctrl-D ends the session and the history file keeps the commands.
         tmux.send(keys: ["C-d"])

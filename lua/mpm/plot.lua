@@ -234,5 +234,211 @@ return function(mpm)
       ylabel = "loss", logy = positive and hi > 20 * lo }
   end
 
+  -- Where plots are drawn besides their PNG. plot.terminal: "auto" (in the REPL on a terminal:
+  -- sixel when the terminal shows sixel images, ANSI text otherwise; nothing in scripts),
+  -- "sixel", "dumb" (text), or "none". The MPMLUA_PLOT_TERMINAL environment variable sets the
+  -- default; a plot's terminal= option overrides both.
+  plot.terminal = os.getenv("MPMLUA_PLOT_TERMINAL") or "auto"
+
+  local sixel_terms = { mlterm = true, foot = true, ["foot-extra"] = true, yaft = true, ["yaft-256color"] = true,
+    contour = true, wezterm = true, ["xterm-sixel"] = true }
+  local sixel_programs = { WezTerm = true, ["iTerm.app"] = true, mintty = true, contour = true, Konsole = false }
+
+  --- mpm.plot.sixel_supported() -> boolean: whether the terminal is known to show sixel images
+  --- (TERM mlterm, foot, yaft, contour, wezterm or *sixel*; TERM_PROGRAM WezTerm, iTerm.app,
+  --- mintty; or MPMLUA_SIXEL=1) and gnuplot has its sixelgd terminal. The terminal is not
+  --- queried: an escape-sequence query would race the line editor for the reply.
+  ---   if mpm.plot.sixel_supported() then print("plots draw as images") end
+  function plot.sixel_supported()
+    local term, program = os.getenv("TERM") or "", os.getenv("TERM_PROGRAM") or ""
+    local known = os.getenv("MPMLUA_SIXEL") == "1" or sixel_terms[term] or term:find("sixel", 1, true) or sixel_programs[program]
+    if not known or not plot.available() then return false end
+    local ok = os.execute("gnuplot -e 'set terminal sixelgd' >/dev/null 2>&1")
+    return ok == true or ok == 0
+  end
+
+  --- mpm.plot.terminal_kind([requested]) -> "sixel", "dumb" or "none": what a plot draws in the
+  --- terminal for terminal=requested (default mpm.plot.terminal); "auto" draws only in the
+  --- REPL with standard output on a terminal.
+  ---   mpm.plot.terminal = "dumb"; print(mpm.plot.terminal_kind())   -- "dumb"
+  function plot.terminal_kind(requested)
+    requested = requested or plot.terminal
+    if requested == "sixel" or requested == "dumb" or requested == "none" then return requested end
+    if requested ~= "auto" then error(("plot: terminal must be auto, sixel, dumb or none, got %s"):format(tostring(requested)), 2) end
+    if rawget(_G, "_MPMLUA_REPL") == nil or not mpm._mpm.isatty(1) then return "none" end
+    return plot.sixel_supported() and "sixel" or "dumb"
+  end
+
+  -- The terminal lines of a script for the terminal: text the size of the window (COLUMNS x
+  -- LINES, else 100 x 32, ANSI colours on a terminal) or a sixel image.
+  local function terminal_header(kind, width, height)
+    if kind == "sixel" then
+      return ("set terminal sixelgd size %d,%d truecolor font 'Sans,10'"):format(math.min(width, 900), math.min(height, 600))
+    end
+    local cols = tonumber(os.getenv("COLUMNS") or "") or 100
+    local rows = tonumber(os.getenv("LINES") or "") or 32
+    return ("set terminal dumb size %d,%d%s"):format(math.max(40, math.min(cols, 160)), math.max(16, math.min(rows - 2, 50)),
+      mpm._mpm.isatty(1) and " ansi" or "")
+  end
+
+  -- Writes the PNG (o.out) and draws in the terminal (o.terminal); `body` is the script after
+  -- the terminal and output lines. gnuplot renders to files or standard output and exits, so a
+  -- plot never leaves a window or a process behind and never waits for input.
+  local function render(name, body, data_files, o)
+    local kind = plot.terminal_kind(o.terminal)
+    if not o.out and kind == "none" then
+      for _, f in ipairs(data_files) do os.remove(f) end
+      error(("plot.%s: out= (a .png path) is required outside the REPL (or pass terminal=\"dumb\")"):format(name), 3)
+    end
+    if not plot.available() then
+      for _, f in ipairs(data_files) do os.remove(f) end
+      return nil, "gnuplot is not installed (run `make deps`); skipped " .. tostring(o.out)
+    end
+    local path = o.out or nil
+    if path then
+      local script = header(path, o.width or 900, o.height or 600)
+      for _, line in ipairs(body) do script[#script + 1] = line end
+      local ok, err = run(script, {}, path)
+      if not ok then
+        for _, f in ipairs(data_files) do os.remove(f) end
+        return nil, err
+      end
+    end
+    if kind ~= "none" then
+      local script = header("/dev/null", o.width or 900, o.height or 600)
+      script[1] = terminal_header(kind, o.width or 900, o.height or 600)
+      table.remove(script, 2)  -- output: standard output
+      for _, line in ipairs(body) do
+        -- Text has no colours off a terminal: each group gets its own point character.
+        if kind == "dumb" then line = line:gsub("pt 7 ps [%d%.]+ lt (%d+)", "pt %1 lt %1") end
+        script[#script + 1] = line
+      end
+      local script_path = os.tmpname()
+      local f = assert(io.open(script_path, "w"))
+      f:write(table.concat(script, "\n"), "\n")
+      f:close()
+      io.stdout:flush()
+      os.execute("gnuplot " .. mpm.files.quote(script_path) .. " 2>/dev/null")
+      io.stdout:write("\n")
+      os.remove(script_path)
+    end
+    for _, d in ipairs(data_files) do os.remove(d) end
+    return path or kind
+  end
+
+  local function data_file(rows)
+    local name = os.tmpname()
+    local f = assert(io.open(name, "w"))
+    f:write(table.concat(rows, "\n"), "\n")
+    f:close()
+    return name
+  end
+
+  -- Per-group lists of positions 1..n: groups (labels, a tensor or list) or one group of all.
+  local function split_groups(n, groups, names)
+    local g = groups and values_of(groups, "groups") or nil
+    local members, order = {}, {}
+    for i = 1, n do
+      local key = g and math.tointeger(g[i]) or 1
+      if not members[key] then members[key] = {}; order[#order + 1] = key end
+      local m = members[key]
+      m[#m + 1] = i
+    end
+    table.sort(order)
+    local out = {}
+    for _, key in ipairs(order) do
+      out[#out + 1] = { members = members[key], key = key,
+        title = g and ((names and names[key]) or ("class " .. key)) or nil }
+    end
+    return out
+  end
+
+  local scatter_options = { x = true, y = true, groups = true, names = true, color = true, color_label = true, out = true,
+    title = true, xlabel = true, ylabel = true, key = true, terminal = true, width = true, height = true, point_size = true }
+
+  --- mpm.plot.scatter{x=, y=, groups=, names=, color=, out=, title=, xlabel=, ylabel=,
+  --- key="outside right", terminal=, point_size=0.4, width=900, height=600} -> path (or the
+  --- terminal kind) or nil, message: points (x, y), one colour per group (groups = class
+  --- numbers, names = their titles; the legend outside the data) or a colour scale by `color`
+  --- values. Writes a PNG at out and in the REPL draws in the terminal (mpm.plot.terminal_kind).
+  ---   mpm.plot.scatter{x = P:select(2, 1), y = P:select(2, 2), groups = E.labels, names = E.classes, out = "pca.png"}
+  function plot.scatter(o)
+    mpm.check_option_names("plot.scatter", o, scatter_options)
+    local x, y = values_of(o.x, "x"), values_of(o.y, "y")
+    if #x ~= #y then error(("plot.scatter: x has %d values, y %d"):format(#x, #y), 2) end
+    local body = { "set key " .. (o.key or "outside right top") }
+    if o.title then body[#body + 1] = "set title " .. gp_string(o.title) end
+    if o.xlabel then body[#body + 1] = "set xlabel " .. gp_string(o.xlabel) end
+    if o.ylabel then body[#body + 1] = "set ylabel " .. gp_string(o.ylabel) end
+    local files, parts = {}, {}
+    local ps = o.point_size or 0.4
+    if o.color then
+      local c = values_of(o.color, "color")
+      local rows = {}
+      for i = 1, #x do rows[i] = ("%.7g %.7g %.7g"):format(x[i], y[i], c[i]) end
+      files[1] = data_file(rows)
+      body[#body + 1] = "set palette rgb 33,13,10"
+      if o.color_label then body[#body + 1] = "set cblabel " .. gp_string(o.color_label) end
+      parts[1] = ("%s using 1:2:3 with points pt 7 ps %g lc palette notitle"):format(gp_string(files[1]), ps)
+    else
+      for i, g in ipairs(split_groups(#x, o.groups, o.names)) do
+        local rows = {}
+        for j, m in ipairs(g.members) do rows[j] = ("%.7g %.7g"):format(x[m], y[m]) end
+        files[#files + 1] = data_file(rows)
+        parts[#parts + 1] = ("%s using 1:2 with points pt 7 ps %g lt %d %s"):format(gp_string(files[#files]), ps,
+          (i - 1) % 10 + 1, g.title and ("title " .. gp_string(g.title)) or "notitle")
+      end
+    end
+    if #parts == 0 then
+      for _, f in ipairs(files) do os.remove(f) end
+      return nil, "plot.scatter: nothing to plot"
+    end
+    body[#body + 1] = "plot " .. table.concat(parts, ", ")
+    return render("scatter", body, files, o)
+  end
+
+  local hist_options = { values = true, groups = true, names = true, bins = true, range = true, density = true, out = true,
+    title = true, xlabel = true, ylabel = true, key = true, terminal = true, width = true, height = true, logy = true }
+
+  --- mpm.plot.hist{values=, groups=, names=, bins=40, range={lo, hi}, density=false, logy=false,
+  --- out=, title=, xlabel=, key="outside right", terminal=} -> path (or the terminal kind) or nil,
+  --- message: step histograms of values, one per group (as in mpm.plot.scatter) on shared bins.
+  --- Writes a PNG at out and in the REPL draws in the terminal.
+  ---   mpm.plot.hist{values = E.mass, groups = E.labels, names = E.classes, out = "mass.png", xlabel = "mass"}
+  function plot.hist(o)
+    mpm.check_option_names("plot.hist", o, hist_options)
+    local v = values_of(o.values, "values")
+    local lo, hi
+    if o.range then lo, hi = o.range[1], o.range[2] else
+      lo, hi = math.huge, -math.huge
+      for _, x in ipairs(v) do if x == x then lo, hi = math.min(lo, x), math.max(hi, x) end end
+      if lo == math.huge then lo, hi = 0, 1 end
+      if hi <= lo then hi = lo + 1 end
+    end
+    local bins = o.bins or 40
+    local body = { "set key " .. (o.key or "outside right top"), ("set xrange [%.9g:%.9g]"):format(lo, hi) }
+    if o.title then body[#body + 1] = "set title " .. gp_string(o.title) end
+    if o.xlabel then body[#body + 1] = "set xlabel " .. gp_string(o.xlabel) end
+    body[#body + 1] = "set ylabel " .. gp_string(o.ylabel or (o.density and "density" or "jets"))
+    if o.logy then body[#body + 1] = "set logscale y" end
+    local files, parts = {}, {}
+    for i, g in ipairs(split_groups(#v, o.groups, o.names)) do
+      local mine = {}
+      for j, m in ipairs(g.members) do mine[j] = v[m] end
+      local counts, w = histogram(mine, lo, hi, bins)
+      local rows = {}
+      for b = 1, bins do
+        local c = counts[b]
+        if o.density and #mine > 0 then c = c / (#mine * w) end
+        rows[b] = ("%.9g %.9g"):format(lo + (b - 0.5) * w, c)
+      end
+      files[#files + 1] = data_file(rows)
+      parts[#parts + 1] = ("%s using 1:2 with histeps lw 2 lt %d %s"):format(gp_string(files[#files]), (i - 1) % 10 + 1,
+        g.title and ("title " .. gp_string(g.title)) or "notitle")
+    end
+    body[#body + 1] = "plot " .. table.concat(parts, ", ")
+    return render("hist", body, files, o)
+  end
+
   mpm.plot = plot
 end

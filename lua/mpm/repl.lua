@@ -52,11 +52,15 @@ local function fields(value, methods_only)
     for k in pairs(value) do if is_identifier(k) then names[k] = true end end
   end
   local mt = getmetatable(value)
+  -- Swift objects list their read-only fields (batch.features, ds.classes) in the metatable.
+  if type(mt) == "table" and not methods_only and type(rawget(mt, "fields")) == "table" then
+    for _, k in ipairs(rawget(mt, "fields")) do if is_identifier(k) then names[k] = true end end
+  end
   local seen = 0
   while type(mt) == "table" and seen < 8 do
     local methods = rawget(mt, "methods")
     local index = rawget(mt, "__index")
-    for _, t in ipairs { methods, index } do
+    for _, t in pairs { methods or false, index or false } do  -- (ipairs would stop at a nil methods)
       if type(t) == "table" then
         for k in pairs(t) do if is_identifier(k) then names[k] = true end end
       end
@@ -69,6 +73,7 @@ end
 
 --- Completion candidates for `text`, e.g. "mpm.ma" -> {"mpm.matmul", "mpm.max"}; "t:nu" ->
 --- {"t:numel"}. Walks globals and fields with rawget only: completing never runs user code.
+--- Names starting with "_" are left out unless the text being completed starts with one.
 function repl.complete(text)
   local path, sep, partial = text:match("^(.-)([%.:]?)([%w_]*)$")
   local value = _G
@@ -86,8 +91,10 @@ function repl.complete(text)
   local out = {}
   local prefix = path .. sep
   if sep == "" then prefix = "" end
+  -- Private names (a leading underscore, metamethods) show only when asked for with "_".
+  local private = partial:sub(1, 1) == "_"
   for name in pairs(fields(value, sep == ":")) do
-    if name:sub(1, #partial) == partial then out[#out + 1] = prefix .. name end
+    if name:sub(1, #partial) == partial and (private or name:sub(1, 1) ~= "_") then out[#out + 1] = prefix .. name end
   end
   if sep == "" then
     for _, kw in ipairs { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",

@@ -21,5 +21,6 @@ T.equal((a2 - b2):abs():max():item(), 0, "registers+particles match the explicit
 T.equal((a3 - b3):abs():max():item(), 0, "offsets match the explicit call")
 local c1 = bb:forward(batch)
 T.equal((c1 - b1):abs():max():item(), 0, "bb:forward(batch) as well")
-T.raises(function() bb(batch, batch) end, "must be a tensor or nil")
+T.raises(function() bb(batch, batch) end, "expected arguments %(features, types, offsets%) but got 6")
+T.raises(function() mpm.nn.Linear(3, 4)(batch) end, "Linear: argument 1 is a batch, but this module takes %(x%)")
 print("mpm_backbone_batch: ok")

@@ -57,7 +57,9 @@ public final class LuaClass<Object: AnyObject> {
 
     /// Read-only fields (`obj.name`) for names that are not methods: `read` pushes the value of
     /// field `name`, nil for an unknown name (as for any Lua value); other keys read as nil.
-    public func fields(_ read: @escaping (LuaState, Object, String) throws -> Void) {
+    /// `names` lists the fields for help() and tab completion (the metatable's `fields`).
+    public func fields(_ names: [String] = [], _ read: @escaping (LuaState, Object, String) throws -> Void) {
+        fieldNames = names
         index { [unowned self] lua in
             let object = try self.check(lua, 1)
             guard lua.type(2) == LUA_TSTRING else { lua.pushNil(); return 1 }
@@ -68,6 +70,7 @@ public final class LuaClass<Object: AnyObject> {
 
     /// Handles `obj[key]` for keys that are not method names (e.g. tensor indexing).
     public func index(_ body: @escaping LuaFunction) { indexFallback = body }
+    private var fieldNames: [String] = []
 
     // MARK: Installing
 
@@ -93,6 +96,14 @@ public final class LuaClass<Object: AnyObject> {
         lua.register("release", in: methodTable, doc: "obj:release(): frees the object now (later use raises an error)", release)
         lua.pushValue(methodTable)
         lua.setRawField(metatable, "methods")  // for help() and tab completion
+        if !fieldNames.isEmpty {
+            lua.newTable(array: Int32(fieldNames.count))
+            for (i, field) in fieldNames.enumerated() {
+                lua.push(field)
+                lua_rawseti(lua.state, -2, lua_Integer(i + 1))
+            }
+            lua.setRawField(metatable, "fields")
+        }
 
         if let fallback = indexFallback {
             // __index: methods by name first, then the fallback (indexing by numbers, slices).

@@ -18,7 +18,8 @@ enum BatchBinding {
 
     private static func makeClass() -> LuaClass<LuaBatch> {
         let c = LuaClass<LuaBatch>(name: "data.Batch")
-        c.fields { lua, b, name in
+        c.fields(["features", "types", "offsets", "labels", "jets", "vertex_ids", "track_types", "jet_indices",
+                  "batch_size", "num_particles", "kind", "mask"]) { lua, b, name in
             let s = b.batch
             switch name {
             case "features": lua.push(s.features)

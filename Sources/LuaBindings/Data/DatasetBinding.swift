@@ -24,7 +24,7 @@ enum DatasetBinding {
 
     private static func makeClass() -> LuaClass<JetDataset> {
         let c = LuaClass<JetDataset>(name: "data.Dataset")
-        c.fields { lua, ds, name in
+        c.fields(["kind", "path", "num_jets", "max_particles", "classes"]) { lua, ds, name in
             switch name {
             case "kind": lua.push(ds.kind.rawValue)
             case "path": lua.push(ds.path)

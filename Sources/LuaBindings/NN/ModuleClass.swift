@@ -41,16 +41,22 @@ enum ModuleClass {
     }
 
     /// Runs a Swift module's generic forward with the Lua arguments from `first` on, and pushes
-    /// every output. A module called with one `data.Batch` (`bb(batch)`) gets the packed
+    /// every output. A `data.Batch` argument of a set module (`bb(batch)`) stands for the packed
     /// triple `batch.features, batch.types (1-based), batch.offsets`, the same as
     /// `bb(batch.features, batch.types, batch.offsets)`.
     static func call(_ lua: LuaState, _ module: Module, argumentsFrom first: Int32) throws -> Int32 {
         var inputs: [Tensor?] = []
-        if first == lua.top, let b = try BatchBinding.test(lua, first) {
-            inputs = [b.batch.features, try b.oneBased("types", b.batch.types), b.batch.offsets]
-        } else if first <= lua.top {
+        if first <= lua.top {
             for i in first...lua.top {
                 if lua.isNoneOrNil(i) { inputs.append(nil); continue }
+                // A packed batch stands for the (features, types, offsets) a set module takes.
+                if let b = try BatchBinding.test(lua, i) {
+                    guard module.signature.required.starts(with: ["features", "types", "offsets"]) else {
+                        throw LuaError.argument(i, "\(module.typeName): argument \(i - first + 1) is a batch, but this module takes \(module.signature), not (features, types, offsets)")
+                    }
+                    inputs += [b.batch.features, try b.oneBased("types", b.batch.types), b.batch.offsets]
+                    continue
+                }
                 guard let t = try tensorClass.test(lua, i) else {
                     throw LuaError.argument(i, "\(module.typeName): argument \(i - first + 1) must be a tensor or nil, got \(lua.typeName(i))")
                 }
