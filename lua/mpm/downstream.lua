@@ -8,7 +8,6 @@ return function(mpm)
   local downstream = {}
 
   local function dir_of(path) return path:match("^(.*)/[^/]*$") or "." end
-  local function base_of(path) return path:match("([^/]*)$") end
 
   --- mpm.downstream.backbone(spec [, {preset="small"}]) -> backbone or false, record: spec is a
   --- backbone file (mpm.load_backbone), "random" (a fresh encoder of the preset) or "none".
@@ -23,13 +22,7 @@ return function(mpm)
     end
     if not files.exists(spec) then error(("--backbone: no such file %s (a backbone.h5, 'random' or 'none')"):format(spec), 0) end
     local bb, record = mpm.load_backbone(spec)
-    -- The preprocessing path is stored as given to the trainer; found beside the backbone when
-    -- the run directory has moved or training ran elsewhere.
-    local pre = record.preprocessing
-    if pre and not files.exists(pre) and files.exists(files.join(dir_of(spec), base_of(pre))) then
-      pre = files.join(dir_of(spec), base_of(pre))
-    end
-    return bb, { kind = "file", path = spec, dim = record.config.encoder_dim, preprocessing = pre, task = record.task,
+    return bb, { kind = "file", path = spec, dim = record.config.encoder_dim, preprocessing = record.preprocessing, task = record.task,
       preset = record.preset }
   end
 

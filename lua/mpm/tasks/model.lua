@@ -40,7 +40,11 @@ model:backbone() -> the encoder-only module (shared weights); model:save_backbon
   end
 
   --- mpm.load_backbone(path) -> backbone, record: a backbone saved by model:save_backbone (or a
-  --- pre-training run), with the saved record (config and extra fields).
+  --- pre-training run), with the saved record (config and extra fields). record.preprocessing is
+  --- a path that opens from here: the trainer stores it as it was given (relative to where
+  --- training ran), so when that does not exist the file of that name beside the backbone is used.
+  ---   local bb, record = mpm.load_backbone("runs/cfm/backbone.h5")
+  ---   local pre = mpm.data.load_preprocessing(record.preprocessing)
   function mpm.load_backbone(path)
     local saved = mpm.load(path)
     if type(saved) ~= "table" or saved.format ~= "mpm-backbone" then
@@ -49,6 +53,11 @@ model:backbone() -> the encoder-only module (shared weights); model:save_backbon
     local bb = core.new_backbone(saved.config)
     bb:load_state_dict(saved.state)
     saved.state = nil
+    local pre = saved.preprocessing
+    if type(pre) == "string" and not mpm.files.exists(pre) then
+      local beside = mpm.files.join(path:match("^(.*)/[^/]*$") or ".", pre:match("([^/]*)$"))
+      if mpm.files.exists(beside) then saved.preprocessing = beside end
+    end
     return bb, saved
   end
 
