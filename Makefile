@@ -8,7 +8,7 @@ SWIFT_FLAGS = -c release -Xswiftc -enable-testing
 RELEASE_BIN = .build/release/mpmlua
 N ?= 100000
 
-.PHONY: all deps build test demo bench docs install uninstall data clean
+.PHONY: all deps build test demo bench bench-step docs install uninstall data clean
 
 all: build
 
@@ -32,6 +32,15 @@ demo: build
 bench: build
 	python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q --only-binary=:all: numpy
 	$(RELEASE_BIN) bench/run.lua
+
+# The MPM training step and backbone inference (small and paper presets, B = 256, ID + CFM,
+# AdamW) against a PyTorch eager twin, in one run on the same threads (bench/step.lua; ~5 min).
+# Without PyTorch (it installs the CPU wheel when it can) the mpmlua half still runs.
+BENCH_THREADS ?= 2
+bench-step: build
+	@python3 -c "import torch" 2>/dev/null || python3 -m pip install -q torch==2.13.0+cpu --index-url https://download.pytorch.org/whl/cpu 2>/dev/null \
+		|| python3 -m pip install -q torch==2.13.0+cpu 2>/dev/null || echo "bench-step: PyTorch could not be installed; timing mpmlua only"
+	$(RELEASE_BIN) bench/step.lua --threads $(BENCH_THREADS)
 
 # Generates larger JetClass-like and BTag-like sets with Pythia 8 into data/generated/
 # (make data N=100000 WORKERS=2); the bundled files in data/ stay as they are.

@@ -99,7 +99,11 @@ public enum BLASCore {
         return String(cString: text)
     }
 
-    public static var threads: Int { Int(openblas_get_num_threads()) }
+    /// OpenBLAS's threads per call: 1 once the project has set it up (BLASThreads).
+    public static var threads: Int {
+        BLASThreads.configure()
+        return Int(openblas_get_num_threads())
+    }
 
     /// The core the host forced, or nil when OPENBLAS_CORETYPE is the user's or unset.
     public static func forcedCore(
@@ -109,9 +113,25 @@ public enum BLASCore {
         return forced
     }
 
-    /// One line for `mpmlua --version`: "OpenBLAS 0.3.21 ... core Zen, 2 threads".
+    /// Re-executes this program once with `recommendedEnvironment()` set when OpenBLAS fell back
+    /// to generic kernels; returns (doing nothing) otherwise, or when exec fails. Call it first
+    /// thing in `main`, before any thread exists: the mpmlua host does, and so can any Swift
+    /// program embedding the library.
+    ///
+    /// ```swift
+    /// BLASCore.ensureFastKernels()   // may restart this program once with OPENBLAS_CORETYPE set
+    /// ```
+    public static func ensureFastKernels() {
+        let environment = recommendedEnvironment()
+        if environment.isEmpty { return }
+        for (name, value) in environment { setenv(name, value, 1) }
+        execv("/proc/self/exe", CommandLine.unsafeArgv)
+        for name in environment.keys { unsetenv(name) }  // exec failed: carry on, slow kernels
+    }
+
+    /// One line for `mpmlua --version`: "OpenBLAS 0.3.21 ... core Zen, 1 thread per call, 2 kernel threads".
     public static var summary: String {
-        var line = "\(configuration), core \(coreName), \(threads) threads"
+        var line = "\(configuration), core \(coreName), \(threads) thread per call, \(BLASThreads.kernelThreadCount) kernel threads"
         if let forced = forcedCore() { line += " (\(variable)=\(forced) set by mpmlua)" }
         return line
     }

@@ -89,7 +89,8 @@ public enum LinearAlgebra {
         try Tensor.checkFitsInMemory([n, m], dtype: .f32, op: "cdist")
         var g = [Float](repeating: 0, count: n * m)
         if n > 0 && m > 0 && d > 0 {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(n), Int32(m), Int32(d), 1, x, Int32(d), y, Int32(d), 0, &g, Int32(m))
+            BLASThreads.sgemm(transA: false, transB: true, m: n, n: m, k: d, alpha: 1, a: x, lda: d, b: y, ldb: d,
+                              beta: 0, c: &g, ldc: m)
         }
         func norms(_ v: [Float], _ rows: Int) -> [Float] {
             (0..<rows).map { r in var s: Float = 0; for c in 0..<d { s += v[r * d + c] * v[r * d + c] }; return s }

@@ -1,4 +1,5 @@
 import CBLAS
+import Foundation
 
 /// Matrix products on OpenBLAS: matmul (torch.matmul semantics: 1-D, 2-D, batched with
 /// broadcast batch dims), bmm, outer, dot. Transposed views go to sgemm as CblasTrans
@@ -35,7 +36,7 @@ extension Tensor {
         let b = b0.gemmLayout() == nil ? b0.contiguousData() : b0
         let (ta, lda) = a.gemmLayout()!, (tb, ldb) = b.gemmLayout()!
         let pa = a.pointer(Float.self), pb = b.pointer(Float.self), po = out.pointer(Float.self)
-        for bi in 0..<B {
+        func item(_ bi: Int) {
             var rem = bi, oa = 0, ob = 0
             for d in stride(from: nb - 1, through: 0, by: -1) {
                 let i = rem % batch[d]
@@ -43,8 +44,16 @@ extension Tensor {
                 oa += i * a.strides[d]
                 ob += i * b.strides[d]
             }
-            cblas_sgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
-                        Int32(m), Int32(n), Int32(k), 1, pa + oa, lda, pb + ob, ldb, 0, po + bi * m * n, Int32(n))
+            BLASThreads.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: Int(lda),
+                              b: pb + ob, ldb: Int(ldb), beta: 0, c: po + bi * m * n, ldc: n)
+        }
+        // Many small products (attention-like batches): one whole product per worker; a large
+        // one is split inside BLASThreads.sgemm instead.
+        let each = Double(m) * Double(n) * Double(k)
+        if B > 1 && kernelThreads > 1 && each < Double(BLASThreads.splitThreshold) && each * Double(B) >= Double(BLASThreads.splitThreshold) {
+            BLASThreads.parallelRegion { DispatchQueue.concurrentPerform(iterations: B) { item($0) } }
+        } else {
+            for bi in 0..<B { item(bi) }
         }
         return out
     }

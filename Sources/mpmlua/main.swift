@@ -5,13 +5,8 @@ import Tensors
 
 // OpenBLAS chose its kernels when it loaded, before this line. If it fell back to generic SSE3
 // kernels on a CPU with AVX2/AVX-512, start again with OPENBLAS_CORETYPE set (docs/architecture.md,
-// "BLAS kernels"). execv returns only on failure; then carry on with the slow kernels, silently.
-let blasEnvironment = BLASCore.recommendedEnvironment()
-if !blasEnvironment.isEmpty {
-    for (name, value) in blasEnvironment { setenv(name, value, 1) }
-    execv("/proc/self/exe", CommandLine.unsafeArgv)
-    for name in blasEnvironment.keys { unsetenv(name) }
-}
+// "BLAS kernels").
+BLASCore.ensureFastKernels()
 
 setvbuf(stdout, nil, _IOLBF, 0)
 

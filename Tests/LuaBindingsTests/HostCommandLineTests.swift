@@ -50,6 +50,11 @@ struct HostCommandLineTests {
         let config = try runHost(["-e", "local c = mpm.config(); print(type(c.blas_core), #c.blas_core > 0, c.blas, type(c.cpu.avx2))"])
         #expect(config.status == 0)
         #expect(config.output == "string\ttrue\tOpenBLAS\tboolean\n")
+        // One thread pool: OpenBLAS runs each call on its caller's thread, products are split on
+        // the kernels' workers; mpm.memory() reads /proc/self/status (tab-separated fields).
+        let threads = try runHost(["-e", "local c = mpm.config(); mpm.randn(300, 300):matmul(mpm.randn(300, 300)); print(c.blas_threads, c.kernel_threads >= 1, mpm.memory().peak_rss > 0, mpm.memory().rss > 0)"])
+        #expect(threads.output == "1\ttrue\ttrue\ttrue\n", "\(threads.output)\(threads.error)")
+        #expect(version.output.contains("1 thread per call"))
         // A user's OPENBLAS_CORETYPE is kept and not reported as forced.
         let user = try runHost(["-e", "print(mpm.config().forced_core)"], environment: ["OPENBLAS_CORETYPE": "Haswell"])
         #expect(user.output == "nil\n")

@@ -73,10 +73,12 @@ public enum MPMLibrary {
             return 1
         }
         lua.register("config", in: mpm, doc: """
-            mpm.config() -> {blas, blas_version, blas_core, blas_threads, cpu = {vendor, avx2, avx512}, forced_core}
+            mpm.config() -> {blas, blas_version, blas_core, blas_threads, kernel_threads, cpu = {vendor, avx2, avx512}, forced_core}
             The linear-algebra build: blas = "OpenBLAS", blas_version = its build line
             (openblas_get_config), blas_core = the kernels it chose at load (e.g. "Haswell",
-            "SkylakeX", "Zen"; "Prescott" means generic SSE3 kernels), blas_threads, the CPU's
+            "SkylakeX", "Zen"; "Prescott" means generic SSE3 kernels), blas_threads (1: each call
+            runs on its caller's thread) and kernel_threads (the one pool that runs the kernels and
+            splits large products; docs/architecture.md, "BLAS threads"), the CPU's
             vendor and AVX2/AVX-512 support, and forced_core = the OPENBLAS_CORETYPE the mpmlua
             host set because OpenBLAS did not recognise the CPU (nil otherwise).
             """) { lua in
@@ -90,6 +92,8 @@ public enum MPMLibrary {
             lua.setRawField(-2, "blas_core")
             lua.push(BLASCore.threads)
             lua.setRawField(-2, "blas_threads")
+            lua.push(BLASThreads.kernelThreadCount)
+            lua.setRawField(-2, "kernel_threads")
             lua.newTable(hash: 3)
             lua.push(flags.vendor)
             lua.setRawField(-2, "vendor")
@@ -134,7 +138,7 @@ struct ProcessMemory {
         var usage = ProcessMemory()
         guard let text = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return usage }
         for line in text.split(separator: "\n") {
-            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })  // "VmHWM:\t  1960 kB"
             guard fields.count >= 2, let kilobytes = Int(fields[1]) else { continue }
             if fields[0] == "VmRSS:" { usage.resident = kilobytes * 1024 }
             if fields[0] == "VmHWM:" { usage.peakResident = kilobytes * 1024 }

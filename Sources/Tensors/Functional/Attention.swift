@@ -170,6 +170,7 @@ struct AttentionPlan {
     func forEachPair(scratch: Int, _ body: (Int, Int, UnsafeMutablePointer<Float>) -> Void) {
         let n = pairs.count
         if n == 0 { return }
+        BLASThreads.configure()
         let workers = work < Double(parallelThreshold * 4) || kernelThreads == 1 ? 1 : Swift.min(n, kernelThreads * 4)
         func run(_ w: Int) {
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(scratch, 1))
@@ -181,11 +182,10 @@ struct AttentionPlan {
             }
         }
         if workers == 1 { run(0); return }
-        // The parallelism is ours: an OpenBLAS that also threads each small sgemm (it does above
-        // ~256k multiply-adds) makes the workers queue on its thread pool, 3-5x slower measured.
-        BlasThreads.enterSingleThreaded()
-        defer { BlasThreads.leaveSingleThreaded() }
-        DispatchQueue.concurrentPerform(iterations: workers) { run($0) }
+        // The parallelism is ours: the sgemms inside run whole on each worker (BLASThreads), never
+        // split again; OpenBLAS threading each small sgemm made the workers queue on its pool,
+        // 3-5x slower measured.
+        BLASThreads.parallelRegion { DispatchQueue.concurrentPerform(iterations: workers) { run($0) } }
     }
 
     func forward(_ q: AttentionOperand, _ k: AttentionOperand, _ v: AttentionOperand,
@@ -271,29 +271,5 @@ struct AttentionPlan {
                             1, dp, Int32(lk), qp, Int32(q.ld), 0, gk + k0 * wq + h * dh, Int32(wq))
             }
         }
-    }
-}
-
-/// OpenBLAS's thread count is process-wide. Kernels that run many small sgemms from their own
-/// worker threads switch it to 1 for their duration; the count of such regions makes nested or
-/// concurrent ones restore the original value only when the last one ends.
-enum BlasThreads {
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var depth = 0
-    nonisolated(unsafe) private static var saved: Int32 = 1
-
-    static func enterSingleThreaded() {
-        lock.lock(); defer { lock.unlock() }
-        if depth == 0 {
-            saved = openblas_get_num_threads()
-            openblas_set_num_threads(1)
-        }
-        depth += 1
-    }
-
-    static func leaveSingleThreaded() {
-        lock.lock(); defer { lock.unlock() }
-        depth -= 1
-        if depth == 0 { openblas_set_num_threads(saved) }
     }
 }

@@ -1,0 +1,76 @@
+import CBLAS
+import Foundation
+
+/// One thread pool for everything: OpenBLAS runs every call on the calling thread
+/// (`openblas_set_num_threads(1)`, once, before the first product), and a large product is split
+/// into row (or column) blocks that run on the kernels' own threads (`DispatchQueue
+/// .concurrentPerform`, as every parallel kernel here). OpenBLAS's own pool otherwise spins in
+/// `sched_yield` after each call for its THREAD_TIMEOUT, taking the cores from the kernels'
+/// workers that run next: on 2 cores that was ~23% of a training step (docs/architecture.md,
+/// "BLAS kernels and threads", has the measurements).
+public enum BLASThreads {
+    private static let configured: Void = { openblas_set_num_threads(1) }()
+    private static let lock = NSLock()
+    nonisolated(unsafe) private static var regions = 0
+
+    /// Sets OpenBLAS to one thread per call (idempotent, cheap after the first call).
+    package static func configure() { _ = configured }
+
+    /// The threads of the one pool (the kernels' workers) that large products are split over.
+    public static var kernelThreadCount: Int { kernelThreads }
+
+    /// Runs `body`, whose own workers call sgemm, with products left whole on each worker: a
+    /// product split again from inside a parallel region only queues on the same cores.
+    package static func parallelRegion<R>(_ body: () throws -> R) rethrows -> R {
+        configure()
+        lock.lock()
+        regions += 1
+        lock.unlock()
+        defer {
+            lock.lock()
+            regions -= 1
+            lock.unlock()
+        }
+        return try body()
+    }
+
+    private static var insideRegion: Bool {
+        lock.lock(); defer { lock.unlock() }
+        return regions > 0
+    }
+
+    /// Below this many multiply-adds a product runs whole: a dispatch costs ~10 us, what an
+    /// sgemm of this size takes on one core.
+    static let splitThreshold = 1 << 19
+
+    /// Row-major C[m, n] = alpha * op(A) op(B) + beta * C, split across the kernel threads when
+    /// large: by rows of C (whole rows of op(A)), or by columns (op(B)) when C has few rows.
+    /// Blocks are multiples of 16 rows/columns, so each one keeps OpenBLAS's kernel tiles.
+    package static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
+                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
+        configure()
+        func run(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                        Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
+        }
+        let threads = kernelThreads
+        let work = Double(m) * Double(n) * Double(k)
+        guard threads > 1, work >= Double(splitThreshold), !insideRegion else { run(m, n, a, b, c); return }
+        let byRows = m >= n || m >= 32 * threads
+        let extent = byRows ? m : n
+        let block = (extent + threads - 1) / threads
+        let step = Swift.max(16, (block + 15) / 16 * 16)
+        let parts = (extent + step - 1) / step
+        if parts <= 1 { run(m, n, a, b, c); return }
+        DispatchQueue.concurrentPerform(iterations: parts) { p in
+            let lo = p * step, len = Swift.min(extent, lo + step) - lo
+            guard len > 0 else { return }
+            if byRows {
+                run(len, n, a + (transA ? lo : lo * lda), b, c + lo * ldc)
+            } else {
+                run(m, len, a, b + (transB ? lo * ldb : lo), c + lo)
+            }
+        }
+    }
+}

@@ -1,0 +1,221 @@
+-- make bench-step: the MPM training step and backbone inference, mpmlua against a PyTorch eager
+-- twin (bench/step_torch.py: same architecture, heads and parameter count, padded to the batch
+-- maximum with scaled_dot_product_attention and a key mask), on the same jets and threads.
+--   mpmlua bench/step.lua [--threads 2] [--steps-small 5] [--steps-paper 2] [--no-torch] [--cases a,b]
+-- The step: B = 256 jets, multiplicities uniform in 10..64 (or the first 256 bundled JetClass-like
+-- jets), 40% of each jet dropped, ID (weight 0.3) + CFM heads, AdamW, gradient clipping at 1.0,
+-- fp32. Each case runs in its own process (peak RSS per case); times are medians of the timed
+-- steps after warm-up. GFLOP/s count the real (unpadded) matrix work only: linear layers and
+-- attention products, backward = 2x forward, set by set on the true lengths.
+local o = { threads = 2, steps_small = 5, steps_paper = 2, torch = true, cases = "small,paper,jetclass-small" }
+local child
+local i = 1
+while i <= #arg do
+  local a = arg[i]
+  if a == "--threads" then o.threads = tonumber(arg[i + 1]); i = i + 1
+  elseif a == "--steps-small" then o.steps_small = tonumber(arg[i + 1]); i = i + 1
+  elseif a == "--steps-paper" then o.steps_paper = tonumber(arg[i + 1]); i = i + 1
+  elseif a == "--cases" then o.cases = arg[i + 1]; i = i + 1
+  elseif a == "--no-torch" then o.torch = false
+  elseif a == "--child" then child = arg[i + 1]; i = i + 1
+  else error("bench/step.lua: unknown argument " .. a, 0) end
+  i = i + 1
+end
+
+local B, MASK, ID_WEIGHT = 256, 0.4, 0.3
+local PRESETS = {
+  small = { D = 128, L = 4, R = 4, Dd = 64, Ld = 2 },
+  paper = { D = 512, L = 8, R = 8, Dd = 128, Ld = 4 },
+}
+
+-- The case's jet multiplicities: uniform 10..64 from a fixed seed, or the bundled jets.
+local function multiplicities(case)
+  local n = {}
+  if case:match("^jetclass") then
+    local ds = mpm.data.open("data/jetclass_train.h5")
+    local batch = ds:read(1, math.min(B, #ds))
+    local off = batch.offsets:tolist()
+    for j = 1, #off - 1 do n[j] = off[j + 1] - off[j] end
+  else
+    local state = 12345
+    for j = 1, B do
+      state = (state * 1103515245 + 12345) % 2147483648
+      n[j] = 10 + state % 55
+    end
+  end
+  return n
+end
+
+-- Real multiply-adds x 2 of one forward pass (training step = 3x), from the packed sizes.
+local function flops(p, n, train)
+  local total = 0
+  local D, Dd = p.D, p.Dd
+  for _, nj in ipairs(n) do
+    local d = train and math.floor(MASK * nj) or 0
+    local k = nj - d
+    local le = k + p.R
+    total = total + 2 * k * 7 * D                                   -- feature embedding
+    total = total + p.L * (le * 20 * D * D + 4 * le * le * D)         -- qkv, out, SwiGLU; QK^T, PV
+    if train then
+      local ld = le + d
+      total = total + 2 * le * D * Dd                                 -- decoder input
+      total = total + p.Ld * (ld * 20 * Dd * Dd + 4 * ld * ld * Dd)
+      total = total + d * 2 * (Dd * 8 + Dd * 128 + 151 * 128 + 2 * 128 * 128 + 128 * 7)  -- ID, CFM heads
+    end
+  end
+  return train and 3 * total or total
+end
+
+local function median(t)
+  table.sort(t)
+  local m = #t
+  return m % 2 == 1 and t[(m + 1) / 2] or (t[m / 2] + t[m / 2 + 1]) / 2
+end
+
+local function run_case(case)
+  local preset = case:match("^jetclass%-(%a+)$") or case
+  local steps = preset == "paper" and o.steps_paper or o.steps_small
+  local warmup = 1
+  local n = multiplicities(case)
+  mpm.manual_seed(0)
+  local total = 0
+  for _, v in ipairs(n) do total = total + v end
+  local offsets = { 0 }
+  for j, v in ipairs(n) do offsets[j + 1] = offsets[j] + v end
+  local batch
+  if case:match("^jetclass") then
+    local ds = mpm.data.open("data/jetclass_train.h5")
+    local pre = ds:fit_preprocessing { jets = math.min(#ds, 2000) }
+    batch = pre:transform(ds:read(1, #n), 1)
+  else
+    batch = mpm.data.batch { features = mpm.randn(total, 7), types = mpm.randint(1, 9, { total }),
+      offsets = mpm.tensor(offsets), labels = mpm.randint(1, 11, { #n }) }
+  end
+  mpm.data.mask(batch, MASK, 7)
+
+  local model = mpm.MPM { preset = preset }
+  local id, cfm = mpm.tasks.make("id", model), mpm.tasks.make("cfm", model)
+  local params = mpm.nn.utils.parameters_of({ model, id, cfm }, "bench")
+  local count = 0
+  for _, p in ipairs(params) do count = count + p:numel() end
+  local opt = mpm.optim.AdamW(params, { lr = 1e-4, weight_decay = 1e-5 })
+  local function step()
+    local out = model(batch)
+    local loss = cfm:loss(out.decoded, out.target) + id:loss(out.decoded, out.target) * ID_WEIGHT
+    opt:zero_grad()
+    loss:backward()
+    mpm.nn.utils.clip_grad_norm_(params, 1.0)
+    opt:step()
+    return loss:item()
+  end
+  local times = {}
+  for s = 1, warmup + steps do
+    local t0 = mpm.clock()
+    step()
+    collectgarbage()
+    if s > warmup then times[#times + 1] = mpm.clock() - t0 end
+  end
+  -- Inference: the backbone embedding of whole jets, no gradients.
+  model:eval()
+  local bb = model:backbone()
+  local features, types, offs = batch.features, batch.types, batch.offsets
+  local etimes = {}
+  mpm.no_grad(function()
+    for s = 1, warmup + steps do
+      local t0 = mpm.clock()
+      local emb = bb(features, types, offs)
+      emb:release()
+      if s > warmup then etimes[#etimes + 1] = mpm.clock() - t0 end
+    end
+  end)
+  local memory = mpm.memory()
+  print(("RESULT %s step=%.6f embed=%.6f params=%d rss=%d"):format(case, median(times), median(etimes), count,
+    memory.peak_rss))
+end
+
+if child then
+  run_case(child)
+  return
+end
+
+-- The driver: each case in a child mpmlua, then in the torch twin, then the table.
+local exe = arg[-1] or "mpmlua"
+local function sh(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local env = ("OPENBLAS_NUM_THREADS=%d OMP_NUM_THREADS=%d "):format(o.threads, o.threads)
+local function parse(text)
+  local r = {}
+  for case, step, embed, params, rss in text:gmatch("RESULT (%S+) step=(%S+) embed=(%S+) params=(%d+) rss=(%d+)") do
+    r[case] = { step = tonumber(step), embed = tonumber(embed), params = tonumber(params), rss = tonumber(rss) }
+  end
+  return r
+end
+local function capture(command)
+  local pipe = io.popen(command)
+  local text = pipe:read("a")
+  pipe:close()
+  return text
+end
+
+local config = mpm.config()
+local cpu = capture("grep -m1 'model name' /proc/cpuinfo 2>/dev/null"):match(":%s*(.-)%s*$") or "?"
+local flags = {}
+for _, name in ipairs { "avx2", "avx512" } do if config.cpu[name] then flags[#flags + 1] = name end end
+print(("CPU: %s (%s %s), %d threads; BLAS %s %s core %s%s"):format(cpu, config.cpu.vendor, table.concat(flags, " "),
+  o.threads, config.blas, config.blas_version, config.blas_core,
+  config.forced_core and " (set by mpmlua)" or ""))
+
+-- The machine's sgemm on the same threads (2048^3, fastest of 3), the yardstick of GFLOP/s.
+local a, b = mpm.randn(2048, 2048), mpm.randn(2048, 2048)
+a:matmul(b):release()
+local sgemm = 2 * 2048 ^ 3 / mpm.timeit(function() a:matmul(b):release() end, 3) / 1e9
+print(("sgemm 2048^3: %.0f GFLOP/s"):format(sgemm))
+
+local cases = {}
+for c in o.cases:gmatch("[^,]+") do cases[#cases + 1] = c end
+local ours, theirs = {}, {}
+local torch_note
+local have_torch = o.torch and os.execute("python3 -c 'import torch' 2>/dev/null")
+if o.torch and not have_torch then
+  torch_note = "PyTorch is not installed (python3 -m pip install torch==2.13.0+cpu); the torch columns are empty"
+end
+-- Case by case, mpmlua then torch right after it, so a change in the machine's load between the
+-- two halves of the table does not bias every ratio the same way.
+for _, case in ipairs(cases) do
+  local text = capture(("%s%s bench/step.lua --child %s --steps-small %d --steps-paper %d 2>&1"):format(
+    env, sh(exe), case, o.steps_small, o.steps_paper))
+  local r = parse(text)
+  if not r[case] then io.stderr:write(text) error("bench-step: the mpmlua case " .. case .. " failed", 0) end
+  ours[case] = r[case]
+  if have_torch then
+    local file = os.tmpname()
+    local f = assert(io.open(file, "w"))
+    f:write(table.concat(multiplicities(case), ","))
+    f:close()
+    local preset = case:match("^jetclass%-(%a+)$") or case
+    text = capture(("%spython3 bench/step_torch.py --case %s --preset %s --multiplicities %s --threads %d --steps %d 2>&1"):format(
+      env, case, preset, file, o.threads, preset == "paper" and o.steps_paper or o.steps_small))
+    os.remove(file)
+    r = parse(text)
+    if r[case] then theirs[case] = r[case] else io.stderr:write(text) end
+  end
+end
+
+local function fmt(v, f) return v and f:format(v) or "-" end
+print(("\n%-15s %9s %9s %8s %9s %9s %8s %8s %8s %7s %11s %11s %7s"):format("case", "params", "torch", "s/step",
+  "torch", "steps/s", "RSS MB", "torch", "GFLOP/s", "%sgemm", "embed j/s", "torch", "ratio"))
+for _, case in ipairs(cases) do
+  local preset = case:match("^jetclass%-(%a+)$") or case
+  local n = multiplicities(case)
+  local us, them = ours[case], theirs[case] or {}
+  local g = flops(PRESETS[preset], n, true) / us.step / 1e9
+  local gt = them.step and flops(PRESETS[preset], n, true) / them.step / 1e9
+  local ej, ejt = #n / us.embed, them.embed and #n / them.embed
+  print(("%-15s %9d %9s %8.3f %9s %9s %8.0f %8s %8s %7s %11.0f %11s %7s"):format(case, us.params,
+    fmt(them.params, "%d"), us.step, fmt(them.step, "%.3f"), them.step and ("%.2fx"):format(them.step / us.step) or "-",
+    us.rss / 2 ^ 20, fmt(them.rss and them.rss / 2 ^ 20, "%.0f"),
+    ("%.1f"):format(g) .. (gt and ("/%.1f"):format(gt) or ""), ("%.0f%%"):format(100 * g / sgemm), ej, fmt(ejt, "%.0f"),
+    ejt and ("%.2fx"):format(ej / ejt) or "-"))
+end
+print("steps/s ratio = torch s/step / mpmlua s/step (above 1: mpmlua faster); GFLOP/s mpmlua/torch on real work;")
+print("embed = backbone embedding of the whole jets, no grad; ratio above 1: mpmlua faster. Medians of the timed steps.")
+if torch_note then print(torch_note) end
