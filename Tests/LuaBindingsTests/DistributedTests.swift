@@ -61,9 +61,9 @@ struct DistributedTests {
         #expect(r.status == 0 && r.output.contains("collectives: ok"), "\(Self.report(r))")
     }
 
-    /// The ID task draws no noise, so two ranks reproduce one process up to float rounding
-    /// (measured: losses 1e-7 relative, weights 1e-6 after 15 steps); and a cfm + id run resumed
-    /// under MPI continues exactly.
+    /// Masking is split on the global batch and CFM's time and noise are keyed per particle
+    /// (ParticleNoise), so two ranks reproduce one process up to float rounding (the gradient
+    /// sum's order); and a run resumed under MPI continues exactly.
     @Test func twoRanksReproduceOneProcessAndResume() throws {
         if Self.skipped() { return }
         let dir = NSTemporaryDirectory() + "mpmlua-mpi-\(getpid())"
@@ -72,12 +72,10 @@ struct DistributedTests {
         let data = TestPaths.root.appendingPathComponent("data/jetclass_train.h5").path
         let job = [TestPaths.root.appendingPathComponent("examples/pretrain.lua").path, "--preset", "tiny",
                    "--batch-size", "16", "--log-every", "1", "--val", "none", "--max-jets", "400", "--data", data,
-                   "--warmup", "2", "--half-life", "5", "--checkpoint-every", "5", "--quiet"]
-        // The resumed run is cfm + id: its noise, keyed by (seed, step, rank), must resume exactly too.
-        let runs = [(0, "id", "one", 15, false), (2, "id", "two", 15, false), (2, "cfm", "cfm", 15, false),
-                    (2, "cfm", "resumed", 10, false), (2, "cfm", "resumed", 15, true)]
-        for (ranks, task, out, steps, resume) in runs {
-            let (r, _) = try Self.run(ranks: ranks, job + ["--task", task, "--steps", "\(steps)", "--out", "\(dir)/\(out)"] + (resume ? ["--resume"] : []))
+                   "--warmup", "2", "--half-life", "5", "--checkpoint-every", "5", "--quiet", "--task", "cfm"]
+        let runs = [(0, "one", 20, false), (2, "two", 20, false), (2, "resumed", 10, false), (2, "resumed", 20, true)]
+        for (ranks, out, steps, resume) in runs {
+            let (r, _) = try Self.run(ranks: ranks, job + ["--steps", "\(steps)", "--out", "\(dir)/\(out)"] + (resume ? ["--resume"] : []))
             #expect(r.status == 0, "\(out) (\(ranks) ranks): \(Self.report(r))")
             if r.status != 0 { return }
         }
@@ -85,7 +83,7 @@ struct DistributedTests {
         let (same, _) = try Self.run(ranks: 0, [compare, "\(dir)/one", "\(dir)/two", "1e-4"])
         #expect(same.status == 0 && same.output.contains("compare_runs: ok"), "1 vs 2 ranks: \(Self.report(same))")
         if same.status == 0 { print(same.output.trimmingCharacters(in: .whitespacesAndNewlines)) }
-        let (resumed, _) = try Self.run(ranks: 0, [compare, "\(dir)/cfm", "\(dir)/resumed", "0"])
+        let (resumed, _) = try Self.run(ranks: 0, [compare, "\(dir)/two", "\(dir)/resumed", "0"])
         #expect(resumed.status == 0, "resumed under MPI vs uninterrupted: \(Self.report(resumed))")
     }
 

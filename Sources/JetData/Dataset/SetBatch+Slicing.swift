@@ -36,7 +36,7 @@ extension SetBatch {
                 keptOffsets: try Self.int64(kept[range.lowerBound...range.upperBound].map { $0 - k0 }[...]),
                 droppedOffsets: try Self.int64(dropped[range.lowerBound...range.upperBound].map { $0 - d0 }[...]),
                 droppedRanks: try Self.int64(m.droppedRanks.toIntArray()[d0..<d1]),
-                fraction: m.fraction)
+                fraction: m.fraction, noiseKey: m.noiseKey)
         }
         return b
     }

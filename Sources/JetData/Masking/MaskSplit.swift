@@ -22,4 +22,8 @@ public struct MaskSplit {
     public let droppedRanks: Tensor
     /// The drop fraction used for this batch.
     public let fraction: Double
+    /// Seed of the per-particle noise that tasks draw for this batch (CFM's time and noise),
+    /// drawn with the split: every rank's slice of a global batch carries the same key, so a
+    /// particle gets the same noise in one process and under MPI (ParticleNoise in MPM).
+    public let noiseKey: UInt64
 }

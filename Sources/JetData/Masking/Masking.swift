@@ -111,6 +111,6 @@ public struct Masking {
                          keptOffsets: try Tensor(keptOffsets, shape: [b + 1]),
                          droppedOffsets: try Tensor(droppedOffsets, shape: [b + 1]),
                          droppedRanks: try Tensor(ranks, shape: [ranks.count]),
-                         fraction: f)
+                         fraction: f, noiseKey: random.next())
     }
 }

@@ -57,7 +57,7 @@ enum ModelBinding {
             }
             return try MaskedJets(features: b.batch.features, types: b.batch.types, offsets: b.batch.offsets, kept: split.kept,
                                   keptOffsets: split.keptOffsets, dropped: split.dropped, droppedOffsets: split.droppedOffsets,
-                                  droppedRanks: split.droppedRanks)
+                                  droppedRanks: split.droppedRanks, noise: ParticleNoise(split, jets: b.batch.jetIndices))
         }
         guard lua.type(index) == LUA_TTABLE else { throw lua.typeError(index, expected: "batch") }
         func tensor(_ table: Int32, _ name: String) throws -> Tensor {

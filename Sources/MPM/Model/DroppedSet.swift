@@ -25,9 +25,12 @@ public final class DroppedSet {
     public let jetOffsets: Tensor
     /// [B + 1] offsets of the encoder output (registers included), set by the model.
     public var encodedOffsets: Tensor?
+    /// Key of the per-particle noise (`normals(width:stream:)`); nil: the default generator.
+    public let noise: ParticleNoise?
 
     public init(features: Tensor, types: Tensor, offsets: Tensor, ranks: Tensor, rows: Tensor,
-                jetFeatures: Tensor, jetTypes: Tensor, jetOffsets: Tensor, encodedOffsets: Tensor? = nil) {
+                jetFeatures: Tensor, jetTypes: Tensor, jetOffsets: Tensor, encodedOffsets: Tensor? = nil,
+                noise: ParticleNoise? = nil) {
         self.features = features
         self.types = types
         self.offsets = offsets
@@ -37,6 +40,7 @@ public final class DroppedSet {
         self.jetTypes = jetTypes
         self.jetOffsets = jetOffsets
         self.encodedOffsets = encodedOffsets
+        self.noise = noise
     }
 
     /// Number of dropped particles.

@@ -24,12 +24,14 @@ public struct MaskedJets {
     public let droppedOffsets: Tensor
     /// [Td] int64 rank of each dropped particle among its jet's dropped ones (0 = highest pt).
     public let droppedRanks: Tensor
+    /// Key of the tasks' per-particle noise (nil: they draw from the default generator).
+    public var noise: ParticleNoise?
 
     /// Number of jets.
     public var batchSize: Int { offsets.numel - 1 }
 
     public init(features: Tensor, types: Tensor, offsets: Tensor, kept: Tensor, keptOffsets: Tensor,
-                dropped: Tensor, droppedOffsets: Tensor, droppedRanks: Tensor) throws {
+                dropped: Tensor, droppedOffsets: Tensor, droppedRanks: Tensor, noise: ParticleNoise? = nil) throws {
         let op = "MPM"
         guard features.dim == 2, features.dtype == .f32 else {
             throw TensorError("\(op): features must be float32 [T, F], got \(features.dtype.name) \(formatShape(features.shape))")
@@ -76,6 +78,7 @@ public struct MaskedJets {
         self.dropped = dropped
         self.droppedOffsets = droppedOffsets
         self.droppedRanks = droppedRanks
+        self.noise = noise
     }
 
     /// The jets of a loader batch that carries its masking split.
@@ -85,7 +88,7 @@ public struct MaskedJets {
         }
         try self.init(features: batch.features, types: batch.types, offsets: batch.offsets, kept: m.kept,
                       keptOffsets: m.keptOffsets, dropped: m.dropped, droppedOffsets: m.droppedOffsets,
-                      droppedRanks: m.droppedRanks)
+                      droppedRanks: m.droppedRanks, noise: ParticleNoise(m, jets: batch.jetIndices))
     }
 
     /// The dropped particles: the reconstruction target.
@@ -93,6 +96,6 @@ public struct MaskedJets {
         DroppedSet(features: try features.indexSelect(0, index: dropped),
                    types: try types.indexSelect(0, index: dropped),
                    offsets: droppedOffsets, ranks: droppedRanks, rows: dropped,
-                   jetFeatures: features, jetTypes: types, jetOffsets: offsets)
+                   jetFeatures: features, jetTypes: types, jetOffsets: offsets, noise: noise)
     }
 }

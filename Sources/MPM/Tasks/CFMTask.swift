@@ -53,8 +53,10 @@ public final class CFMTask: Module, ReconstructionTask {
         if target.count == 0 { return try emptyLoss(ctx) }
         let x = target.features
         let n = x.shape[0]
-        let t = try LogitNormal.sample([n, 1])
-        let eps = try Tensor.randn([n, features])
+        // Keyed per particle when the batch carries a noise key (loader batches), so K ranks
+        // draw what one process draws (ParticleNoise); otherwise from the default generator.
+        let t = try target.normals(width: 1, stream: .cfmTime)?.sigmoid() ?? LogitNormal.sample([n, 1])
+        let eps = try target.normals(width: features, stream: .cfmNoise) ?? Tensor.randn([n, features])
         let xt = try x.mul(t.rsub(1)).add(eps.mul(t))
         return try Functional.mseLoss(try velocity(xt, t: t, context: ctx), try x.sub(eps))
     }
