@@ -28,10 +28,12 @@ test: build
 demo: build
 	$(RELEASE_BIN) examples/train_cfm.lua --overwrite
 
-# Our kernels against NumPy (and PyTorch when installed) measured in the same run.
+# Our kernels against NumPy (and PyTorch when installed) measured in the same run; then
+# pre-training steps/s with one process and with mpirun -n 2 (bench/distributed.lua).
 bench: build
 	python3 -c "import numpy" 2>/dev/null || python3 -m pip install -q --only-binary=:all: numpy
 	$(RELEASE_BIN) bench/run.lua
+	$(RELEASE_BIN) bench/distributed.lua
 
 # The MPM training step and backbone inference (small and paper presets, B = 256, ID + CFM,
 # AdamW) against a PyTorch eager twin, in one run on the same threads (bench/step.lua; ~5 min).

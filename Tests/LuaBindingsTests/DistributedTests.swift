@@ -87,6 +87,28 @@ struct DistributedTests {
         #expect(resumed.status == 0, "resumed under MPI vs uninterrupted: \(Self.report(resumed))")
     }
 
+    /// Fine-tuning with a sharded loader is data-parallel (mpm.finetune.run): two ranks give the
+    /// per-step losses and final weights of one process, and rank 0 writes the run's files.
+    @Test func fineTuningIsDataParallel() throws {
+        if Self.skipped() { return }
+        let dir = NSTemporaryDirectory() + "mpmlua-mpi-ft-\(getpid())"
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func numbers(_ output: String, _ label: String) -> [Double] {
+            let line = output.split(separator: "\n").first { $0.hasPrefix(label + ": ") } ?? ""
+            return line.dropFirst(label.count + 2).split(separator: " ").compactMap { Double($0) }
+        }
+        let (one, _) = try Self.run(ranks: 0, [Self.script("finetune.lua"), dir + "/one"])
+        let (two, _) = try Self.run(ranks: 2, [Self.script("finetune.lua"), dir + "/two"])
+        #expect(one.status == 0 && two.status == 0, "\(Self.report(one))\n\(Self.report(two))")
+        let a = numbers(one.output, "losses"), b = numbers(two.output, "losses")
+        #expect(a.count == 12 && b.count == 12, "\(one.output)\n\(two.output)")
+        for (x, y) in zip(a, b) { #expect(abs(x - y) <= 1e-5 * abs(x), "losses \(a) vs \(b)") }
+        let wa = numbers(one.output, "weights"), wb = numbers(two.output, "weights")
+        #expect(wa.count == 1 && wb.count == 1 && abs(wa[0] - wb[0]) <= 1e-5 * wa[0], "weights \(wa) vs \(wb)")
+        #expect(two.output.contains("files: true true"), "\(two.output)")
+        #expect(two.output.components(separatedBy: "losses:").count == 2, "rank 0 alone prints: \(two.output)")
+    }
+
     /// A failure on rank 1 (a Lua error, a NaN loss) ends both ranks within seconds, the
     /// message naming the rank, while rank 0 waits in an allreduce.
     @Test(arguments: [("lua", "rank 1: "), ("nan", "rank 1: step 3: loss is NaN (task cfm)")])

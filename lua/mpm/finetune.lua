@@ -14,8 +14,10 @@
 -- lr to the lr, then cosine decay to final_lr x lr. Validation every val_every steps, early
 -- stopping after `patience` validations without a better loss, and the best weights kept.
 -- Checkpoints hold all of it (freeze state included), so a resumed run continues exactly.
+-- Under mpirun with a sharded loader (train.sharded) the ranks train one head data-parallel, as
+-- mpm.train.run does: rank 0's weights broadcast, gradients averaged, rank 0 writes.
 return function(mpm)
-  local train, files = mpm.train, mpm.files
+  local train, files, dist = mpm.train, mpm.files, mpm.distributed
   local finetune = {}
 
   local defaults = {
@@ -139,7 +141,7 @@ return function(mpm)
   --- steps_per_second, stopped_early, metrics, checkpoint, predict = function(batch) -> logits}.
   function finetune.run(options)
     local o = check(options)
-    if not o.out then return finetune._run(o) end
+    if not o.out or (train.sharded(o.loader) and not dist.is_main()) then return finetune._run(o) end
     return train.claim(o.out, function()
       train.check_fresh(o.out, o)
       return finetune._run(o)
@@ -154,6 +156,10 @@ return function(mpm)
     if backbone and o.mode ~= "frozen" then groups[2] = { params = backbone:parameters() } end
     local params = mpm.nn.utils.parameters_of({ head, backbone and o.mode ~= "frozen" and backbone or false })
     local opt = mpm.optim.AdamW(groups, { lr = o.lr, weight_decay = o.weight_decay })
+    local parallel = train.sharded(o.loader)
+    local main = not parallel or dist.is_main()
+    -- Every rank starts from rank 0's weights (a random-init backbone differs per rank).
+    if parallel then dist.broadcast_(mpm.nn.utils.parameters_of({ head, backbone or nil }), 0) end
     local head_factor, backbone_factor = finetune.schedule(o)
     local sched = mpm.optim.lr_scheduler.LambdaLR(opt, { lambda = { head_factor, backbone_factor } })
     local generator = mpm.default_generator()
@@ -178,8 +184,8 @@ return function(mpm)
     else
       stream = train.Stream(o.loader, 1, 0)
     end
-    local progress = train.Progress(o.progress, o.quiet)
-    local metrics_path = o.out and files.join(o.out, "metrics." .. o.metrics) or nil
+    local progress = train.Progress(main and o.progress or "none", o.quiet)
+    local metrics_path = o.out and main and files.join(o.out, "metrics." .. o.metrics) or nil
     local columns = { "step", "epoch", "time", "lr", "backbone_lr", "grad_norm", "loss", "val_loss", "val_accuracy" }
     local metrics = metrics_path and train.Metrics(metrics_path, o.metrics, columns, o.resume and start or nil) or nil
     progress:say(("finetune: head %s parameters, backbone %s (%s), steps %d%s"):format(
@@ -207,9 +213,18 @@ return function(mpm)
         set_frozen(step - 1)
         local batch = stream:next()
         opt:zero_grad()
+        -- Ranks start from one generator state: keyed by (seed, step, rank), dropout and BCE
+        -- smoothing differ across ranks, and a resume stays exact.
+        if parallel then generator:manual_seed(((o.loader.seed or 0) * 1000003 + step) * 4096 + dist.rank()) end
         local loss = loss_of(forward(batch, not trainable(o, step - 1)), batch)
         local v = train.check_loss(step, "head", loss)
-        loss:backward()
+        if parallel then
+          -- The losses are means over jets (over tracks for per-particle heads).
+          local active = mpm.nn.utils.parameters_of({ head, trainable(o, step - 1) and backbone or nil })
+          v = train.average_ranks(batch, loss, {}, {}, active, o.input == "particles" and batch.num_particles or batch.batch_size)
+        else
+          loss:backward()
+        end
         local grad_norm = train.optimizer_step { step = step, params = params, optimizer = opt, schedule = sched,
           clip = o.clip, names = "head" }
         return { loss = v, grad_norm = grad_norm }
@@ -230,7 +245,7 @@ return function(mpm)
           backbone_lr = opt.param_groups[2] and opt.param_groups[2].lr or nil }
       end,
       metrics = metrics, on_log = o.on_log or nil,
-      checkpoint = checkpoint and function(step)
+      checkpoint = checkpoint and main and function(step)
         checkpoint:save { step = step, epoch = stream.epoch, batch_index = stream.index, elapsed = mpm.clock() - t0 }
       end,
     }

@@ -38,15 +38,15 @@ return function(mpm)
 
   local run -- the run itself, below train.run, which claims the run directory around it
 
-  --- train.average_ranks(batch, total, parts, names, params) -> global loss, {name = global
-  --- loss}: the backward of one data-parallel step. The losses are means over dropped
-  --- particles, so this rank's loss is weighted by its share of the job's dropped particles
-  --- (K * n_rank / N) before backward; one allreduce of a flat buffer then averages the
-  --- gradients (giving the gradient of the loss over the whole global batch), and one more the
-  --- logged losses.
-  function train.average_ranks(batch, total, parts, names, params)
+  --- train.average_ranks(batch, total, parts, names, params [, count]) -> global loss, {name =
+  --- global loss}: the backward of one data-parallel step. The losses are means over `count`
+  --- terms (default: the dropped particles), so this rank's loss is weighted by its share of the
+  --- job's terms (K * n_rank / N) before backward; one allreduce of a flat buffer then averages
+  --- the gradients (giving the gradient of the loss over the whole global batch), and one more
+  --- the logged losses.
+  function train.average_ranks(batch, total, parts, names, params, count)
     local ranks = dist.size()
-    local count = batch.mask and batch.mask.dropped:numel() or batch.num_particles
+    count = count or (batch.mask and batch.mask.dropped:numel() or batch.num_particles)
     local counts = mpm.tensor { count }
     dist.allreduce_(counts)
     local weight = counts:item() > 0 and ranks * count / counts:item() or 1
@@ -68,6 +68,21 @@ return function(mpm)
   end
 
   local function fail(message, level) error("train: " .. message, (level or 1) + 1) end
+
+  --- train.sharded(loader) -> true when this process is one of several ranks training one model
+  --- on this loader (under mpirun, with loader option shard = {rank = mpm.distributed.rank(),
+  --- size = mpm.distributed.size()}); false for one process or a loader without a shard (each
+  --- rank then trains its own model, as in a distributed sweep). A shard that does not match
+  --- this job's ranks is an error.
+  function train.sharded(loader)
+    local shard, ranks = loader.shard, dist.size()
+    if ranks == 1 or shard == nil then return false end
+    if type(shard) ~= "table" or shard.size ~= ranks or shard.rank ~= dist.rank() then
+      error(("train: the loader's shard does not match this job of %d ranks (rank %d): use shard = {rank = mpm.distributed.rank(), size = mpm.distributed.size()}"):format(
+        ranks, dist.rank()), 3)
+    end
+    return true
+  end
 
   local function check_options(options)
     local c = mpm.check_options("train", options, option_defaults, 3)
@@ -259,12 +274,9 @@ return function(mpm)
     local ema = o.ema and mpm.optim.EMA(params, { decay = o.ema }) or nil
     local generator = mpm.default_generator()
     local ranks, main = dist.size(), dist.is_main()
-    if ranks > 1 then
-      local shard = loader.shard
-      if type(shard) ~= "table" or shard.size ~= ranks or shard.rank ~= dist.rank() then
-        fail(("under mpirun with %d ranks the loader needs shard = {rank = mpm.distributed.rank(), size = %d} (each rank its part of every batch)"):format(
-          ranks, ranks), 2)
-      end
+    if ranks > 1 and not train.sharded(loader) then
+      fail(("under mpirun with %d ranks the loader needs shard = {rank = mpm.distributed.rank(), size = %d} (each rank its part of every batch)"):format(
+        ranks, ranks), 2)
     end
     -- Every rank starts from rank 0's weights (a resumed run then loads the same checkpoint).
     if ranks > 1 then dist.broadcast_(params, 0) end
