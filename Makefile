@@ -8,7 +8,7 @@ SWIFT_FLAGS = -c release -Xswiftc -enable-testing
 RELEASE_BIN = .build/release/mpmlua
 N ?= 100000
 
-.PHONY: all deps build test demo bench bench-step docs install uninstall data clean
+.PHONY: all deps build test demo bench bench-step docs install uninstall data data-cwola clean
 
 all: build
 
@@ -56,6 +56,15 @@ data:
 	python3 tools/jetgen/jetgen.py btag --n $(N) --seed 21 --workers $(WORKERS) --out data/generated/btag_train.h5
 	python3 tools/jetgen/jetgen.py btag --n $$(( $(N) / 10 )) --seed 22 --workers $(WORKERS) --out data/generated/btag_val.h5
 	python3 tools/jetgen/jetgen.py btag --n $$(( $(N) / 10 )) --seed 23 --workers $(WORKERS) --out data/generated/btag_test.h5
+
+# CWoLa-sized QCD and TTBar jets only (make data-cwola N=200000 WORKERS=2; ~14 jets/s per worker)
+# into data/generated/cwola_*.h5, for examples/cwola.lua --data/--val/--test.
+data-cwola:
+	python3 -m pip install -q --only-binary=:all: -r tools/jetgen/requirements.txt
+	mkdir -p data/generated
+	python3 tools/jetgen/jetgen.py jetclass --classes QCD,TTBar --n $(N) --seed 31 --workers $(WORKERS) --out data/generated/cwola_train.h5
+	python3 tools/jetgen/jetgen.py jetclass --classes QCD,TTBar --n $$(( $(N) / 4 )) --seed 32 --workers $(WORKERS) --out data/generated/cwola_val.h5
+	python3 tools/jetgen/jetgen.py jetclass --classes QCD,TTBar --n $$(( $(N) / 4 )) --seed 33 --workers $(WORKERS) --out data/generated/cwola_test.h5
 
 # Regenerates docs/reference.md from the docstrings.
 docs: build

@@ -13,7 +13,7 @@
 -- OUT/predictions.h5 per run; the sweep writes OUT/sweep.csv and OUT/sic_vs_signal.png.
 -- The bundled files hold 300 QCD and 300 TTBar training jets and 100 of each for testing: an
 -- fpr of 0.01 is then one background jet, so the SIC is noisy; the script says so, and
--- `make data N=...` generates enough jets for the paper's sizes (docs/downstream.md).
+-- `make data-cwola N=...` generates enough QCD and TTBar jets for the paper's sizes (docs/downstream.md).
 local files = mpm.files
 
 -- The number of class `name` in a dataset, or an error naming the classes it has.
@@ -66,7 +66,8 @@ return mpm.downstream.protocol({
     local ds = mpm.data.open(o.test)
     if #ds < 20000 then
       return ("%s has %d jets: the SIC at fpr 0.01 rests on a handful of background jets. For the paper's "
-        .. "sizes generate more with `make data N=1000000` and pass --data/--val/--test data/generated/..."):format(o.test, #ds)
+        .. "sizes generate QCD and TTBar jets alone with `make data-cwola N=200000` and pass --data/--val/--test "
+        .. "data/generated/cwola_{train,val,test}.h5"):format(o.test, #ds)
     end
   end,
   run = function(o, r)

@@ -558,12 +558,16 @@ def run_task(task):
 # ============================================================================ driver
 
 
-def make_tasks(kind, n, seed, chunk):
+def make_tasks(kind, n, seed, chunk, classes=None):
     tasks = []
     if kind == "jetclass":
-        per = [n // 10 + (c < n % 10) for c in range(10)]
+        # `classes` (label numbers) restricts the file to those classes, balanced among them;
+        # chunk seeds depend on (seed, label, chunk) only, so a class's jets are the same ones
+        # the full ten-class file of that seed holds first.
+        chosen = classes if classes else list(range(10))
+        per = {c: n // len(chosen) + (i < n % len(chosen)) for i, c in enumerate(chosen)}
         # chunk list: class-major order (merge order); scheduling interleaves classes
-        for c in range(10):
+        for c in chosen:
             k = 0
             left = per[c]
             while left > 0:
@@ -597,8 +601,8 @@ def fmt_time(s):
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
 
 
-def generate(kind, n, seed, workers, chunk, quiet=False):
-    tasks = make_tasks(kind, n, seed, chunk)
+def generate(kind, n, seed, workers, chunk, quiet=False, classes=None):
+    tasks = make_tasks(kind, n, seed, chunk, classes)
     # schedule the expensive/slow chunks early and interleave classes (order of
     # execution does not change the output)
     order = sorted(range(len(tasks)), key=lambda i: (tasks[i].get("chunk", 0), i))
@@ -698,7 +702,7 @@ def write_h5(path, kind, data, attrs, keep_bits):
             os.remove(tmp)
 
 
-def file_attrs(kind, n, seed, chunk, keep_bits):
+def file_attrs(kind, n, seed, chunk, keep_bits, classes=None):
     import pythia8mc as p8
     py = p8.Pythia("", False)
     pyver = f"{py.parm('Pythia:versionNumber'):.3f}"
@@ -723,15 +727,28 @@ def file_attrs(kind, n, seed, chunk, keep_bits):
         "float_mantissa_bits": keep_bits,
         "units": "pt, mass in GeV; d0, d0err, dz, dzerr, vertex positions in mm",
         "settings_json": json.dumps(settings, sort_keys=True),
-        "command": f"python3 tools/jetgen/jetgen.py {kind} --n {n} --seed {seed} --chunk {chunk} --keep-bits {keep_bits}",
+        "command": f"python3 tools/jetgen/jetgen.py {kind} --n {n} --seed {seed} --chunk {chunk} --keep-bits {keep_bits}"
+                   + (" --classes " + ",".join(JC_LABELS[c] for c in classes) if classes else ""),
     }
+
+
+def parse_classes(text):
+    """'QCD,TTBar' -> [0, 2] (JetClass label numbers, in JC_LABELS order); None for all ten."""
+    if not text:
+        return None
+    names = [c.strip() for c in text.split(",") if c.strip()]
+    unknown = [c for c in names if c not in JC_LABELS]
+    if unknown or not names:
+        sys.exit(f"--classes: unknown class {', '.join(unknown) or '(none given)'}; the classes are {', '.join(JC_LABELS)}")
+    return sorted({JC_LABELS.index(c) for c in names})
 
 
 def cmd_generate(args):
     if args.n <= 0:
         sys.exit("--n must be positive")
-    data, stats = generate(args.kind, args.n, args.seed, args.workers, args.chunk, args.quiet)
-    attrs = file_attrs(args.kind, args.n, args.seed, args.chunk, args.keep_bits)
+    classes = parse_classes(getattr(args, "classes", None))
+    data, stats = generate(args.kind, args.n, args.seed, args.workers, args.chunk, args.quiet, classes)
+    attrs = file_attrs(args.kind, args.n, args.seed, args.chunk, args.keep_bits, classes)
     write_h5(args.out, args.kind, data, attrs, args.keep_bits)
     if not args.quiet:
         print(f"wrote {args.out} ({os.path.getsize(args.out) / 1e6:.2f} MB)", file=sys.stderr)
@@ -767,6 +784,7 @@ def main(argv=None):
         epilog="examples:\n"
                "  python3 tools/jetgen/jetgen.py jetclass --n 3000 --seed 1 --out data/jetclass_train.h5\n"
                "  python3 tools/jetgen/jetgen.py btag --n 6000 --seed 2 --out data/btag_train.h5 --workers 2\n"
+               "  python3 tools/jetgen/jetgen.py jetclass --n 200000 --classes QCD,TTBar --out data/generated/cwola_train.h5\n"
                "  python3 tools/jetgen/jetgen.py bundle            # regenerate data/*.h5\n")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for kind, helptext in (("jetclass", "R=0.8 jets of the 10 JetClass classes (balanced)"),
@@ -783,6 +801,9 @@ def main(argv=None):
                        help="float32 mantissa bits kept (23 = lossless; 12 = 2.4e-4 relative, "
                             "used for the bundled files to shrink them)")
         p.add_argument("--quiet", action="store_true")
+        if kind == "jetclass":
+            p.add_argument("--classes", help="comma-separated class names to generate, balanced among them "
+                                             "(default all ten), e.g. QCD,TTBar for CWoLa")
         p.set_defaults(func=cmd_generate, kind=kind)
     p = sub.add_parser("bundle", help="regenerate the bundled files in data/")
     p.add_argument("--dir", default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "data"))
