@@ -63,7 +63,8 @@ struct DistributedTests {
 
     /// Masking is split on the global batch and CFM's time and noise are keyed per particle
     /// (ParticleNoise), so two ranks reproduce one process up to float rounding (the gradient
-    /// sum's order); and a run resumed under MPI continues exactly.
+    /// sum's order); a run resumed under MPI continues exactly, and a checkpoint written by two
+    /// ranks resumes in one process (the loader position counts global batches).
     @Test func twoRanksReproduceOneProcessAndResume() throws {
         if Self.skipped() { return }
         let dir = NSTemporaryDirectory() + "mpmlua-mpi-\(getpid())"
@@ -73,7 +74,8 @@ struct DistributedTests {
         let job = [TestPaths.root.appendingPathComponent("examples/pretrain.lua").path, "--preset", "tiny",
                    "--batch-size", "16", "--log-every", "1", "--val", "none", "--max-jets", "400", "--data", data,
                    "--warmup", "2", "--half-life", "5", "--checkpoint-every", "5", "--quiet", "--task", "cfm"]
-        let runs = [(0, "one", 20, false), (2, "two", 20, false), (2, "resumed", 10, false), (2, "resumed", 20, true)]
+        let runs = [(0, "one", 20, false), (2, "two", 20, false), (2, "resumed", 10, false), (2, "resumed", 20, true),
+                    (2, "switched", 10, false), (0, "switched", 20, true)]
         for (ranks, out, steps, resume) in runs {
             let (r, _) = try Self.run(ranks: ranks, job + ["--steps", "\(steps)", "--out", "\(dir)/\(out)"] + (resume ? ["--resume"] : []))
             #expect(r.status == 0, "\(out) (\(ranks) ranks): \(Self.report(r))")
@@ -85,6 +87,8 @@ struct DistributedTests {
         if same.status == 0 { print(same.output.trimmingCharacters(in: .whitespacesAndNewlines)) }
         let (resumed, _) = try Self.run(ranks: 0, [compare, "\(dir)/two", "\(dir)/resumed", "0"])
         #expect(resumed.status == 0, "resumed under MPI vs uninterrupted: \(Self.report(resumed))")
+        let (switched, _) = try Self.run(ranks: 0, [compare, "\(dir)/two", "\(dir)/switched", "1e-4"])
+        #expect(switched.status == 0, "2 ranks, then resumed in 1 process, vs 2 ranks: \(Self.report(switched))")
     }
 
     /// Fine-tuning with a sharded loader is data-parallel (mpm.finetune.run): two ranks give the
