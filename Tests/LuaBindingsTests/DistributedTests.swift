@@ -73,11 +73,13 @@ struct DistributedTests {
         let data = TestPaths.root.appendingPathComponent("data/jetclass_train.h5").path
         let job = [TestPaths.root.appendingPathComponent("examples/pretrain.lua").path, "--preset", "tiny",
                    "--batch-size", "16", "--log-every", "1", "--val", "none", "--max-jets", "400", "--data", data,
-                   "--warmup", "2", "--half-life", "5", "--checkpoint-every", "5", "--quiet", "--task", "cfm"]
-        let runs = [(0, "one", 20, false), (2, "two", 20, false), (2, "resumed", 10, false), (2, "resumed", 20, true),
-                    (2, "switched", 10, false), (0, "switched", 20, true)]
-        for (ranks, out, steps, resume) in runs {
-            let (r, _) = try Self.run(ranks: ranks, job + ["--steps", "\(steps)", "--out", "\(dir)/\(out)"] + (resume ? ["--resume"] : []))
+                   "--warmup", "2", "--half-life", "5", "--checkpoint-every", "5", "--quiet"]
+        // cfm + id, and the SSFM (its own mask range, per-jet time; the decoder gets no gradient).
+        let runs = [(0, "cfm", "one", 20, false), (2, "cfm", "two", 20, false), (2, "cfm", "resumed", 10, false),
+                    (2, "cfm", "resumed", 20, true), (2, "cfm", "switched", 10, false), (0, "cfm", "switched", 20, true),
+                    (0, "ssfm", "ssfm1", 10, false), (2, "ssfm", "ssfm2", 10, false)]
+        for (ranks, task, out, steps, resume) in runs {
+            let (r, _) = try Self.run(ranks: ranks, job + ["--task", task, "--steps", "\(steps)", "--out", "\(dir)/\(out)"] + (resume ? ["--resume"] : []))
             #expect(r.status == 0, "\(out) (\(ranks) ranks): \(Self.report(r))")
             if r.status != 0 { return }
         }
@@ -89,6 +91,8 @@ struct DistributedTests {
         #expect(resumed.status == 0, "resumed under MPI vs uninterrupted: \(Self.report(resumed))")
         let (switched, _) = try Self.run(ranks: 0, [compare, "\(dir)/two", "\(dir)/switched", "1e-4"])
         #expect(switched.status == 0, "2 ranks, then resumed in 1 process, vs 2 ranks: \(Self.report(switched))")
+        let (ssfm, _) = try Self.run(ranks: 0, [compare, "\(dir)/ssfm1", "\(dir)/ssfm2", "1e-4"])
+        #expect(ssfm.status == 0, "ssfm, 1 vs 2 ranks: \(Self.report(ssfm))")
     }
 
     /// Fine-tuning with a sharded loader is data-parallel (mpm.finetune.run): two ranks give the

@@ -32,6 +32,9 @@ final class ParticleNoiseTests: XCTestCase {
             XCTAssertEqual(try parts[1].normals(width: 7, stream: .cfmNoise)!.toFloatArray(), Array(eps[(split * 7)...]))
             XCTAssertEqual(try parts[1].normals(width: 1, stream: .cfmTime)!.toFloatArray(), Array(time[split...]))
             XCTAssertNotEqual(Array(eps.prefix(7)), Array(time.prefix(7)), "streams are independent")
+            let jets = try XCTUnwrap(try target.jetNormals(stream: .ssfmTime)).toFloatArray()
+            XCTAssertEqual(try parts[0].jetNormals(stream: .ssfmTime)!.toFloatArray(), Array(jets[..<16]), "per-jet draws too")
+            XCTAssertEqual(try parts[1].jetNormals(stream: .ssfmTime)!.toFloatArray(), Array(jets[16...]))
             // Standard normals: mean ~0, variance ~1 over a batch's few thousand draws.
             let mean = eps.reduce(0, +) / Float(eps.count)
             let variance = eps.map { ($0 - mean) * ($0 - mean) }.reduce(0, +) / Float(eps.count)

@@ -27,11 +27,25 @@ public struct ParticleNoise: Sendable {
 
     /// What is drawn, so two quantities of one particle are independent.
     public enum Stream: UInt64 {
-        case cfmTime = 0xC0F1, cfmNoise = 0xC0F2
+        case cfmTime = 0xC0F1, cfmNoise = 0xC0F2, flowNoise = 0xF10E, ssfmTime = 0x55F1, ssfmNoise = 0x55F2
     }
 }
 
 extension DroppedSet {
+    /// [B] standard normals, one per jet keyed by the jet alone, or nil when the set has no key.
+    public func jetNormals(stream: ParticleNoise.Stream) throws -> Tensor? {
+        guard let noise else { return nil }
+        guard noise.jets.count == batchSize else {
+            throw TensorError("particle noise: \(noise.jets.count) jet keys for \(batchSize) jets")
+        }
+        return try Tensor.make([batchSize], Float.self) { p, _ in
+            for jet in 0..<batchSize {
+                var random = RandomSource(seed: noise.seed, stream: [UInt64(bitPattern: noise.jets[jet]), stream.rawValue])
+                p[jet] = Float(random.normal())
+            }
+        }
+    }
+
     /// [count, width] standard normals keyed per particle, or nil when the set has no key.
     public func normals(width: Int, stream: ParticleNoise.Stream) throws -> Tensor? {
         guard let noise else { return nil }

@@ -72,7 +72,9 @@ public final class FlowTask: Module, ReconstructionTask {
         if noise > 0 && !noisyFeatures.isEmpty {
             var scale = [Float](repeating: 0, count: features)
             for f in noisyFeatures { scale[f] = Float(noise) }
-            x = try x.add(try Tensor.randn(x.shape).mul(try Tensor(scale, shape: [features])))
+            // Keyed per particle like CFM's noise (ParticleNoise), so K ranks add what one process adds.
+            let eps = try target.normals(width: features, stream: .flowNoise) ?? Tensor.randn(x.shape)
+            x = try x.add(eps.mul(try Tensor(scale, shape: [features])))
         }
         return try logProb(x, context: ctx).mean().neg()
     }

@@ -100,9 +100,10 @@ public final class SSFMTask: Module, ReconstructionTask {
         let mem = try memory(input)
         if target.count == 0 { return try emptyLoss(mem) }
         let x0 = try cleanState(target)
-        let t = try LogitNormal.sample([target.batchSize])
+        // Keyed per jet and particle when the batch carries a noise key (ParticleNoise).
+        let t = try target.jetNormals(stream: .ssfmTime)?.sigmoid() ?? LogitNormal.sample([target.batchSize])
         let tRows = try t.unsqueeze(1).segmentExpand(offsets: target.offsets)
-        let eps = try Tensor.randn(x0.shape)
+        let eps = try target.normals(width: x0.shape[1], stream: .ssfmNoise) ?? Tensor.randn(x0.shape)
         let xt = try x0.mul(tRows.rsub(1)).add(eps.mul(tRows))
         let v = try velocity(xt, t: t, target: target, memory: mem, memoryOffsets: mo)
         return try Functional.mseLoss(v, try x0.sub(eps))

@@ -52,10 +52,21 @@ return function(mpm)
     local weight = counts:item() > 0 and ranks * count / counts:item() or 1
     local scaled = weight == 1 and total or total * weight
     scaled:backward()
+    -- A parameter the step did not reach (the decoder under a task reading the encoder, a head
+    -- no jet of this rank used) has no gradient. The ranks agree on which ones had one anywhere:
+    -- those get zeros where missing (this rank's data contributed nothing), the rest stay
+    -- without, as in one process where the optimiser skips them.
+    local reached = {}
+    for i, p in ipairs(params) do reached[i] = p.grad ~= nil and 1 or 0 end
+    local anywhere = mpm.tensor(reached)
+    dist.allreduce_(anywhere, "max")
+    anywhere = anywhere:tolist()
     local grads = {}
     for i, p in ipairs(params) do
-      if p.grad == nil then error(("parameter %d has no gradient on rank %d; data-parallel training needs every parameter used by every step"):format(i, dist.rank()), 0) end
-      grads[i] = p.grad
+      if anywhere[i] > 0 then
+        if p.grad == nil then p.grad = mpm.zeros_like(p) end
+        grads[#grads + 1] = p.grad
+      end
     end
     dist.allreduce_(grads, "mean")
     local values = { total:item() * weight }
