@@ -37,8 +37,7 @@ public final class Linear: Module {
         guard x.dim >= 1, x.shape[x.dim - 1] == inFeatures else {
             throw TensorError("Linear(\(inFeatures) -> \(outFeatures)): input has shape \(formatShape(x.shape)), expected last dim \(inFeatures)")
         }
-        let y = try x.matmul(weight.t())
-        return try bias.map { try y.add($0) } ?? y
+        return try Functional.linear(x, weight: weight, bias: bias)
     }
 
     public override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
