@@ -57,6 +57,7 @@ struct Residual {
     }
 
     func add(_ x: Tensor, _ branch: Tensor) throws -> Tensor {
-        try x.add(scale.map { try $0(branch) } ?? branch)
+        guard let scale else { return try x.add(branch) }
+        return try Functional.scaledResidual(x, branch, scale: scale.gamma)
     }
 }
