@@ -74,6 +74,10 @@ final class VertexingMetricsTests: XCTestCase {
         let c = try Metrics.connectedComponents(pairScores: try floats([1, -1, -1, -1, 1, -1]), points: 4)
         XCTAssertEqual(c.toInt64Array(), [0, 0, 1, 0])
         XCTAssertEqual(try Metrics.connectedComponents(pairScores: try Tensor.zeros([0]), points: 1, base: 1).toInt64Array(), [1])
+        // A count whose pair number overflows is an error, not a trap (found by tools/fuzz_calls.lua).
+        XCTAssertThrowsError(try Metrics.connectedComponents(pairScores: try floats([1]), points: 1_000_000_000_000_000_000)) {
+            XCTAssert("\($0)".contains("pairs, but pair_scores give 1"), "\($0)")
+        }
     }
 
     func testPairPartitionPerSet() throws {

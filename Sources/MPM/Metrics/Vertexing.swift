@@ -95,9 +95,13 @@ extension Metrics {
     }
 
     static func checkPairCount(_ pairs: Int, points n: Int, _ function: String, set: Int? = nil) throws {
-        guard pairs == n * (n - 1) / 2 else {
+        // n (n - 1) / 2 overflows for n near 2^32 (n comes from the caller, e.g. Lua): no pair
+        // list that long can exist, so an overflowing count is a mismatch like any other.
+        let (product, overflow) = n.multipliedReportingOverflow(by: n - 1)
+        guard !overflow, pairs == product / 2 else {
             let whose = set.map { "set \($0 + 1) has" } ?? "truth has"
-            throw TensorError("\(function): \(whose) \(n) points, so \(n * (n - 1) / 2) pairs, but pair_scores give \(pairs)")
+            let expected = overflow ? "more than \(Int.max / 2)" : "\(product / 2)"
+            throw TensorError("\(function): \(whose) \(n) points, so \(expected) pairs, but pair_scores give \(pairs)")
         }
     }
 
