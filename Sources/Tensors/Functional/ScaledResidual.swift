@@ -30,23 +30,9 @@ extension Functional {
         guard recording([x, y, gamma]) else { return out }
         let sy = Saved(y, op: op), sg = Saved(gamma, op: op)
         let wantY = y.requiresGrad, wantGamma = gamma.requiresGrad
-        let shape = x.shape
         return Tensor.record(op, out, [x, y, gamma]) { g in
             let gdense = dense(g)
-            let pgo = gdense.pointer(Float.self)
-            var gy: Tensor? = nil
-            if wantY {
-                let gamma = dense(try sg.get()).pointer(Float.self)
-                let t = Tensor(uninitialized: shape, dtype: .f32)
-                let pt = t.pointer(Float.self)
-                forRows(rows, rowCost: d) { lo, hi in
-                    for r in lo..<hi {
-                        let o = r * d
-                        for c in 0..<d { pt[o + c] = pgo[o + c] * gamma[c] }
-                    }
-                }
-                gy = t
-            }
+            let gy = wantY ? try gdense.mul(try sg.get()) : nil
             let ggamma = wantGamma ? try gdense.mul(dense(try sy.get())).reshape([rows, d]).sum(dims: [0]) : nil
             return [g, gy, ggamma]
         }
