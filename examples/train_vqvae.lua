@@ -20,7 +20,7 @@ local o = mpm.tasks.cli.options(arg, spec, "mpmlua examples/train_vqvae.lua [opt
 if o == nil then return end
 
 mpm.manual_seed(o.seed)
-local dir = o.out:match("^(.*)/[^/]*$") or "."
+local dir = mpm.files.dirname(o.out)
 assert(mpm.files.mkdir(dir))
 local ds = mpm.data.open(o.data)
 local pre

@@ -7,7 +7,6 @@ return function(mpm)
   local files = mpm.files
   local downstream = {}
 
-  local function dir_of(path) return path:match("^(.*)/[^/]*$") or "." end
 
   --- mpm.downstream.backbone(spec [, {preset="small"}]) -> backbone or false, record: spec is a
   --- backbone file (mpm.load_backbone), "random" (a fresh encoder of the preset) or "none".
@@ -268,7 +267,7 @@ return function(mpm)
   function downstream.protocol(p, args)
     -- Default data paths are the bundled files: found from the working directory, else
     -- beside the script's examples/ folder, so a script runs from any directory.
-    local d, root = {}, dir_of(dir_of(args and args[0] or "."))
+    local d, root = {}, files.dirname(files.dirname(args and args[0] or "."))
     for k, v in pairs(p.defaults) do
       if type(v) == "string" and v:match("%.h5$") and not files.kind(v) and files.kind(files.join(root, v)) then
         v = files.join(root, v)

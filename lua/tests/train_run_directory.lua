@@ -114,4 +114,11 @@ os.remove(odd .. "/metrics.csv")
 files.mkdir(odd .. "/metrics.csv")
 T.raises(function() job(odd, { steps = 6, resume = true }) end, "metrics.csv: not a regular file %(a directory%)")
 
+-- Path parts, as the run directories and the backbone's preprocessing use them.
+for path, dir in pairs { ["runs/cfm/backbone.h5"] = "runs/cfm", ["backbone.h5"] = ".", ["/backbone.h5"] = "/", ["runs/"] = "runs" } do
+  T.equal(files.dirname(path), dir, "dirname " .. path)
+end
+T.equal(files.basename("runs/cfm/preprocessing.h5"), "preprocessing.h5", "basename")
+T.equal(files.basename("preprocessing.h5"), "preprocessing.h5", "basename without a directory")
+
 os.execute("rm -rf " .. files.quote(base) .. "_*")

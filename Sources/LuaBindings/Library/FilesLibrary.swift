@@ -32,6 +32,22 @@ enum FilesLibrary {
             lua.push(dir.hasSuffix("/") ? dir + name : dir + "/" + name)
             return 1
         }
+        lua.register("dirname", in: files, doc: """
+            mpm.files.dirname(path) -> the directory part: "runs/cfm/backbone.h5" -> "runs/cfm",
+            "backbone.h5" -> ".", "/backbone.h5" -> "/"
+            """) { lua in
+            let path = try lua.string(1)
+            guard let slash = path.lastIndex(of: "/") else { lua.push("."); return 1 }
+            lua.push(slash == path.startIndex ? "/" : String(path[..<slash]))
+            return 1
+        }
+        lua.register("basename", in: files, doc: """
+            mpm.files.basename(path) -> the name after the last slash: "runs/cfm/backbone.h5" -> "backbone.h5"
+            """) { lua in
+            let path = try lua.string(1)
+            lua.push(path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path)
+            return 1
+        }
         lua.register("mkdir", in: files, doc: """
             mpm.files.mkdir(dir) -> dir
             Creates dir and its parents (nothing to do when it exists); an error names the path.

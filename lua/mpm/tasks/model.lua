@@ -55,7 +55,7 @@ model:backbone() -> the encoder-only module (shared weights); model:save_backbon
     saved.state = nil
     local pre = saved.preprocessing
     if type(pre) == "string" and not mpm.files.exists(pre) then
-      local beside = mpm.files.join(path:match("^(.*)/[^/]*$") or ".", pre:match("([^/]*)$"))
+      local beside = mpm.files.join(mpm.files.dirname(path), mpm.files.basename(pre))
       if mpm.files.exists(beside) then saved.preprocessing = beside end
     end
     return bb, saved

@@ -44,7 +44,7 @@ return function(mpm)
       if exists(name) then return name end
       error(("--task: no such file %s"):format(name), 0)
     end
-    local script_dir = (arg and arg[0] and arg[0]:match("^(.*)/[^/]*$")) or "."
+    local script_dir = arg and arg[0] and mpm.files.dirname(arg[0]) or "."
     for _, candidate in ipairs({ join(script_dir, "tasks/" .. name .. ".lua"), "examples/tasks/" .. name .. ".lua" }) do
       if exists(candidate) then return candidate end
     end
