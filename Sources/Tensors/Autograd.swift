@@ -153,14 +153,33 @@ extension Tensor {
     static func record(_ name: String, _ output: Tensor, _ inputs: [Tensor],
                        _ backward: @escaping (Tensor) throws -> [Tensor?]) -> Tensor {
         guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return output }
-        let edges: [Edge] = inputs.map { t in
+        output.requiresGrad = true
+        output.gradFn = Node(name: name, inputs: edges(inputs), backward: backward)
+        return output
+    }
+
+    /// Records several outputs of one op on one shared node (a selector node per float output,
+    /// see `Node.selectsOutput`): `backward` gets one optional gradient per output, nil where
+    /// none arrived, and runs once. Same contract as `record` otherwise.
+    @discardableResult
+    static func recordOutputs(_ name: String, _ outputs: [Tensor], _ inputs: [Tensor],
+                              _ backward: @escaping ([Tensor?]) throws -> [Tensor?]) -> [Tensor] {
+        guard GradMode.isEnabled, inputs.contains(where: { $0.requiresGrad }) else { return outputs }
+        let shared = Node(name: name, inputs: edges(inputs), outputCount: outputs.count, backward: backward)
+        for (k, r) in outputs.enumerated() where r.dtype == .f32 {
+            r.requiresGrad = true
+            r.gradFn = Node(name: name, selecting: k, of: shared)
+        }
+        return outputs
+    }
+
+    /// Where the gradient of each input goes: its node, its `.grad` (a leaf), or nowhere.
+    static func edges(_ inputs: [Tensor]) -> [Edge] {
+        inputs.map { t in
             guard t.requiresGrad else { return .none }
             if let n = t.gradFn { return .node(n) }
             return .leaf(t)
         }
-        output.requiresGrad = true
-        output.gradFn = Node(name: name, inputs: edges, backward: backward)
-        return output
     }
 
     /// A tensor sharing this one's storage, cut from the graph.

@@ -44,32 +44,53 @@ public enum BLASThreads {
     static let splitThreshold = 1 << 19
 
     /// Row-major C[m, n] = alpha * op(A) op(B) + beta * C, split across the kernel threads when
-    /// large: by rows of C (whole rows of op(A)), or by columns (op(B)) when C has few rows.
-    /// Blocks are multiples of 16 rows/columns, so each one keeps OpenBLAS's kernel tiles.
+    /// large: by rows of C (whole rows of op(A)), by columns (op(B)) when C has few rows, or by
+    /// the shared dimension when it is much longer than C is wide or tall (a weight gradient
+    /// g^T x over all the rows of a batch: split by rows of C, every worker would pack the whole
+    /// of x again). Blocks are multiples of 16, so each one keeps OpenBLAS's kernel tiles.
     package static func sgemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                               a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                               beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) {
         configure()
-        func run(_ m: Int, _ n: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ c: UnsafeMutablePointer<Float>) {
+        func run(_ m: Int, _ n: Int, _ k: Int, _ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ beta: Float,
+                 _ c: UnsafeMutablePointer<Float>, _ ldc: Int) {
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(m), Int32(n), Int32(k), alpha, a, Int32(lda), b, Int32(ldb), beta, c, Int32(ldc))
         }
         let threads = kernelThreads
         let work = Double(m) * Double(n) * Double(k)
-        guard threads > 1, work >= Double(splitThreshold), !insideRegion else { run(m, n, a, b, c); return }
+        guard threads > 1, work >= Double(splitThreshold), !insideRegion else { run(m, n, k, a, b, beta, c, ldc); return }
+        if k >= 2 * Swift.max(m, n) {
+            // Worker 0 adds its part into C with the caller's beta; the others write partial
+            // products that are added to C afterwards, always in the same order.
+            let step = Swift.max(16, ((k + threads - 1) / threads + 15) / 16 * 16)
+            let parts = (k + step - 1) / step
+            let partials = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, (parts - 1) * m * n))
+            defer { partials.deallocate() }
+            DispatchQueue.concurrentPerform(iterations: parts) { p in
+                let lo = p * step, len = Swift.min(k, lo + step) - lo
+                let ap = a + (transA ? lo * lda : lo), bp = b + (transB ? lo : lo * ldb)
+                if p == 0 { run(m, n, len, ap, bp, beta, c, ldc) } else { run(m, n, len, ap, bp, 0, partials + (p - 1) * m * n, n) }
+            }
+            for p in 1..<Swift.max(parts, 1) {
+                let part = partials + (p - 1) * m * n
+                for i in 0..<m { let row = c + i * ldc, add = part + i * n; for j in 0..<n { row[j] += add[j] } }
+            }
+            return
+        }
         let byRows = m >= n || m >= 32 * threads
         let extent = byRows ? m : n
         let block = (extent + threads - 1) / threads
         let step = Swift.max(16, (block + 15) / 16 * 16)
         let parts = (extent + step - 1) / step
-        if parts <= 1 { run(m, n, a, b, c); return }
+        if parts <= 1 { run(m, n, k, a, b, beta, c, ldc); return }
         DispatchQueue.concurrentPerform(iterations: parts) { p in
             let lo = p * step, len = Swift.min(extent, lo + step) - lo
             guard len > 0 else { return }
             if byRows {
-                run(len, n, a + (transA ? lo : lo * lda), b, c + lo * ldc)
+                run(len, n, k, a + (transA ? lo : lo * lda), b, beta, c + lo * ldc, ldc)
             } else {
-                run(m, len, a, b + (transB ? lo * ldb : lo), c + lo)
+                run(m, len, k, a, b + (transB ? lo * ldb : lo), beta, c + lo, ldc)
             }
         }
     }

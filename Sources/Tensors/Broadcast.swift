@@ -41,7 +41,7 @@ let parallelThreshold = 1 << 16
 
 /// Runs `body(chunkStart, chunkEnd)` over `0..<count`, split across threads when `work` is large.
 @inline(__always)
-func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
+package func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
     if work < parallelThreshold || kernelThreads == 1 || count < 2 {
         if count > 0 { body(0, count) }
         return

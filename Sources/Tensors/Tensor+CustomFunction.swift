@@ -60,19 +60,11 @@ extension Tensor {
         guard isRecorded(inputs: inputs), differentiable.contains(true) else { return results }
 
         let body = customBackward(name: name, inputs: inputs, saving: saving, backward: backward)
-        let edges = inputEdges(inputs)
         if results.count == 1 {
             // One output: an ordinary node, exactly like the built-in ops.
-            results[0].requiresGrad = true
-            results[0].gradFn = Node(name: name, inputs: edges) { g in try body([g]) }
-            return results
+            return [record(name, results[0], inputs) { g in try body([g]) }]
         }
-        let shared = Node(name: name, inputs: edges, outputCount: results.count, backward: body)
-        for (k, r) in results.enumerated() where differentiable[k] {
-            r.requiresGrad = true
-            r.gradFn = Node(name: name, selecting: k, of: shared)
-        }
-        return results
+        return recordOutputs(name, results, inputs, body)
     }
 
     /// One output: `custom(name:inputs:outputs:saving:backward:)` with a single output, whose
@@ -91,15 +83,6 @@ extension Tensor {
             guard let g0 = g[0] else { return [Tensor?](repeating: nil, count: inputs.count) }
             return try backward(g0, saved)
         }[0]
-    }
-
-    /// The edges of a node over `inputs`, as `record` makes them.
-    private static func inputEdges(_ inputs: [Tensor]) -> [Edge] {
-        inputs.map { t in
-            guard t.requiresGrad else { return .none }
-            if let n = t.gradFn { return .node(n) }
-            return .leaf(t)
-        }
     }
 
     /// Wraps the user's backward: checks and unpacks the saved tensors, then checks the

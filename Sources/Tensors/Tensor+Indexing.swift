@@ -50,15 +50,22 @@ extension Tensor {
         var outShape = src.shape
         outShape[a] = idx.count
         try Tensor.checkFitsInMemory(outShape, dtype: dtype, op: "index_select")
-        let N = src.shape[a], C = src.shape[(a + 1)...].reduce(1, *)
+        let A = src.shape[..<a].reduce(1, *), N = src.shape[a], C = src.shape[(a + 1)...].reduce(1, *), M = idx.count
         let out = Tensor(uninitialized: outShape, dtype: dtype)
-        Tensor.moveElements(dtype, src, out, { k in
-            let c = k % C, i = (k / C) % idx.count, ai = k / (C * idx.count)
-            return ((ai * N + idx[i]) * C + c, k)
-        }, count: out.numel)
-        let inShape = src.shape, i0 = try Tensor(idx.map(Int64.init), shape: [idx.count])
+        // Whole runs of C elements at a time: the rows of a packed [T, D] tensor are copied as rows.
+        let bytes = C * dtype.byteSize
+        let s = UnsafeRawPointer(src.storage.data + src.offset * dtype.byteSize), o = out.storage.data
+        Functional.forRows(A * M, rowCost: C) { lo, hi in
+            for r in lo..<hi {
+                let ai = r / M, i = r % M
+                (o + r * bytes).copyMemory(from: s + (ai * N + idx[i]) * bytes, byteCount: bytes)
+            }
+        }
+        let inShape = src.shape
         let result = Tensor.record("index_select", out, [src]) { g in
-            [try Tensor.zeros(inShape).indexAdd(a, index: i0, source: g)]
+            let gradient = Tensor.filled(inShape, value: 0, dtype: .f32)
+            Tensor.addRows(into: gradient.pointer(Float.self), Functional.dense(g).pointer(Float.self), index: idx, outer: A, size: N, inner: C, alpha: 1)
+            return [gradient]
         }
         return dim == 0 ? try result.reshape([]) : result
     }
@@ -83,8 +90,7 @@ extension Tensor {
         let out = to(dt, copyAlways: true), src = source.to(dt).contiguous()
         let A = shape[..<a].reduce(1, *), N = shape[a], C = shape[(a + 1)...].reduce(1, *), M = idx.count
         if dt == .f32 {
-            let o = out.pointer(Float.self), s = src.pointer(Float.self), al = Float(alpha)
-            for ai in 0..<A { for i in 0..<M { for c in 0..<C { o[(ai * N + idx[i]) * C + c] += al * s[(ai * M + i) * C + c] } } }
+            Tensor.addRows(into: out.pointer(Float.self), src.pointer(Float.self), index: idx, outer: A, size: N, inner: C, alpha: Float(alpha))
         } else {
             guard let al = Int64(exactly: alpha) else {
                 throw TensorError("index_add: alpha must be an integer to add into an int64 tensor (got \(alpha))")
@@ -95,6 +101,19 @@ extension Tensor {
         let i0 = try Tensor(idx.map(Int64.init), shape: [M])
         return Tensor.record("index_add", out, [self, source]) { g in
             [g, try g.indexSelect(a, index: i0).mul(alpha)]
+        }
+    }
+
+    /// o[ai, idx[i], :] += alpha * s[ai, i, :] for o [A, N, C] and s [A, M, C], both dense: the
+    /// index_add kernel, and index_select's backward without a copy of its zeros.
+    static func addRows(into o: UnsafeMutablePointer<Float>, _ s: UnsafePointer<Float>, index idx: [Int],
+                        outer A: Int, size N: Int, inner C: Int, alpha: Float) {
+        let M = idx.count
+        for ai in 0..<A {
+            for i in 0..<M {
+                let dst = o + (ai * N + idx[i]) * C, src = s + (ai * M + i) * C
+                for c in 0..<C { dst[c] += alpha * src[c] }
+            }
         }
     }
 

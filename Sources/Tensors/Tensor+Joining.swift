@@ -63,7 +63,7 @@ extension Tensor {
         try requireDims("split")
         let a = try normalizeDim(d, op: "split")
         let n = shape[a]
-        return try stride(from: 0, to: Swift.max(n, 1), by: size).map { try narrow(a, start: $0, length: Swift.min(size, n - $0)) }
+        return try views(along: a, lengths: stride(from: 0, to: Swift.max(n, 1), by: size).map { Swift.min(size, n - $0) })
     }
 
     /// Splits into views with the given sizes along `dim` (they must sum to the dim's size).
@@ -77,8 +77,30 @@ extension Tensor {
         guard sizes.allSatisfy({ $0 >= 0 && $0 <= shape[a] }), sizes.reduce(0, +) == shape[a] else {
             throw TensorError("split: sizes \(formatShape(sizes)) do not sum to \(shape[a]), the size of dim \(dim: d)")
         }
+        return try views(along: a, lengths: sizes)
+    }
+
+    /// Consecutive views of `lengths` along dim `a`, recorded as one op: the backward writes each
+    /// part's gradient into its slice of one input-sized gradient (zeros only where no gradient
+    /// came). Separate narrows would each build a zero tensor of the whole input and sum them.
+    private func views(along a: Int, lengths: [Int]) throws -> [Tensor] {
+        var starts: [Int] = []
         var s = 0
-        return try sizes.map { n in defer { s += n }; return try narrow(a, start: s, length: n) }
+        for n in lengths { starts.append(s); s += n }
+        let parts = try withNoGrad { try zip(starts, lengths).map { try narrow(a, start: $0, length: $1) } }
+        let inShape = shape
+        let assemble: ([Tensor?]) throws -> [Tensor?] = { gradients in
+            let whole = gradients.contains { $0 == nil } ? Tensor.filled(inShape, value: 0, dtype: .f32)
+                : Tensor(uninitialized: inShape, dtype: .f32)
+            for (k, g) in gradients.enumerated() {
+                guard let g else { continue }
+                let slice = try whole.narrow(a, start: starts[k], length: lengths[k])
+                g.copyElements(into: slice, shape: slice.shape, srcStrides: g.strides)
+            }
+            return [whole]
+        }
+        if parts.count == 1 { return [Tensor.record("split", parts[0], [self]) { g in try assemble([g]) }] }
+        return Tensor.recordOutputs("split", parts, [self], assemble)
     }
 
     /// Splits into `chunks` nearly equal views along `dim` (as torch.chunk: fewer when too small).

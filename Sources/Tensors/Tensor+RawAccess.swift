@@ -56,6 +56,14 @@ extension Tensor {
         return pointer(T.self)
     }
 
+    /// Records that this tensor's memory was written through `elementPointer`, as every in-place
+    /// op does: a backward that saved it then refuses to use the changed values.
+    ///
+    /// ```swift
+    /// weights.elementPointer(as: Float.self)[0] = 1; weights.markModified()
+    /// ```
+    public func markModified() { storage.bumpVersion() }
+
     /// A fresh contiguous copy converted to `T`'s dtype (never a view of this tensor).
     ///
     /// ```swift

@@ -107,6 +107,25 @@ extension Tensor {
             let (A, R, C) = (L.a, L.r, L.c)
             if C == 1 {
                 parallelFor(A, work: A * R) { lo, hi in for i in lo..<hi { o[i] = simdRowSum(s + i * R, R) } }
+            } else if A == 1 && R >= 256 {
+                // Sums over the rows of one tall matrix (a bias gradient over a batch): each task
+                // streams a block of rows in memory order into its own [C] partial, and the
+                // partials are added in a fixed order.
+                let tasks = R * C < parallelThreshold || kernelThreads == 1 ? 1 : kernelThreads
+                let partials = UnsafeMutablePointer<Float>.allocate(capacity: tasks * C)
+                defer { partials.deallocate() }
+                parallelFor(tasks, work: R * C) { lo, hi in
+                    for t in lo..<hi {
+                        let acc = partials + t * C
+                        acc.initialize(repeating: 0, count: C)
+                        for r in (t * R / tasks)..<((t + 1) * R / tasks) {
+                            let row = s + r * C
+                            for c in 0..<C { acc[c] += row[c] }
+                        }
+                    }
+                }
+                o.update(from: partials, count: C)
+                for t in 1..<tasks { for c in 0..<C { o[c] += partials[t * C + c] } }
             } else {
                 // Tasks are blocks of 32 output columns (whole cache lines of each input row), so a
                 // narrow C is summed in one row-order pass rather than one strided pass per column.

@@ -5,8 +5,9 @@ import XCTest
 /// transposed operands, and batches of small products one per worker) equal a plain loop.
 final class BLASThreadsTests: XCTestCase {
     func testSplitProductsMatchPlainLoop() throws {
-        // Large enough to split (> 2^19 multiply-adds): rows of C, columns of C, and an odd size.
-        for (m, n, k) in [(300, 70, 64), (20, 900, 64), (129, 129, 40)] {
+        // Large enough to split (> 2^19 multiply-adds): rows of C, columns of C, an odd size, and
+        // the shared dimension (a weight gradient's shape: k much longer than m and n).
+        for (m, n, k) in [(300, 70, 64), (20, 900, 64), (129, 129, 40), (24, 40, 3001)] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a0 = try sample(ta ? [k, m] : [m, k], seed: 1), b0 = try sample(tb ? [n, k] : [k, n], seed: 2)
                 let a = ta ? try a0.t() : a0, b = tb ? try b0.t() : b0

@@ -38,31 +38,34 @@ public enum OptimKernels {
         try checkState(expAvg, like: param, "exp_avg", op)
         try checkState(expAvgSq, like: param, "exp_avg_sq", op)
         guard step >= 1 else { throw TensorError("\(op): step must be at least 1, got \(step)") }
-        try withNoGrad {
-            let g = grad.contiguous()
-            let n = param.numel
-            let direction = try Tensor.empty(param.shape)
-            let pg = g.elementPointer(as: Float.self), pm = expAvg.elementPointer(as: Float.self), pv = expAvgSq.elementPointer(as: Float.self), pd = direction.elementPointer(as: Float.self)
-            // 1 - beta in Double first (as PyTorch computes it in Python): Float(0.999) is off by
-            // 1e-8, which would make 1 - b2 wrong in its fifth digit.
-            let b1 = Float(beta1), b2 = Float(beta2), c1 = Float(1 - beta1), c2 = Float(1 - beta2)
-            let bc2Sqrt = Float((1 - Foundation.pow(beta2, Double(step))).squareRoot())
-            let e = Float(eps)
-            let l2 = decoupled ? Float(0) : Float(weightDecay)
-            let p0 = l2 != 0 ? param.contiguous() : param
-            let pp = p0.elementPointer(as: Float.self)
-            for i in 0..<n {
+        // One pass over p, g, m and v (read once, written once), in parallel blocks: the moments,
+        // the decoupled decay and the step together. The same roundings as PyTorch's
+        // single-tensor rule: p * (1 - lr wd), then p - step_size * m / (sqrt(v) / bc2 + eps).
+        let target = param.isContiguous ? param : param.contiguous()
+        let g = grad.contiguous()
+        let pg = g.elementPointer(as: Float.self), pm = expAvg.elementPointer(as: Float.self),
+            pv = expAvgSq.elementPointer(as: Float.self), pp = target.elementPointer(as: Float.self)
+        // 1 - beta in Double first (as PyTorch computes it in Python): Float(0.999) is off by
+        // 1e-8, which would make 1 - b2 wrong in its fifth digit.
+        let b1 = Float(beta1), b2 = Float(beta2), c1 = Float(1 - beta1), c2 = Float(1 - beta2)
+        let bc2Sqrt = Float((1 - Foundation.pow(beta2, Double(step))).squareRoot())
+        let e = Float(eps)
+        let l2 = decoupled ? Float(0) : Float(weightDecay)
+        let decay = Float(decoupled ? 1 - lr * weightDecay : 1)
+        let stepSize = Float(-(lr / (1 - Foundation.pow(beta1, Double(step)))))
+        parallelFor(param.numel, work: param.numel * 8) { lo, hi in
+            for i in lo..<hi {
                 let gi = l2 != 0 ? pg[i] + l2 * pp[i] : pg[i]
                 let m = b1 * pm[i] + c1 * gi
                 let v = b2 * pv[i] + c2 * gi * gi
                 pm[i] = m
                 pv[i] = v
-                pd[i] = m / (v.squareRoot() / bc2Sqrt + e)
+                pp[i] = pp[i] * decay + stepSize * (m / (v.squareRoot() / bc2Sqrt + e))
             }
-            if decoupled && weightDecay != 0 { try param.mul_(1 - lr * weightDecay) }
-            let stepSize = lr / (1 - Foundation.pow(beta1, Double(step)))
-            try param.add_(direction, alpha: -stepSize)
         }
+        expAvg.markModified()
+        expAvgSq.markModified()
+        if target === param { param.markModified() } else { try withNoGrad { try param.copy_(target) } }
     }
 
     /// One SGD step for one tensor (PyTorch's rule: L2 weight decay added to the gradient; the

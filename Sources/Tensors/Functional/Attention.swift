@@ -7,7 +7,9 @@ import Foundation
 /// no FLOP is spent on it.
 ///
 /// Forward, per (set, head): S = scale * Q K^T with one small sgemm, a row softmax in place,
-/// O = P V with a second sgemm; the row log-sum-exp is kept ([Tq, H]). Backward recomputes P
+/// O = P V with a second sgemm, then each row of O divided by its softmax sum; the row
+/// log-sum-exp is kept ([Tq, H]). Score rows are a whole number of SIMD vectors apart, the
+/// columns past the set's keys preset to -inf (0 after exp), so the softmax loops have no tails. Backward recomputes P
 /// from the log-sum-exp (one sgemm, cheaper than keeping every P) and forms dV = P^T dO,
 /// dP = dO V^T, dS = P * (dP - rowsum(P * dP)) * scale, dQ = dS K, dK = dS^T Q. Sets here are at
 /// most a few hundred rows, so a set's whole score matrix fits in L2 and no flash-style tiling
@@ -82,7 +84,7 @@ extension Functional {
 
         let plan = AttentionPlan(qo: qo, ko: ko, heads: heads, dh: dh, dv: dv, scale: s)
         // Each worker holds one set's score matrix (twice in the backward).
-        guard Double(plan.maxQ) * Double(plan.maxK) * 8 <= Double(AttentionPlan.maxScratchBytes) else {
+        guard Double(plan.maxQ) * Double(AttentionPlan.rowStride(plan.maxK)) * 8 <= Double(AttentionPlan.maxScratchBytes) else {
             throw TensorError("packed_attention: a set of \(plan.maxQ) queries and \(plan.maxK) keys needs a score matrix larger than \(AttentionPlan.maxScratchBytes >> 20) MiB; split such sets")
         }
         let q = AttentionOperand(query, width: heads * dh), k = AttentionOperand(key, width: heads * dh),
@@ -158,6 +160,16 @@ struct AttentionPlan {
     /// Largest scratch (two score matrices) one worker may allocate.
     static let maxScratchBytes = 1 << 30
 
+    /// Floats between score rows of a set with `keys` keys: whole vectors of FusedMath.width.
+    static func rowStride(_ keys: Int) -> Int { (keys + FusedMath.width - 1) / FusedMath.width * FusedMath.width }
+
+    /// Sets the columns keys..<stride of `rows` score rows to `value` (-inf before a softmax, 0
+    /// in dP), so whole-vector loops over a row see nothing there.
+    static func padColumns(_ buffer: UnsafeMutablePointer<Float>, rows: Int, keys: Int, stride: Int, value: Float) {
+        if stride == keys { return }
+        for i in 0..<rows { (buffer + i * stride + keys).update(repeating: value, count: stride - keys) }
+    }
+
     /// Total multiply-adds, to decide whether threads pay off (Double: no overflow to trap on).
     var work: Double {
         var total = 0.0
@@ -192,7 +204,8 @@ struct AttentionPlan {
                  out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
         let ldo = heads * dv
         // Rows of sets without queries are untouched by the pairs; there are none to fill.
-        forEachPair(scratch: maxQ * maxK) { b, h, sbuf in
+        let widest = AttentionPlan.rowStride(maxK)
+        forEachPair(scratch: maxQ * widest + maxQ) { b, h, sbuf in
             let q0 = qo[b], lq = qo[b + 1] - q0, k0 = ko[b], lk = ko[b + 1] - k0
             let o = out + q0 * ldo + h * dv
             if lk == 0 {
@@ -202,18 +215,21 @@ struct AttentionPlan {
                 }
                 return
             }
+            let ls = AttentionPlan.rowStride(lk), inverseSums = sbuf + maxQ * widest
             let qp = q.base + q0 * q.ld + h * dh, kp = k.base + k0 * k.ld + h * dh, vp = v.base + k0 * v.ld + h * dv
+            AttentionPlan.padColumns(sbuf, rows: lq, keys: lk, stride: ls, value: -.infinity)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(lq), Int32(lk), Int32(dh),
-                        scale, qp, Int32(q.ld), kp, Int32(k.ld), 0, sbuf, Int32(lk))
+                        scale, qp, Int32(q.ld), kp, Int32(k.ld), 0, sbuf, Int32(ls))
             for i in 0..<lq {
-                let row = sbuf + i * lk
-                let m = FusedMath.max(row, lk)
-                let sum = FusedMath.expSubStore(row, into: row, lk, minus: m)
-                FusedMath.scale(row, into: row, lk, by: Float(1 / sum))
+                let row = sbuf + i * ls
+                let m = FusedMath.max(row, ls)
+                let sum = FusedMath.expSubStore(row, into: row, ls, minus: m)
+                inverseSums[i] = Float(1 / sum)
                 lse[(q0 + i) * heads + h] = m + Float(Foundation.log(sum))
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(lq), Int32(dv), Int32(lk),
-                        1, sbuf, Int32(lk), vp, Int32(v.ld), 0, o, Int32(ldo))
+                        1, sbuf, Int32(ls), vp, Int32(v.ld), 0, o, Int32(ldo))
+            for i in 0..<lq { FusedMath.scale(o + i * ldo, into: o + i * ldo, dv, by: inverseSums[i]) }
         }
     }
 
@@ -227,48 +243,49 @@ struct AttentionPlan {
             gk?.advanced(by: k0 * wq).initialize(repeating: 0, count: lk * wq)
             gv?.advanced(by: k0 * wv).initialize(repeating: 0, count: lk * wv)
         }
-        forEachPair(scratch: 2 * maxQ * maxK) { b, h, buf in
+        forEachPair(scratch: 2 * maxQ * AttentionPlan.rowStride(maxK)) { b, h, buf in
             let q0 = qo[b], lq = qo[b + 1] - q0, k0 = ko[b], lk = ko[b + 1] - k0
             if lk == 0 {
                 if let gq { for i in 0..<lq { (gq + (q0 + i) * wq + h * dh).initialize(repeating: 0, count: dh) } }
                 return
             }
-            let p = buf, dp = buf + lq * lk
+            let ls = AttentionPlan.rowStride(lk)
+            let p = buf, dp = buf + lq * ls
             let qp = q.base + q0 * q.ld + h * dh, kp = k.base + k0 * k.ld + h * dh, vp = v.base + k0 * v.ld + h * dv
             let gop = go.base + q0 * go.ld + h * dv
-            // P = exp(scale * Q K^T - lse)
+            // P = exp(scale * Q K^T - lse); the padding columns become 0.
+            AttentionPlan.padColumns(p, rows: lq, keys: lk, stride: ls, value: -.infinity)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(lq), Int32(lk), Int32(dh),
-                        scale, qp, Int32(q.ld), kp, Int32(k.ld), 0, p, Int32(lk))
+                        scale, qp, Int32(q.ld), kp, Int32(k.ld), 0, p, Int32(ls))
             for i in 0..<lq {
-                let row = p + i * lk
-                _ = FusedMath.expSubStore(row, into: row, lk, minus: lse[(q0 + i) * heads + h])
+                let row = p + i * ls
+                _ = FusedMath.expSubStore(row, into: row, ls, minus: lse[(q0 + i) * heads + h])
             }
             if let gv {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(lk), Int32(dv), Int32(lq),
-                            1, p, Int32(lk), gop, Int32(go.ld), 0, gv + k0 * wv + h * dv, Int32(wv))
+                            1, p, Int32(ls), gop, Int32(go.ld), 0, gv + k0 * wv + h * dv, Int32(wv))
             }
             guard gq != nil || gk != nil else { return }
-            // dP = dO V^T, then dS = P * (dP - rowsum(P * dP)) * scale, in place of dP.
+            // dP = dO V^T (padding columns 0), then dS = P * (dP - rowsum(P * dP)) * scale, in
+            // place of dP, in whole vectors.
+            AttentionPlan.padColumns(dp, rows: lq, keys: lk, stride: ls, value: 0)
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(lq), Int32(lk), Int32(dv),
-                        1, gop, Int32(go.ld), vp, Int32(v.ld), 0, dp, Int32(lk))
+                        1, gop, Int32(go.ld), vp, Int32(v.ld), 0, dp, Int32(ls))
+            let sv = FusedMath.V(repeating: scale)
             for i in 0..<lq {
-                let pr = p + i * lk, dr = dp + i * lk
-                let d = FusedMath.V(repeating: Float(FusedMath.dot(pr, dr, lk)))
-                let sv = FusedMath.V(repeating: scale)
-                var j = 0
-                while j + 8 <= lk {
+                let pr = p + i * ls, dr = dp + i * ls
+                let d = FusedMath.V(repeating: Float(FusedMath.dot(pr, dr, ls)))
+                for j in stride(from: 0, to: ls, by: FusedMath.width) {
                     FusedMath.store(FusedMath.load(pr + j) * (FusedMath.load(dr + j) - d) * sv, dr + j)
-                    j += 8
                 }
-                while j < lk { dr[j] = pr[j] * (dr[j] - d[0]) * scale; j += 1 }
             }
             if let gq {
                 cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(lq), Int32(dh), Int32(lk),
-                            1, dp, Int32(lk), kp, Int32(k.ld), 0, gq + q0 * wq + h * dh, Int32(wq))
+                            1, dp, Int32(ls), kp, Int32(k.ld), 0, gq + q0 * wq + h * dh, Int32(wq))
             }
             if let gk {
                 cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(lk), Int32(dh), Int32(lq),
-                            1, dp, Int32(lk), qp, Int32(q.ld), 0, gk + k0 * wq + h * dh, Int32(wq))
+                            1, dp, Int32(ls), qp, Int32(q.ld), 0, gk + k0 * wq + h * dh, Int32(wq))
             }
         }
     }

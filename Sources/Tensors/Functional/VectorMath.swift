@@ -132,6 +132,11 @@ enum FusedMath {
             m1 = m1.replacing(with: b, where: b .> m1)
             i += 16
         }
+        if i + 8 <= n {
+            let a = load(p + i)
+            m1 = m1.replacing(with: a, where: a .> m1)
+            i += 8
+        }
         m0 = m0.replacing(with: m1, where: m1 .> m0)
         var m = m0.max()
         while i < n { if p[i] > m { m = p[i] }; i += 1 }
@@ -168,6 +173,10 @@ enum FusedMath {
                 a0 += load(a + i) * load(b + i)
                 a1 += load(a + i + 8) * load(b + i + 8)
                 i += 16
+            }
+            if i + 8 <= end {
+                a0 += load(a + i) * load(b + i)
+                i += 8
             }
             var s = Double((a0 + a1).sum())
             while i < end { s += Double(a[i]) * Double(b[i]); i += 1 }
