@@ -36,7 +36,7 @@ bench: build
 	$(RELEASE_BIN) bench/distributed.lua
 
 # The MPM training step and backbone inference (small and paper presets, B = 256, ID + CFM,
-# AdamW) against a PyTorch eager twin, in one run on the same threads (bench/step.lua; ~5 min).
+# AdamW) against a PyTorch eager twin, in one run on the same threads (bench/step.lua; ~9 min).
 # Without PyTorch (it installs the CPU wheel when it can) the mpmlua half still runs.
 BENCH_THREADS ?= 2
 bench-step: build
