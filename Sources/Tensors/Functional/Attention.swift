@@ -9,11 +9,11 @@ import Foundation
 /// Forward, per (set, head): S = scale * Q K^T with one small sgemm, a row softmax in place,
 /// O = P V with a second sgemm, then each row of O divided by its softmax sum; the row
 /// log-sum-exp is kept ([Tq, H]). Score rows are a whole number of SIMD vectors apart, the
-/// columns past the set's keys preset to -inf (0 after exp), so the softmax loops have no tails. Backward recomputes P
-/// from the log-sum-exp (one sgemm, cheaper than keeping every P) and forms dV = P^T dO,
-/// dP = dO V^T, dS = P * (dP - rowsum(P * dP)) * scale, dQ = dS K, dK = dS^T Q. Sets here are at
-/// most a few hundred rows, so a set's whole score matrix fits in L2 and no flash-style tiling
-/// is needed. The (set, head) pairs run in parallel; each writes its own rows and head columns
+/// columns past the set's keys preset to -inf (0 after exp), so the softmax loops have no tails.
+/// Backward recomputes P from the log-sum-exp (one sgemm, cheaper than keeping every P) and
+/// forms dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)) * scale, dQ = dS K,
+/// dK = dS^T Q. Sets here are at most a few hundred rows, so a set's whole score matrix fits in
+/// L2 and no flash-style tiling is needed. The (set, head) pairs run in parallel; each writes its own rows and head columns
 /// of the outputs and gradients.
 
 extension Functional {
