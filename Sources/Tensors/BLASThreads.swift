@@ -3,41 +3,19 @@ import Foundation
 
 /// One thread pool for everything: OpenBLAS runs every call on the calling thread
 /// (`openblas_set_num_threads(1)`, once, before the first product), and a large product is split
-/// into row (or column) blocks that run on the kernels' own threads (`DispatchQueue
-/// .concurrentPerform`, as every parallel kernel here). OpenBLAS's own pool otherwise spins in
+/// into row (or column) blocks that run on the kernels' own threads (`parallelRegion`, as every
+/// parallel kernel here; inside one of its workers a product runs whole). OpenBLAS's own pool otherwise spins in
 /// `sched_yield` after each call for its THREAD_TIMEOUT, taking the cores from the kernels'
 /// workers that run next: on 2 cores that was ~23% of a training step (docs/architecture.md,
 /// "BLAS kernels and threads", has the measurements).
 public enum BLASThreads {
     private static let configured: Void = { openblas_set_num_threads(1) }()
-    private static let lock = NSLock()
-    nonisolated(unsafe) private static var regions = 0
 
     /// Sets OpenBLAS to one thread per call (idempotent, cheap after the first call).
     package static func configure() { _ = configured }
 
     /// The threads of the one pool (the kernels' workers) that large products are split over.
     public static var kernelThreadCount: Int { kernelThreads }
-
-    /// Runs `body`, whose own workers call sgemm, with products left whole on each worker: a
-    /// product split again from inside a parallel region only queues on the same cores.
-    package static func parallelRegion<R>(_ body: () throws -> R) rethrows -> R {
-        configure()
-        lock.lock()
-        regions += 1
-        lock.unlock()
-        defer {
-            lock.lock()
-            regions -= 1
-            lock.unlock()
-        }
-        return try body()
-    }
-
-    private static var insideRegion: Bool {
-        lock.lock(); defer { lock.unlock() }
-        return regions > 0
-    }
 
     /// Below this many multiply-adds a product runs whole: a dispatch costs ~10 us, what an
     /// sgemm of this size takes on one core.
@@ -59,7 +37,7 @@ public enum BLASThreads {
         }
         let threads = kernelThreads
         let work = Double(m) * Double(n) * Double(k)
-        guard threads > 1, work >= Double(splitThreshold), !insideRegion else { run(m, n, k, a, b, beta, c, ldc); return }
+        guard parallelPieces(2, work: work, threshold: Double(splitThreshold)) > 1 else { run(m, n, k, a, b, beta, c, ldc); return }
         if k >= 2 * Swift.max(m, n) {
             // Worker 0 adds its part into C with the caller's beta; the others write partial
             // products that are added to C afterwards, always in the same order.
@@ -67,7 +45,7 @@ public enum BLASThreads {
             let parts = (k + step - 1) / step
             let partials = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(1, (parts - 1) * m * n))
             defer { partials.deallocate() }
-            DispatchQueue.concurrentPerform(iterations: parts) { p in
+            parallelRegion(iterations: parts) { p in
                 let lo = p * step, len = Swift.min(k, lo + step) - lo
                 let ap = a + (transA ? lo * lda : lo), bp = b + (transB ? lo : lo * ldb)
                 if p == 0 { run(m, n, len, ap, bp, beta, c, ldc) } else { run(m, n, len, ap, bp, 0, partials + (p - 1) * m * n, n) }
@@ -84,7 +62,7 @@ public enum BLASThreads {
         let step = Swift.max(16, (block + 15) / 16 * 16)
         let parts = (extent + step - 1) / step
         if parts <= 1 { run(m, n, k, a, b, beta, c, ldc); return }
-        DispatchQueue.concurrentPerform(iterations: parts) { p in
+        parallelRegion(iterations: parts) { p in
             let lo = p * step, len = Swift.min(extent, lo + step) - lo
             guard len > 0 else { return }
             if byRows {

@@ -34,24 +34,6 @@ extension Tensor {
     }
 }
 
-/// Number of worker threads for parallel kernels.
-let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
-/// Below this many elements a kernel runs on the calling thread: dispatch costs more than it saves.
-let parallelThreshold = 1 << 16
-
-/// Runs `body(chunkStart, chunkEnd)` over `0..<count`, split across threads when `work` is large.
-@inline(__always)
-package func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
-    if work < parallelThreshold || kernelThreads == 1 || count < 2 {
-        if count > 0 { body(0, count) }
-        return
-    }
-    let chunks = Swift.min(count, kernelThreads * 4)
-    DispatchQueue.concurrentPerform(iterations: chunks) { c in
-        body(c * count / chunks, (c + 1) * count / chunks)
-    }
-}
-
 /// An iteration plan over `shape` for up to four operands with their own element strides.
 /// Size-1 dims are dropped and dims that are contiguous for every operand are merged, so most
 /// kernels end up with one long inner loop. The inner loop runs over the last (merged) dim.
@@ -126,19 +108,18 @@ struct StridedPlan {
     /// Calls `body(offsets, j0, j1)` for every row segment, in parallel when the plan is large.
     /// Long single rows are split too, so `x + scalar` over 4M elements still uses every core.
     @inline(__always) func run(_ body: (Offsets, Int, Int) -> Void) {
-        let total = rows * n
-        if total < parallelThreshold || kernelThreads == 1 {
+        let target = parallelPieces(Int.max, work: Double(rows) * Double(n))
+        if target == 1 {
             forRows(0, rows, 0, n, body)
             return
         }
-        let target = kernelThreads * 4
         if rows >= target {
-            DispatchQueue.concurrentPerform(iterations: target) { c in
+            parallelRegion(iterations: target) { c in
                 forRows(c * rows / target, (c + 1) * rows / target, 0, n, body)
             }
         } else {
             let segs = (target + rows - 1) / rows
-            DispatchQueue.concurrentPerform(iterations: rows * segs) { i in
+            parallelRegion(iterations: rows * segs) { i in
                 let r = i / segs, s = i % segs
                 forRows(r, r + 1, s * n / segs, (s + 1) * n / segs, body)
             }

@@ -50,8 +50,8 @@ extension Tensor {
         // Many small products (attention-like batches): one whole product per worker; a large
         // one is split inside BLASThreads.sgemm instead.
         let each = Double(m) * Double(n) * Double(k)
-        if B > 1 && kernelThreads > 1 && each < Double(BLASThreads.splitThreshold) && each * Double(B) >= Double(BLASThreads.splitThreshold) {
-            BLASThreads.parallelRegion { DispatchQueue.concurrentPerform(iterations: B) { item($0) } }
+        if each < Double(BLASThreads.splitThreshold) && parallelPieces(B, work: each * Double(B), threshold: Double(BLASThreads.splitThreshold)) > 1 {
+            parallelRegion(iterations: B, item)
         } else {
             for bi in 0..<B { item(bi) }
         }

@@ -111,7 +111,7 @@ extension Tensor {
                 // Sums over the rows of one tall matrix (a bias gradient over a batch): each task
                 // streams a block of rows in memory order into its own [C] partial, and the
                 // partials are added in a fixed order.
-                let tasks = R * C < parallelThreshold || kernelThreads == 1 ? 1 : kernelThreads
+                let tasks = parallelPieces(R, work: Double(R) * Double(C), perThread: 1)
                 let partials = UnsafeMutablePointer<Float>.allocate(capacity: tasks * C)
                 defer { partials.deallocate() }
                 parallelFor(tasks, work: R * C) { lo, hi in

@@ -27,6 +27,39 @@ final class BLASThreadsTests: XCTestCase {
         XCTAssertEqual(BLASCore.threads, 1, "OpenBLAS runs each call on its caller's thread")
     }
 
+    func testWorkInsideARegionRunsWholeOnItsThread() throws {
+        XCTAssertFalse(isParallelWorker)
+        let iterations = 8
+        var nestedOnOwnThread = [Bool](repeating: false, count: iterations)
+        var sawMode = [Bool](repeating: true, count: iterations)
+        withNoGrad {
+            nestedOnOwnThread.withUnsafeMutableBufferPointer { own in
+                sawMode.withUnsafeMutableBufferPointer { mode in
+                    parallelRegion(iterations: iterations) { i in
+                        let me = pthread_self()
+                        var pieces = 0, elsewhere = false
+                        // Large enough to split anywhere else.
+                        parallelFor(1 << 20, work: 1 << 24) { _, _ in
+                            pieces += 1
+                            if pthread_equal(pthread_self(), me) == 0 { elsewhere = true }
+                        }
+                        own[i] = pieces == 1 && !elsewhere && isParallelWorker
+                        mode[i] = GradMode.isEnabled
+                    }
+                }
+            }
+        }
+        XCTAssertEqual(nestedOnOwnThread, [Bool](repeating: true, count: iterations))
+        XCTAssertEqual(sawMode, [Bool](repeating: false, count: iterations), "workers record as the caller does")
+        XCTAssertFalse(isParallelWorker, "the mark is gone once the region ends")
+        if kernelThreads > 1 {
+            var pieces = 0
+            let lock = NSLock()
+            parallelFor(1 << 20, work: 1 << 24) { _, _ in lock.lock(); pieces += 1; lock.unlock() }
+            XCTAssertGreaterThan(pieces, 1, "outside a region large work is split")
+        }
+    }
+
     func testBatchOfSmallProductsMatchesEachProduct() throws {
         let a = try sample([64, 20, 30], seed: 3), b = try sample([64, 30, 20], seed: 4)
         let c = try a.matmul(b)

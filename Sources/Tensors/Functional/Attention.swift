@@ -183,7 +183,7 @@ struct AttentionPlan {
         let n = pairs.count
         if n == 0 { return }
         BLASThreads.configure()
-        let workers = work < Double(parallelThreshold * 4) || kernelThreads == 1 ? 1 : Swift.min(n, kernelThreads * 4)
+        let workers = parallelPieces(n, work: work, threshold: Double(parallelThreshold * 4))
         func run(_ w: Int) {
             let buf = UnsafeMutablePointer<Float>.allocate(capacity: Swift.max(scratch, 1))
             defer { buf.deallocate() }
@@ -194,10 +194,10 @@ struct AttentionPlan {
             }
         }
         if workers == 1 { run(0); return }
-        // The parallelism is ours: the sgemms inside run whole on each worker (BLASThreads), never
-        // split again; OpenBLAS threading each small sgemm made the workers queue on its pool,
-        // 3-5x slower measured.
-        BLASThreads.parallelRegion { DispatchQueue.concurrentPerform(iterations: workers) { run($0) } }
+        // The parallelism is ours: the sgemms inside run whole on each worker (Parallel.swift),
+        // never split again; OpenBLAS threading each small sgemm made the workers queue on its
+        // pool, 3-5x slower measured.
+        parallelRegion(iterations: workers, run)
     }
 
     func forward(_ q: AttentionOperand, _ k: AttentionOperand, _ v: AttentionOperand,

@@ -66,12 +66,12 @@ extension Functional {
     /// Sum over `0..<n` of `block(lo, hi)`, the blocks run in parallel when `n * cost` is large
     /// and added in a fixed order (the result does not depend on thread timing).
     static func parallelSum(_ n: Int, cost: Int = 1, _ block: (Int, Int) -> Double) -> Double {
-        let chunks = n * cost < parallelThreshold || kernelThreads == 1 ? 1 : Swift.min(n, kernelThreads * 4)
+        let chunks = parallelPieces(n, work: Double(n) * Double(cost))
         if chunks <= 1 { return n > 0 ? block(0, n) : 0 }
         var partial = [Double](repeating: 0, count: chunks)
         partial.withUnsafeMutableBufferPointer { buf in
             let out = buf.baseAddress!
-            DispatchQueue.concurrentPerform(iterations: chunks) { c in
+            parallelRegion(iterations: chunks) { c in
                 out[c] = block(c * n / chunks, (c + 1) * n / chunks)
             }
         }

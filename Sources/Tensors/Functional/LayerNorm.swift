@@ -121,7 +121,7 @@ enum LayerNormKernel {
         defer { ones?.deallocate() }
         let w = w ?? ones!
         let work = rows * n * 4
-        let chunks = (work < parallelThreshold || kernelThreads == 1) ? 1 : Swift.min(rows, kernelThreads * 4)
+        let chunks = parallelPieces(rows, work: Double(work))
         // Per chunk: Double totals for gw and gb, and Float scratch for the rows since the last flush.
         let partial = UnsafeMutablePointer<Double>.allocate(capacity: wantParams ? chunks * 2 * n : 1)
         defer { partial.deallocate() }
@@ -147,7 +147,7 @@ enum LayerNormKernel {
                 }
             }
         }
-        if chunks == 1 { body(0) } else { DispatchQueue.concurrentPerform(iterations: chunks, execute: body) }
+        if chunks == 1 { body(0) } else { parallelRegion(iterations: chunks, body) }
         guard wantParams else { return }
         for i in 0..<n {
             var sw = 0.0, sb = 0.0

@@ -1,0 +1,64 @@
+import Foundation
+
+/// The kernels' one pool of threads (`DispatchQueue.concurrentPerform`) and the rule that keeps
+/// it from fighting itself: work runs in pieces only on a thread that is not already one of a
+/// fan-out's workers. Inside a worker every kernel and product runs whole on that thread, since
+/// the fan-out already holds every core; splitting again only queues pieces behind each other.
+/// This is what lets a caller hand out whole sub-problems (a block of sets through a whole
+/// transformer stack, a (set, head) pair of attention) and have everything below stay serial.
+///
+/// ```swift
+/// parallelFor(rows, work: rows * n) { lo, hi in for r in lo..<hi { ... } }
+/// parallelRegion(iterations: blocks) { b in ... }   // each block's kernels run on one thread
+/// ```
+
+/// Number of worker threads for parallel kernels.
+let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+/// Below this many elements a kernel runs on the calling thread: dispatch costs more than it saves.
+let parallelThreshold = 1 << 16
+
+/// Marks the threads that are running one of a fan-out's iterations (non-nil while they do).
+private let workerKey: pthread_key_t = {
+    var key = pthread_key_t()
+    pthread_key_create(&key, nil)
+    return key
+}()
+
+/// Whether this thread is running an iteration of `parallelRegion` (or of any kernel's fan-out).
+var isParallelWorker: Bool { pthread_getspecific(workerKey) != nil }
+
+/// How many pieces a job over `count` items of `work` element operations in all is split into:
+/// up to `perThread` per kernel thread (slack for uneven pieces), capped by `count`; 1 when the
+/// work is below `threshold`, on one core, or on a thread that is already a worker.
+@inline(__always)
+package func parallelPieces(_ count: Int, work: Double, threshold: Double = Double(parallelThreshold), perThread: Int = 4) -> Int {
+    if work < threshold || kernelThreads == 1 || count < 2 || isParallelWorker { return 1 }
+    return Swift.min(count, kernelThreads * perThread)
+}
+
+/// Runs `body(i)` for every i in 0..<iterations on the kernel threads and returns when all are
+/// done. Each iteration runs as a worker (what it calls runs whole on its thread) with the
+/// caller's gradient mode (GradMode is per thread).
+package func parallelRegion(iterations: Int, _ body: (Int) -> Void) {
+    if iterations <= 0 { return }
+    let recording = GradMode.isEnabled
+    DispatchQueue.concurrentPerform(iterations: iterations) { i in
+        let outer = pthread_getspecific(workerKey)
+        pthread_setspecific(workerKey, UnsafeRawPointer(bitPattern: 1))
+        GradMode.push(enabled: recording)
+        body(i)
+        GradMode.pop()
+        pthread_setspecific(workerKey, outer)
+    }
+}
+
+/// Runs `body(chunkStart, chunkEnd)` over `0..<count`, split across threads when `work` is large.
+@inline(__always)
+package func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
+    let chunks = parallelPieces(count, work: Double(work))
+    if chunks == 1 {
+        if count > 0 { body(0, count) }
+        return
+    }
+    parallelRegion(iterations: chunks) { c in body(c * count / chunks, (c + 1) * count / chunks) }
+}

@@ -1,0 +1,39 @@
+@testable import NN
+import Tensors
+import XCTest
+import TestSupport
+
+/// Inference runs a TransformerEncoder's stack on blocks of whole sets, one block per worker
+/// (TransformerEncoder.stackBySetBlocks). Its output must be the op-by-op one.
+final class InferenceBlocksTests: XCTestCase {
+    override func setUp() { manualSeed(11) }
+
+    func testBlocksOfSetsMatchTheWholeBatch() throws {
+        try XCTSkipIf(BLASThreads.kernelThreadCount < 2, "one core: inference never splits into blocks")
+        var o = TransformerOptions()
+        o.layerscaleInit = 0.5
+        let enc = try TransformerEncoder(dim: 32, depth: 2, heads: 4, registers: 2, registerStd: 1, options: o)
+        // Uneven sets, an empty one among them (it still holds the two registers).
+        let lengths = (0..<60).map { $0 == 7 ? 0 : 3 + ($0 * 37) % 41 }
+        let offsets = try offsetsFor(lengths)
+        let x = try Tensor.randn([lengths.reduce(0, +), 32])
+        let (h, o2) = try NNOps.prependRows(x, offsets: offsets, rows: enc.registers!)
+        let blocks = try withNoGrad { try enc.stackBySetBlocks(h, offsets: o2) }
+        let whole = try enc.encode(x, offsets: offsets).0   // parameters require grad: op by op
+        XCTAssertNotNil(blocks, "a batch of 60 sets on \(BLASThreads.kernelThreadCount) threads is split")
+        XCTAssertEqual(blocks?.shape, whole.shape)
+        let a = blocks!.toFloatArray(), b = whole.toFloatArray()
+        var worst: Float = 0
+        for i in 0..<a.count { worst = Swift.max(worst, Swift.abs(a[i] - b[i])) }
+        XCTAssertLessThan(worst, 1e-5)
+        // The public call takes the same path under no_grad.
+        let viaCall = try withNoGrad { try enc.encode(x, offsets: offsets).0 }.toFloatArray()
+        XCTAssertEqual(viaCall, a)
+    }
+
+    func testFewSetsRunWhole() throws {
+        let enc = try TransformerEncoder(dim: 8, depth: 1, heads: 2)
+        let x = try Tensor.randn([5, 8])
+        XCTAssertNil(try withNoGrad { try enc.stackBySetBlocks(x, offsets: try offsetsFor([5])) })
+    }
+}
