@@ -37,7 +37,9 @@ extension Functional {
 enum SwiGLUKernel {
     typealias V = FusedMath.V
 
-    /// silu(a) * b row by row, in vectors of 8 with a partial vector at the end of each row.
+    /// silu(a) * b = a * b / (1 + exp(-a)) row by row, in vectors of 8 with a partial vector at
+    /// the end of each row. exp(-a) overflowing to +inf for a < -88 gives the right limit, -0,
+    /// so no lane needs the two-sided sigmoid's select (a third fewer instructions).
     static func forward(_ x: UnsafeMutablePointer<Float>, _ y: UnsafeMutablePointer<Float>, _ rows: Int, _ h: Int) {
         Functional.forRows(rows, rowCost: h * 8) { lo, hi in
             for r in lo..<hi {
@@ -47,7 +49,7 @@ enum SwiGLUKernel {
                     let k = Swift.min(8, h - i)
                     let av = k == 8 ? FusedMath.load(a + i) : FusedMath.loadPartial(a + i, k)
                     let bv = k == 8 ? FusedMath.load(b + i) : FusedMath.loadPartial(b + i, k)
-                    let v = av * FusedMath.sigmoid(av) * bv
+                    let v = av * bv / (1 + FusedMath.exp(-av))
                     if k == 8 { FusedMath.store(v, o + i) } else { FusedMath.storePartial(v, o + i, k) }
                     i += k
                 }
