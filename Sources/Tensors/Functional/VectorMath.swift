@@ -112,8 +112,10 @@ enum FusedMath {
         return inv.replacing(with: e * inv, where: x .< 0)
     }
 
-    /// The logistic function, computed from exp(-|x|) so it never overflows.
-    @inline(__always) static func sigmoid(_ x: V) -> V { sigmoid(x, expNegAbs: exp(-abs(x))) }
+    /// The logistic function 1 / (1 + exp(-x)), within 3 ulp: exp(-x) overflowing to +inf below
+    /// x = -88 gives the limit 0, so no select is needed. (Where 1 - sigmoid matters, as in
+    /// binary cross-entropy's gradient, the two-sided form above keeps its precision.)
+    @inline(__always) static func sigmoid(_ x: V) -> V { 1 / (1 + exp(-x)) }
 
     @inline(__always) static func abs(_ x: V) -> V {
         unsafeBitCast(unsafeBitCast(x, to: SIMD8<UInt32>.self) & 0x7FFF_FFFF, to: V.self)
