@@ -92,9 +92,13 @@ extension Functional {
         let tq = query.shape[0]
         let outShape = query.dim == 3 ? [tq, heads, dv] : [tq, heads * dv]
         let out = Tensor(uninitialized: outShape, dtype: .f32)
+        // The log-sum-exp is only for the backward: inference skips its log per row.
+        guard recording([query, key, value]) else {
+            plan.forward(q, k, v, out: out.pointer(Float.self), lse: nil)
+            return out
+        }
         let lse = Tensor(uninitialized: [tq, heads], dtype: .f32)
         plan.forward(q, k, v, out: out.pointer(Float.self), lse: lse.pointer(Float.self))
-        guard recording([query, key, value]) else { return out }
         let sq = Saved(query, op: op), sk = Saved(key, op: op), sv = Saved(value, op: op)
         let wants = [query.requiresGrad, key.requiresGrad, value.requiresGrad]
         let shapes = [query.shape, key.shape, value.shape]
@@ -201,7 +205,7 @@ struct AttentionPlan {
     }
 
     func forward(_ q: AttentionOperand, _ k: AttentionOperand, _ v: AttentionOperand,
-                 out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>) {
+                 out: UnsafeMutablePointer<Float>, lse: UnsafeMutablePointer<Float>?) {
         let ldo = heads * dv
         // Rows of sets without queries are untouched by the pairs; there are none to fill.
         let widest = AttentionPlan.rowStride(maxK)
@@ -211,7 +215,7 @@ struct AttentionPlan {
             if lk == 0 {
                 for i in 0..<lq {
                     (o + i * ldo).initialize(repeating: 0, count: dv)
-                    lse[(q0 + i) * heads + h] = -.infinity
+                    lse?[(q0 + i) * heads + h] = -.infinity
                 }
                 return
             }
@@ -225,7 +229,7 @@ struct AttentionPlan {
                 let m = FusedMath.max(row, ls)
                 let sum = FusedMath.expSubStore(row, into: row, ls, minus: m)
                 inverseSums[i] = Float(1 / sum)
-                lse[(q0 + i) * heads + h] = m + Float(Foundation.log(sum))
+                lse?[(q0 + i) * heads + h] = m + Float(Foundation.log(sum))
             }
             cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(lq), Int32(dv), Int32(lk),
                         1, sbuf, Int32(ls), vp, Int32(v.ld), 0, o, Int32(ldo))
