@@ -31,6 +31,17 @@ final class InferenceBlocksTests: XCTestCase {
         XCTAssertEqual(viaCall, a)
     }
 
+    func testAnErrorInsideABlockReachesTheCaller() throws {
+        try XCTSkipIf(BLASThreads.kernelThreadCount < 2, "one core: inference never splits into blocks")
+        let enc = try TransformerEncoder(dim: 8, depth: 1, heads: 2)
+        // A set whose score matrix exceeds attention's scratch limit throws inside its block.
+        let lengths = [12_000, 10]
+        let x = try Tensor.randn([lengths.reduce(0, +), 8])
+        XCTAssertThrowsError(try withNoGrad { try enc.stackBySetBlocks(x, offsets: try offsetsFor(lengths)) }) { error in
+            XCTAssertTrue("\(error)".contains("split such sets"), "\(error)")
+        }
+    }
+
     func testFewSetsRunWhole() throws {
         let enc = try TransformerEncoder(dim: 8, depth: 1, heads: 2)
         let x = try Tensor.randn([5, 8])
