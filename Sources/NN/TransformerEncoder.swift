@@ -80,7 +80,10 @@ public final class TransformerEncoder: Module {
     /// for the other cores at its end (docs/architecture.md, "Inference by blocks of sets").
     /// Returns nil when there is too little to split; then the batch runs op by op.
     func stackBySetBlocks(_ x: Tensor, offsets: Tensor) throws -> Tensor? {
-        let o = offsets.toIntArray(), sets = o.count - 1, rows = x.shape[0]
+        // Blocks are cut by the offsets, so they are checked first: offsets that end short of
+        // the rows would otherwise give a shorter output instead of an error.
+        let o = try Tensor.validatedOffsets(offsets, rows: x.shape[0], op: "TransformerEncoder(dim=\(dim))")
+        let sets = o.count - 1, rows = x.shape[0]
         // About 4 * dim rows per block was fastest for both presets (small: 16 blocks of 256 jets,
         // 15% faster than 2; paper: 6, 5% faster than 16): smaller blocks keep more in cache, but
         // every block packs every weight matrix again (OpenBLAS packs both operands per call).

@@ -42,6 +42,17 @@ final class InferenceBlocksTests: XCTestCase {
         }
     }
 
+    func testBadOffsetsAreAnErrorInBothPaths() throws {
+        // Enough work to be cut into blocks without gradients.
+        let enc = try TransformerEncoder(dim: 32, depth: 1, heads: 2)
+        let x = try Tensor.randn([100, 32])
+        let short = try Tensor([0, 40, 80, 90] as [Int64], shape: [4])   // 10 rows left over
+        XCTAssertThrowsError(try withNoGrad { try enc(x, offsets: short) }) { error in
+            XCTAssertTrue("\(error)".contains("end at 90 but the packed tensor has 100 rows"), "\(error)")
+        }
+        XCTAssertThrowsError(try enc(x, offsets: short))
+    }
+
     func testFewSetsRunWhole() throws {
         let enc = try TransformerEncoder(dim: 8, depth: 1, heads: 2)
         let x = try Tensor.randn([5, 8])
