@@ -120,7 +120,10 @@ struct REPLTests {
 
         // Tab lists an embeddings object's methods (no private names), and a large tensor
         // prints at once.
-        tmux.send(keys: ["E = mpm.explore.new{vectors = mpm.randn(40, 4), labels = mpm.ones(40, {dtype = 'int64'})}", "Enter"])
+        // Keys sent while a chunk still runs reach the terminal's own echo, not the line editor:
+        // wait for the chunk's output before typing the next line.
+        tmux.send(keys: ["E = mpm.explore.new{vectors = mpm.randn(40, 4), labels = mpm.ones(40, {dtype = 'int64'})}; print('ready' .. 2)", "Enter"])
+        try tmux.waitFor("ready2")
         tmux.send(keys: ["E:ne", "Tab"])
         try tmux.waitFor("E:neighbours")
         tmux.send(keys: ["C-u"])
