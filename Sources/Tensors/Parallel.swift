@@ -62,3 +62,15 @@ package func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
     }
     parallelRegion(iterations: chunks) { c in body(c * count / chunks, (c + 1) * count / chunks) }
 }
+
+/// Runs `body(lo, hi)` over contiguous ranges of `0..<count` of at least `grain` items each, at
+/// most one per kernel thread (for loops whose items cost about the same: preprocessing rows,
+/// spline elements, K-means rows).
+package func parallelFor(_ count: Int, grain: Int, _ body: (Int, Int) -> Void) {
+    let chunks = Swift.min(parallelPieces(count, work: Double(count), threshold: 0, perThread: 1), count / Swift.max(grain, 1))
+    if chunks <= 1 {
+        if count > 0 { body(0, count) }
+        return
+    }
+    parallelRegion(iterations: chunks) { c in body(c * count / chunks, (c + 1) * count / chunks) }
+}

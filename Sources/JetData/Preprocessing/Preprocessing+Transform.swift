@@ -41,7 +41,7 @@ extension Preprocessing {
         let p = out.elementPointer(as: Float.self)
         let f = JetSchema.featureCount, t = features.shape[0]
         let ty: [Int64]? = types.map { $0.withElements(as: Int64.self) { Array($0) } }
-        parallelRows(t) { lo, hi in
+        parallelFor(t, grain: 4096) { lo, hi in
             for i in lo..<hi {
                 for k in 0..<f {
                     if let ty, Preprocessing.isNeutralImpactParameter(feature: k, type: ty[i]) {
@@ -68,7 +68,7 @@ extension Preprocessing {
         }
         var noise = [Float](repeating: 0, count: noiseRows.count * ip.count)
         for j in 0..<noise.count { noise[j] = Float(random.normal()) }
-        parallelRows(t) { lo, hi in
+        parallelFor(t, grain: 4096) { lo, hi in
             if method == .quantile {
                 // Feature-major loops keep one quantile table hot in cache.
                 for k in 0..<f {
@@ -94,19 +94,5 @@ extension Preprocessing {
         guard types.shape == [features.shape[0]] else {
             throw DataError("preprocessing \(op): types must be [T] = [\(features.shape[0])], got \(formatShape(types.shape))")
         }
-    }
-}
-
-/// Runs `body` on row ranges of 0..<n, split across cores when n is large enough to pay for it.
-func parallelRows(_ n: Int, minimumPerThread: Int = 4096, _ body: (Int, Int) -> Void) {
-    let threads = min(ProcessInfo.processInfo.activeProcessorCount, max(1, n / minimumPerThread))
-    if threads <= 1 {
-        if n > 0 { body(0, n) }
-        return
-    }
-    let per = (n + threads - 1) / threads
-    DispatchQueue.concurrentPerform(iterations: threads) { k in
-        let lo = k * per, hi = min(n, lo + per)
-        if lo < hi { body(lo, hi) }
     }
 }

@@ -157,8 +157,8 @@ public enum KMeans {
                             distances.withUnsafeMutableBufferPointer { dp in
                                 let b = bp.baseAddress!, cn = np.baseAddress!, xb = xp.baseAddress!
                                 let a = ap.baseAddress!, d = dp.baseAddress!
-                                parallelChunks(m, grain: Swift.max(1, 65536 / Swift.max(k, 1))) { range in
-                                    for r in range {
+                                parallelFor(m, grain: Swift.max(1, 65536 / Swift.max(k, 1))) { lo, hi in
+                                    for r in lo..<hi {
                                         let row = b + r * k
                                         var best = Float.infinity, bestIndex = 0
                                         for c in 0..<k {

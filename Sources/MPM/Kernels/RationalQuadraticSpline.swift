@@ -84,9 +84,9 @@ public enum RationalQuadraticSpline {
                 let xb = xs.baseAddress, pb = ps.baseAddress
                 var firstError: String?
                 let errorLock = NSLock()
-                parallelChunks(n, grain: 2048) { range in
+                parallelFor(n, grain: 2048) { lo, hi in
                     var scratch = SplineScratch(bins: options.bins)
-                    for i in range {
+                    for i in lo..<hi {
                         var r = SplineResult()
                         let ok = evaluate(x: Double(xb![i]), params: pb! + i * p, inverse: inverse, options: options,
                                           jacobian: wantGrad, scratch: &scratch, result: &r)
@@ -136,8 +136,8 @@ public enum RationalQuadraticSpline {
             guard [gyc, glc].allSatisfy({ $0 == nil || $0!.numel == n }) else {
                 throw TensorError("rq_spline backward: upstream gradient size does not match the \(n) elements")
             }
-            parallelChunks(n, grain: 2048) { range in
-                for i in range {
+            parallelFor(n, grain: 2048) { lo, hi in
+                for i in lo..<hi {
                     let a = gyp?[i] ?? 0, b = glp?[i] ?? 0
                     gxp[i] = a * jx[i] + b * jlx[i]
                     for k in (i * p)..<(i * p + p) { gpp[k] = a * jp[k] + b * jlp[k] }
