@@ -31,6 +31,17 @@ final class InferenceBlocksTests: XCTestCase {
         XCTAssertEqual(viaCall, a)
     }
 
+    func testABlockOfOnlyEmptySets() throws {
+        try XCTSkipIf(BLASThreads.kernelThreadCount < 2, "one core: inference never splits into blocks")
+        let enc = try TransformerEncoder(dim: 32, depth: 1, heads: 2)   // no registers: empty sets stay empty
+        let offsets = try offsetsFor([100, 0, 0, 0, 0])
+        let x = try Tensor.randn([100, 32])
+        let blocks = try withNoGrad { try enc.stackBySetBlocks(x, offsets: offsets) }
+        XCTAssertEqual(blocks?.shape, [100, 32])
+        let whole = try enc(x, offsets: offsets).toFloatArray(), a = blocks!.toFloatArray()
+        XCTAssertLessThan(zip(a, whole).map { Swift.abs($0 - $1) }.max()!, 1e-5)
+    }
+
     func testAnErrorInsideABlockReachesTheCaller() throws {
         try XCTSkipIf(BLASThreads.kernelThreadCount < 2, "one core: inference never splits into blocks")
         let enc = try TransformerEncoder(dim: 8, depth: 1, heads: 2)
