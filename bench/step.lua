@@ -1,14 +1,16 @@
 -- make bench-step: the MPM training step and backbone inference, mpmlua against a PyTorch eager
 -- twin (bench/step_torch.py: same architecture, heads and parameter count, padded to the batch
 -- maximum with scaled_dot_product_attention and a key mask), on the same jets and threads.
---   mpmlua bench/step.lua [--threads 2] [--steps-small 5] [--steps-paper 2] [--rounds 2] [--no-torch] [--cases a,b]
+--   mpmlua bench/step.lua [--threads 2] [--steps-small 5] [--steps-paper 2] [--embed-calls 5] [--rounds 2] [--no-torch] [--cases a,b]
 -- The step: B = 256 jets, multiplicities uniform in 10..64 (or the first 256 bundled JetClass-like
 -- jets), 40% of each jet dropped, ID (weight 0.3) + CFM heads, AdamW, gradient clipping at 1.0,
 -- fp32. Each case runs in its own process (peak RSS per case); times are medians of the timed
--- steps after warm-up, the fastest of the rounds. GFLOP/s count the real (unpadded) matrix work
--- only: linear layers and attention products, backward = 2x forward, set by set on the true
--- lengths; %sgemm compares them with the sgemm each case measures in its own process.
-local o = { threads = 2, steps_small = 5, steps_paper = 2, rounds = 2, torch = true, cases = "small,paper,jetclass-small" }
+-- steps (of --embed-calls backbone embeddings, 5 for every preset: one paper step takes as long
+-- as two of them, and two calls made a noisy median) after warm-up, the fastest of the rounds.
+-- GFLOP/s count the real (unpadded) matrix work only: linear layers and attention products,
+-- backward = 2x forward, set by set on the true lengths; %sgemm compares them with the sgemm
+-- each case measures in its own process.
+local o = { threads = 2, steps_small = 5, steps_paper = 2, embed_calls = 5, rounds = 2, torch = true, cases = "small,paper,jetclass-small" }
 local child
 local i = 1
 while i <= #arg do
@@ -16,6 +18,7 @@ while i <= #arg do
   if a == "--threads" then o.threads = tonumber(arg[i + 1]); i = i + 1
   elseif a == "--steps-small" then o.steps_small = tonumber(arg[i + 1]); i = i + 1
   elseif a == "--steps-paper" then o.steps_paper = tonumber(arg[i + 1]); i = i + 1
+  elseif a == "--embed-calls" then o.embed_calls = tonumber(arg[i + 1]); i = i + 1
   elseif a == "--cases" then o.cases = arg[i + 1]; i = i + 1
   elseif a == "--rounds" then o.rounds = tonumber(arg[i + 1]); i = i + 1
   elseif a == "--no-torch" then o.torch = false
@@ -132,7 +135,7 @@ local function run_case(case)
   local features, types, offs = batch.features, batch.types, batch.offsets
   local etimes = {}
   mpm.no_grad(function()
-    for s = 1, warmup + steps do
+    for s = 1, warmup + o.embed_calls do
       local t0 = mpm.clock()
       local emb = bb(features, types, offs)
       emb:release()
@@ -203,8 +206,8 @@ local function keep_fastest(side, case, r)
 end
 for _, case in ipairs(cases) do
   for _ = 1, o.rounds do
-    local text = capture(("%s%s bench/step.lua --child %s --steps-small %d --steps-paper %d 2>&1"):format(
-      env, sh(exe), case, o.steps_small, o.steps_paper))
+    local text = capture(("%s%s bench/step.lua --child %s --steps-small %d --steps-paper %d --embed-calls %d 2>&1"):format(
+      env, sh(exe), case, o.steps_small, o.steps_paper, o.embed_calls))
     local r = parse(text)
     if not r[case] then io.stderr:write(text) error("bench-step: the mpmlua case " .. case .. " failed", 0) end
     keep_fastest(ours, case, r[case])
@@ -214,8 +217,8 @@ for _, case in ipairs(cases) do
       f:write(table.concat(multiplicities(case), ","))
       f:close()
       local preset = case:match("^jetclass%-(%a+)$") or case
-      text = capture(("%spython3 bench/step_torch.py --case %s --preset %s --multiplicities %s --threads %d --steps %d 2>&1"):format(
-        env, case, preset, file, o.threads, preset == "paper" and o.steps_paper or o.steps_small))
+      text = capture(("%spython3 bench/step_torch.py --case %s --preset %s --multiplicities %s --threads %d --steps %d --embed-calls %d 2>&1"):format(
+        env, case, preset, file, o.threads, preset == "paper" and o.steps_paper or o.steps_small, o.embed_calls))
       os.remove(file)
       r = parse(text)
       if r[case] then keep_fastest(theirs, case, r[case]) else io.stderr:write(text) end
@@ -240,5 +243,5 @@ for _, case in ipairs(cases) do
     ejt and ("%.2fx"):format(ej / ejt) or "-"))
 end
 print("steps/s ratio = torch s/step / mpmlua s/step (above 1: mpmlua faster); GFLOP/s mpmlua/torch on real work;")
-print("embed = backbone embedding of the whole jets, no grad; ratio above 1: mpmlua faster. Medians of the timed steps.")
+print(("embed = backbone embedding of the whole jets, no grad, median of %d calls; ratio above 1: mpmlua faster. Medians of the timed steps."):format(o.embed_calls))
 if torch_note then print(torch_note) end

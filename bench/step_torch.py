@@ -154,6 +154,7 @@ def main():
     ap.add_argument("--multiplicities", required=True)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=8)
+    ap.add_argument("--embed-calls", type=int, default=5, help="timed backbone embeddings (after one warm-up)")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -183,7 +184,7 @@ def main():
     model.eval()
     etimes = []
     with torch.no_grad():
-        for s in range(warmup + a.steps):
+        for s in range(warmup + a.embed_calls):
             t0 = time.perf_counter()
             model.embed(*full)
             if s >= warmup:
