@@ -108,7 +108,7 @@ struct StridedPlan {
     /// Calls `body(offsets, j0, j1)` for every row segment, in parallel when the plan is large.
     /// Long single rows are split too, so `x + scalar` over 4M elements still uses every core.
     @inline(__always) func run(_ body: (Offsets, Int, Int) -> Void) {
-        let target = parallelPieces(Int.max, work: Double(rows) * Double(n))
+        let target = parallelPieces(rows * n, work: Double(rows) * Double(n))
         if target == 1 {
             forRows(0, rows, 0, n, body)
             return

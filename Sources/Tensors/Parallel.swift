@@ -55,19 +55,19 @@ package func parallelRegion(iterations: Int, _ body: (Int) -> Void) {
 /// Runs `body(chunkStart, chunkEnd)` over `0..<count`, split across threads when `work` is large.
 @inline(__always)
 package func parallelFor(_ count: Int, work: Int, _ body: (Int, Int) -> Void) {
-    let chunks = parallelPieces(count, work: Double(work))
-    if chunks == 1 {
-        if count > 0 { body(0, count) }
-        return
-    }
-    parallelRegion(iterations: chunks) { c in body(c * count / chunks, (c + 1) * count / chunks) }
+    forChunks(count, parallelPieces(count, work: Double(work)), body)
 }
 
 /// Runs `body(lo, hi)` over contiguous ranges of `0..<count` of at least `grain` items each, at
 /// most one per kernel thread (for loops whose items cost about the same: preprocessing rows,
 /// spline elements, K-means rows).
 package func parallelFor(_ count: Int, grain: Int, _ body: (Int, Int) -> Void) {
-    let chunks = Swift.min(parallelPieces(count, work: Double(count), threshold: 0, perThread: 1), count / Swift.max(grain, 1))
+    forChunks(count, Swift.min(parallelPieces(count, work: Double(count), threshold: 0, perThread: 1), count / Swift.max(grain, 1)), body)
+}
+
+/// `body(lo, hi)` over `chunks` equal contiguous ranges of `0..<count`: inline for one (or none).
+@inline(__always)
+private func forChunks(_ count: Int, _ chunks: Int, _ body: (Int, Int) -> Void) {
     if chunks <= 1 {
         if count > 0 { body(0, count) }
         return
