@@ -1,5 +1,15 @@
+#define _GNU_SOURCE
 #include "CCPU.h"
+#include <sched.h>
 #include <string.h>
+
+int mpm_cpu_usable_count(void) {
+#if defined(__linux__)
+    cpu_set_t set;
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return CPU_COUNT(&set);
+#endif
+    return 0;
+}
 
 #if defined(__x86_64__) || defined(__i386__)
 #include <cpuid.h>

@@ -1,3 +1,4 @@
+import CCPU
 import Foundation
 
 /// The kernels' one pool of threads (`DispatchQueue.concurrentPerform`) and the rule that keeps
@@ -12,8 +13,12 @@ import Foundation
 /// parallelRegion(iterations: blocks) { b in ... }   // each block's kernels run on one thread
 /// ```
 
-/// Number of worker threads for parallel kernels.
-let kernelThreads = Swift.max(1, ProcessInfo.processInfo.activeProcessorCount)
+/// Number of worker threads for parallel kernels: the cores this process may run on. A job bound
+/// to 4 cores of a 64-core node (cpuset, taskset, mpirun) would otherwise split for 64 threads.
+let kernelThreads: Int = {
+    let usable = Int(mpm_cpu_usable_count())
+    return Swift.max(1, usable > 0 ? usable : ProcessInfo.processInfo.activeProcessorCount)
+}()
 /// Below this many elements a kernel runs on the calling thread: dispatch costs more than it saves.
 let parallelThreshold = 1 << 16
 

@@ -60,6 +60,19 @@ struct HostCommandLineTests {
         #expect(user.output == "nil\n")
     }
 
+    /// A process bound to one core (taskset here; a batch system's cpuset or mpirun's binding
+    /// alike) runs one kernel thread, not one per core of the machine.
+    @Test func kernelThreadsFollowTheCPUAffinity() throws {
+        let taskset = "/usr/bin/taskset"   // util-linux, essential in Debian
+        try #require(FileManager.default.isExecutableFile(atPath: taskset))
+        // The first CPU this test may run on (it need not be CPU 0 inside a cpuset).
+        let status = try String(contentsOfFile: "/proc/self/status", encoding: .utf8)
+        let allowed = status.split(separator: "\n").first { $0.hasPrefix("Cpus_allowed_list:") }
+        let first = try #require(allowed?.split(separator: "\t").last?.split(whereSeparator: { $0 == "-" || $0 == "," }).first)
+        let one = try runHost(["-c", String(first), TestPaths.binary, "-e", "print(mpm.config().kernel_threads)"], executable: taskset)
+        #expect(one.output == "1\n", "\(one.output)\(one.error)")
+    }
+
     @Test func scriptReceivesArguments() throws {
         let script = try temporaryScript("print(select('#', ...), ..., arg[0] ~= nil, arg[1], arg[2])")
         let result = try runHost([script, "a", "b c"])

@@ -1,5 +1,6 @@
 // CCPU: the CPU's vendor and vector-extension flags from cpuid, for choosing OpenBLAS kernels
-// (Tensors/BLASCore.swift). No Lua, no BLAS. Every flag is 0 off x86.
+// (Tensors/BLASCore.swift), and how many cores the process may run on (Tensors/Parallel.swift).
+// No Lua, no BLAS. Every flag is 0 off x86.
 #ifndef MPM_CCPU_H
 #define MPM_CCPU_H
 
@@ -15,5 +16,9 @@ typedef struct {
 
 /// Fills *out from cpuid leaves 0, 1 and 7.
 void mpm_cpu_read_flags(mpm_cpu_flags *out);
+
+/// The number of CPUs in this process's affinity mask (taskset, a batch system's cpuset, mpirun's
+/// binding), as OpenBLAS and libdispatch count them; 0 when the mask cannot be read.
+int mpm_cpu_usable_count(void);
 
 #endif

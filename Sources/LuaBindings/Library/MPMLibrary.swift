@@ -78,7 +78,8 @@ public enum MPMLibrary {
             (openblas_get_config), blas_core = the kernels it chose at load (e.g. "Haswell",
             "SkylakeX", "Zen"; "Prescott" means generic SSE3 kernels), blas_threads (1: each call
             runs on its caller's thread) and kernel_threads (the one pool that runs the kernels and
-            splits large products; docs/architecture.md, "BLAS threads"), the CPU's
+            splits large products, one thread per core the process may run on: its CPU affinity,
+            as taskset, a cpuset or mpirun set it; docs/architecture.md, "BLAS threads"), the CPU's
             vendor and AVX2/AVX-512 support, and forced_core = the OPENBLAS_CORETYPE the mpmlua
             host set because OpenBLAS did not recognise the CPU (nil otherwise).
             """) { lua in
