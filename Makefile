@@ -68,7 +68,7 @@ data-cwola:
 
 # Regenerates docs/reference.md from the docstrings.
 docs: build
-	$(RELEASE_BIN) tools/gen_docs.lua docs/reference.md
+	$(RELEASE_BIN) tools/gen_docs.lua --out docs/reference.md
 
 install: build
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/mpmlua

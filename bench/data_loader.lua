@@ -1,14 +1,13 @@
 -- Loader throughput (jets/s): reading + packing, + quantile preprocessing, + masking 0.4, on a
 -- jet file (default: the bundled JetClass-like training file, re-read for several epochs).
---   mpmlua bench/data_loader.lua [file.h5] [--epochs N] [--batch B]
-local path, epochs, batch_size = "data/jetclass_train.h5", 10, 1000
-local i = 1
-while i <= #arg do
-  if arg[i] == "--epochs" then epochs = tonumber(arg[i + 1]); i = i + 1
-  elseif arg[i] == "--batch" then batch_size = tonumber(arg[i + 1]); i = i + 1
-  else path = arg[i] end
-  i = i + 1
-end
+--   mpmlua bench/data_loader.lua [--file FILE.h5] [--epochs N] [--batch B]
+local o = mpm.cli.options(arg, {
+  { "file", "data/jetclass_train.h5", "string", "jet file to read" },
+  { "epochs", 10, "integer", "passes over the file per setup" },
+  { "batch", 1000, "integer", "jets per batch" },
+}, "mpmlua bench/data_loader.lua [options]")
+if o == nil then return end
+local path, epochs, batch_size = o.file, o.epochs, o.batch
 
 local ds = mpm.data.open(path)
 local pre = ds:fit_preprocessing{jets = math.min(#ds, 100000)}

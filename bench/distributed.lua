@@ -4,16 +4,20 @@
 -- step time). Skipped with a message where mpirun is missing.
 --   mpmlua bench/distributed.lua [--steps 30]
 -- Under mpirun with --allreduce P it is the allreduce timer: P floats, the fastest of 20.
+local o = mpm.cli.options(arg, {
+  { "steps", 30, "integer", "training steps of each run" },
+  { "allreduce", false, "integer", "internal: time one allreduce of this many floats" },
+}, "mpmlua bench/distributed.lua [options]")
+if o == nil then return end
 local d = mpm.distributed
-if arg[1] == "--allreduce" then
-  local buffer = mpm.randn(tonumber(arg[2]))
+if o.allreduce then
+  local buffer = mpm.randn(o.allreduce)
   d.allreduce_(buffer, "mean")
   local seconds = mpm.timeit(function() d.barrier(); d.allreduce_(buffer, "mean") end, 20)
   if d.is_main() then print(("allreduce %.6f"):format(seconds)) end
   return
 end
-local steps = 30
-for i = 1, #arg do if arg[i] == "--steps" then steps = tonumber(arg[i + 1]) end end
+local steps = o.steps
 
 local function capture(command)
   local pipe = assert(io.popen(command .. " 2>&1"))

@@ -1,11 +1,12 @@
 -- make bench: times mpmlua's kernels and, in the same run on the same threads, NumPy's and
 -- PyTorch's (when installed), and prints the ratios. Each figure is the fastest of several runs.
 --   mpmlua bench/run.lua [--threads N] [--no-reference]
-local threads, reference = 2, true
-for i = 1, #arg do
-  if arg[i] == "--threads" then threads = tonumber(arg[i + 1])
-  elseif arg[i] == "--no-reference" then reference = false end
-end
+local o = mpm.cli.options(arg, {
+  { "threads", 2, "integer", "threads of the NumPy and PyTorch reference" },
+  { "no-reference", false, "flag", "skip the NumPy and PyTorch timings" },
+}, "mpmlua bench/run.lua [options]")
+if o == nil then return end
+local threads, reference = o.threads, not o.no_reference
 
 mpm.manual_seed(0)
 local F = mpm.nn and mpm.nn.functional

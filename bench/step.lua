@@ -10,22 +10,18 @@
 -- GFLOP/s count the real (unpadded) matrix work only: linear layers and attention products,
 -- backward = 2x forward, set by set on the true lengths; %sgemm compares them with the sgemm
 -- each case measures in its own process.
-local o = { threads = 2, steps_small = 5, steps_paper = 2, embed_calls = 5, rounds = 2, torch = true, cases = "small,paper,jetclass-small" }
-local child
-local i = 1
-while i <= #arg do
-  local a = arg[i]
-  if a == "--threads" then o.threads = tonumber(arg[i + 1]); i = i + 1
-  elseif a == "--steps-small" then o.steps_small = tonumber(arg[i + 1]); i = i + 1
-  elseif a == "--steps-paper" then o.steps_paper = tonumber(arg[i + 1]); i = i + 1
-  elseif a == "--embed-calls" then o.embed_calls = tonumber(arg[i + 1]); i = i + 1
-  elseif a == "--cases" then o.cases = arg[i + 1]; i = i + 1
-  elseif a == "--rounds" then o.rounds = tonumber(arg[i + 1]); i = i + 1
-  elseif a == "--no-torch" then o.torch = false
-  elseif a == "--child" then child = arg[i + 1]; i = i + 1
-  else error("bench/step.lua: unknown argument " .. a, 0) end
-  i = i + 1
-end
+local o = mpm.cli.options(arg, {
+  { "threads", 2, "integer", "kernel threads of both sides" },
+  { "steps-small", 5, "integer", "timed training steps of the small preset" },
+  { "steps-paper", 2, "integer", "timed training steps of the paper preset" },
+  { "embed-calls", 5, "integer", "timed backbone embeddings per case" },
+  { "rounds", 2, "integer", "runs of each case (the fastest is kept)" },
+  { "no-torch", false, "flag", "skip the PyTorch twin" },
+  { "cases", "small,paper,jetclass-small", "string", "comma-separated cases" },
+  { "child", false, "string", "internal: run one case in this process" },
+}, "mpmlua bench/step.lua [options]")
+if o == nil then return end
+local child = o.child
 
 local B, MASK, ID_WEIGHT = 256, 0.4, 0.3
 local PRESETS = {
@@ -187,8 +183,8 @@ local cases = {}
 for c in o.cases:gmatch("[^,]+") do cases[#cases + 1] = c end
 local ours, theirs = {}, {}
 local torch_note
-local have_torch = o.torch and os.execute("python3 -c 'import torch' 2>/dev/null")
-if o.torch and not have_torch then
+local have_torch = not o.no_torch and os.execute("python3 -c 'import torch' 2>/dev/null")
+if not o.no_torch and not have_torch then
   torch_note = "PyTorch is not installed (python3 -m pip install torch==2.13.0+cpu); the torch columns are empty"
 end
 -- Case by case, mpmlua then torch right after it, so a change in the machine's load between the

@@ -2,13 +2,18 @@
 -- per jet, then what the embedding space looks like: PCA, nearest neighbours, a linear probe,
 -- distances between classes, plots, and the pre-trained backbone against a random one.
 --
---   mpmlua examples/explore.lua [backbone.h5 [data.h5 [out_dir]]]
---   (defaults: runs/cfm/backbone.h5 from `make demo`, data/jetclass_test.h5, runs/explore)
+--   mpmlua examples/explore.lua [--backbone runs/cfm/backbone.h5] [--data data/jetclass_test.h5] [--out runs/explore]
+--   (the default backbone is the one `make demo` trains)
 --
 -- Writes OUT/embeddings.h5 (h5py: f["vectors"], f["labels"], ...), OUT/pca.png, OUT/mass.png.
-local backbone = arg[1] or "runs/cfm/backbone.h5"
-local data = arg[2] or "data/jetclass_test.h5"
-local out = mpm.files.mkdir(arg[3] or "runs/explore")
+local o = mpm.cli.options(arg, {
+  { "backbone", "runs/cfm/backbone.h5", "string", "the backbone file to explore" },
+  { "data", "data/jetclass_test.h5", "string", "jets to embed" },
+  { "out", "runs/explore", "string", "folder of the embeddings and plots" },
+}, "mpmlua examples/explore.lua [options]")
+if o == nil then return end
+local backbone, data = o.backbone, o.data
+local out = mpm.files.mkdir(o.out)
 if not mpm.files.exists(backbone) then
   print("explore: no backbone at " .. backbone .. " (run `make demo` first, or pass one)")
   return

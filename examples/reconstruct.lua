@@ -20,7 +20,7 @@ local spec = {
   { "seed", 7, "integer", "seed of the jet choice, masking and sampling" },
   { "out", "reconstruction.png", "string", "output PNG" },
 }
-local o = mpm.tasks.cli.options(arg, spec, "mpmlua examples/reconstruct.lua [options]")
+local o = mpm.cli.options(arg, spec, "mpmlua examples/reconstruct.lua [options]")
 if o == nil then return end
 
 local function exists(path) local f = io.open(path, "r"); if f then f:close() return true end return false end

@@ -16,7 +16,7 @@ local spec = {
   { "preprocessing", "", "string", "fitted preprocessing file (default: fit and save next to --out)" },
   { "out", "runs/tokenizer.h5", "string", "where the tokenizer is written" },
 }
-local o = mpm.tasks.cli.options(arg, spec, "mpmlua examples/train_vqvae.lua [options]")
+local o = mpm.cli.options(arg, spec, "mpmlua examples/train_vqvae.lua [options]")
 if o == nil then return end
 
 mpm.manual_seed(o.seed)

@@ -4,16 +4,14 @@
 -- line printed names the call that did it.
 --   mpmlua tools/fuzz_calls.lua [--seed N] [--calls N] [--data DIR] [--verbose]
 -- `make test` runs a few seeds (Tests/LuaBindingsTests/HostCommandLineTests.swift).
-local seed, calls, data, verbose = 1, 3000, "data", false
-local i = 1
-while i <= #arg do
-  if arg[i] == "--seed" then seed = assert(math.tointeger(tonumber(arg[i + 1])), "--seed needs an integer"); i = i + 1
-  elseif arg[i] == "--calls" then calls = assert(math.tointeger(tonumber(arg[i + 1])), "--calls needs an integer"); i = i + 1
-  elseif arg[i] == "--data" then data = assert(arg[i + 1], "--data needs the folder of the bundled .h5 files"); i = i + 1
-  elseif arg[i] == "--verbose" then verbose = true
-  else error("unknown option " .. arg[i] .. " (expected --seed N, --calls N, --data DIR, --verbose)") end
-  i = i + 1
-end
+local o = mpm.cli.options(arg, {
+  { "seed", 1, "integer", "seed of the random calls" },
+  { "calls", 3000, "integer", "number of calls" },
+  { "data", "data", "string", "folder of the bundled .h5 files" },
+  { "verbose", false, "flag", "print each call before making it" },
+}, "mpmlua tools/fuzz_calls.lua [options]")
+if o == nil then return end
+local seed, calls, data, verbose = o.seed, o.calls, o.data, o.verbose
 math.randomseed(seed)
 
 -- Functions that write files, start training, print or run callbacks for long are left out.

@@ -1,10 +1,13 @@
 -- Writes docs/reference.md from the docstrings: those attached to Swift functions at
 -- registration, and for Lua functions the `---` comment above their definition (mpm.doc reads
 -- it from the source, lua/mpm/init.lua):
---   mpmlua tools/gen_docs.lua [output]     (make docs)
+--   mpmlua tools/gen_docs.lua [--out docs/reference.md]     (make docs)
 -- Every function in the mpm table (recursively) and every method of the userdata types is
 -- listed with its docstring, so the reference can not drift from the code.
-local output = arg[1] or "docs/reference.md"
+local options = mpm.cli.options(arg, { { "out", "docs/reference.md", "string", "the Markdown file to write" } },
+  "mpmlua tools/gen_docs.lua [options]")
+if options == nil then return end
+local output = options.out
 
 local function sorted_keys(t)
   local keys = {}

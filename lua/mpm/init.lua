@@ -3,6 +3,7 @@
 local mpm = require "mpm.core"
 
 require "mpm.options" (mpm)
+mpm.cli = require "mpm.cli"
 require "mpm.autograd" (mpm)
 require "mpm.nn" (mpm)
 require "mpm.optim" (mpm)

@@ -3,7 +3,10 @@
 -- (Linear forward+backward 28x slower, a near-hang). Now: the step costs what it did before.
 -- usage: mpmlua tools/faults/allocator_timing.lua [--short]
 local T = require "mpm.testing"
-local short = arg and arg[1] == "--short"
+local o = mpm.cli.options(arg, { { "short", false, "flag", "the quick form make test runs" } },
+  "mpmlua tools/faults/allocator_timing.lua [options]")
+if o == nil then return end
+local short = o.short
 local blocks = short and 250000 or 1000000
 local steps = short and 2000 or 20000
 

@@ -8,7 +8,7 @@ return function(mpm)
   require "mpm.tasks.builtin" (mpm)
   require "mpm.tasks.tokenizer" (mpm)
   require "mpm.tasks.model" (mpm)
-  require "mpm.tasks.cli" (mpm)
+  mpm.tasks.cli = require "mpm.cli"  -- the old name, until its last users move to mpm.cli
   require "mpm.tasks.pretraining" (mpm)
   require "mpm.plot" (mpm)
   require "mpm.train" (mpm)
