@@ -25,6 +25,8 @@ public enum MPMLibrary {
         TensorLibrary.register(lua, in: mpm)
         AutogradLibrary.register(lua, in: mpm)
         NNLibrary.register(lua, in: mpm)
+        ValueFileLibrary.register(lua, in: mpm)
+        RecordsLibrary.register(lua, in: mpm)
         FunctionalLibrary.register(lua, in: mpm)
         DataLibrary.register(lua, in: mpm)
         FilesLibrary.register(lua, in: mpm)

@@ -3,11 +3,10 @@ import CSupport
 import NN
 import Tensors
 
-/// Installs `mpm.nn` (Swift modules, functional helpers), the Swift half of `mpm.optim`
-/// (update kernels) and the checkpoint functions `mpm.save` / `mpm.load`. The Lua half (the
-/// module protocol, Lua-defined modules, optimiser objects, schedules) is lua/mpm/nn and
-/// lua/mpm/optim. Ids handed to modules from Lua count from 1: `ModuleClass.call` passes
-/// `IndexBase.one` to every generic forward.
+/// Installs `mpm.nn` (Swift modules, functional helpers) and the Swift half of `mpm.optim`
+/// (update kernels). The Lua half (the module protocol, Lua-defined modules, optimiser objects,
+/// schedules) is lua/mpm/nn and lua/mpm/optim. Ids handed to modules from Lua count from 1:
+/// `ModuleClass.call` passes `IndexBase.one` to every generic forward.
 public enum NNLibrary {
     public static func register(_ lua: LuaState, in mpm: Int32) {
         ModuleClass.moduleClass.install(lua)
@@ -27,8 +26,6 @@ public enum NNLibrary {
         lua.pushValue(optim)
         lua.setRawField(mpm, "optim")
         lua.pop()
-
-        CheckpointBinding.register(lua, in: mpm)
     }
 
     /// Primitives the Lua module protocol is built on (underscored: not for scripts).

@@ -4,10 +4,10 @@ import Tensors
 import Testing
 @testable import JetData
 
-/// The checkpoint format from Swift, with no Lua state: a model saved and loaded into a fresh
+/// The value file (mpm.save/mpm.load) from Swift, with no Lua state: a model saved and loaded into a fresh
 /// one, nested values round-tripped, and a mismatched model refused clearly.
-@Suite("Checkpoints from Swift")
-struct CheckpointTests {
+@Suite("Value files from Swift")
+struct ValueFileTests {
     static func model(hidden: Int = 4) throws -> Sequential {
         Sequential([try Linear(3, hidden), Activation(.silu), try Linear(hidden, 2)])
     }
@@ -17,10 +17,10 @@ struct CheckpointTests {
         defer { TestFiles.cleanup(dir) }
         let path = dir + "/model.h5"
         let saved = try Self.model()
-        try Checkpoint.save(saved, to: path)
+        try ValueFile.save(saved, to: path)
         let fresh = try Self.model()
         #expect(fresh.stateDict().map { $0.tensor.toFloatArray() } != saved.stateDict().map { $0.tensor.toFloatArray() })
-        let (missing, unexpected) = try Checkpoint.load(into: fresh, from: path)
+        let (missing, unexpected) = try ValueFile.load(into: fresh, from: path)
         #expect(missing.isEmpty && unexpected.isEmpty)
         let a = saved.stateDict(), b = fresh.stateDict()
         #expect(a.map(\.name) == b.map(\.name))
@@ -36,11 +36,11 @@ struct CheckpointTests {
         let dir = TestFiles.scratch()
         defer { TestFiles.cleanup(dir) }
         let path = dir + "/model.h5"
-        try Checkpoint.save(try Self.model(), to: path)
+        try ValueFile.save(try Self.model(), to: path)
         let other = try Self.model(hidden: 5)
         do {
-            try Checkpoint.load(into: other, from: path)
-            Issue.record("loading a hidden=4 checkpoint into a hidden=5 model must fail")
+            try ValueFile.load(into: other, from: path)
+            Issue.record("loading a hidden=4 file into a hidden=5 model must fail")
         } catch let e as TensorError {
             #expect(e.message.contains("load_state_dict: the state dict does not fit"), "\(e.message)")
             #expect(e.message.contains("1.weight (expected float32 [5,3], got float32 [4,3])"), "\(e.message)")
@@ -52,14 +52,14 @@ struct CheckpointTests {
         defer { TestFiles.cleanup(dir) }
         let path = dir + "/nested.h5"
         let weights = try Tensor([1, 2, 3, 4] as [Float], shape: [2, 2])
-        let node: Checkpoint.Node = .table([
+        let node: ValueFile.Node = .table([
             (.string("config"), .table([(.string("name"), .string("toy")), (.string("on"), .bool(true)),
                                         (.string("sizes"), .ints([3, 4]))])),
             (.string("step"), .int(1000)),
             (.string("w"), .tensor(weights)),
         ])
-        try Checkpoint.save(node, to: path)
-        guard case .table(let entries) = try Checkpoint.load(path) else { Issue.record("not a table"); return }
+        try ValueFile.save(node, to: path)
+        guard case .table(let entries) = try ValueFile.load(path) else { Issue.record("not a table"); return }
         let byName = Dictionary(uniqueKeysWithValues: entries.map { ($0.0.name, $0.1) })
         guard case .int(1000)? = byName["step"] else { Issue.record("step: \(String(describing: byName["step"]))"); return }
         guard case .tensor(let w)? = byName["w"] else { Issue.record("w is not a tensor"); return }
@@ -76,6 +76,6 @@ struct CheckpointTests {
         defer { TestFiles.cleanup(dir) }
         let path = dir + "/plain.h5"
         try H5File.createAtomically(path) { file in try file.setAttribute("x", .int(1)) }
-        TestFiles.expectError(["is an HDF5 file but not an mpmlua checkpoint"]) { _ = try Checkpoint.load(path) }
+        TestFiles.expectError(["is an HDF5 file but not an mpmlua checkpoint"]) { _ = try ValueFile.load(path) }
     }
 }

@@ -2,28 +2,30 @@ import Foundation
 import NN
 import Tensors
 
-/// The checkpoint format behind `mpm.save` / `mpm.load` (docs/nn.md, "Checkpoints"), usable
-/// from Swift without any Lua state: nested tables of tensors, numbers, strings and booleans as
-/// HDF5, readable from h5py.
+/// The value file behind `mpm.save` / `mpm.load` (docs/nn.md, "Saved values"), usable from Swift
+/// without any Lua state: nested tables of tensors, numbers, strings and booleans as HDF5,
+/// readable from h5py. Records (a backbone, a run's checkpoint, ...) are value files with a kind
+/// tag on top (`Record`); "checkpoint" names only a run's resumable state.
 ///
 /// Layout: a table is a group; a tensor is a dataset (float32, int64, or h5py's bool) named by
 /// its key, so state-dict keys such as "layers.1.weight" become dataset names; a number, string
 /// or boolean is an attribute of its table's group; a non-empty list of numbers is one array
 /// attribute. Markers (attributes named `mpmlua_*`) record what HDF5 cannot: integer keys,
-/// booleans, and which arrays are lists. The root carries `mpmlua_format` and
-/// `mpmlua_version`, so a foreign file is refused with a clear message. The file is written to
-/// a temporary name and renamed into place: a failure never leaves a partial file.
+/// booleans, and which arrays are lists. The root carries `mpmlua_format` (the tag
+/// "mpmlua.checkpoint", kept from the format's first name so that every file written keeps
+/// loading) and `mpmlua_version`, so a foreign file is refused with a clear message. The file is
+/// written to a temporary name and renamed into place: a failure never leaves a partial file.
 ///
 /// It lives in the data layer (not in LuaBindings, not in NN) because it is HDF5 file I/O like
 /// the rest of JetData (DESIGN.md: "Checkpoints and state dicts are HDF5"), and it needs NN only
 /// for the `Module` conveniences; LuaBindings converts Lua tables to and from `Node`.
 ///
 /// ```swift
-/// try Checkpoint.save(model, to: "model.h5")             // = mpm.save(path, model:state_dict())
-/// try Checkpoint.load(into: fresh, from: "model.h5")     // values equal, or a clear mismatch error
-/// let node = try Checkpoint.load("ckpt.h5")              // any file mpm.save wrote
+/// try ValueFile.save(model, to: "model.h5")             // = mpm.save(path, model:state_dict())
+/// try ValueFile.load(into: fresh, from: "model.h5")     // values equal, or a clear mismatch error
+/// let node = try ValueFile.load("values.h5")            // any file mpm.save wrote
 /// ```
-public enum Checkpoint {
+public enum ValueFile {
     public static let format = "mpmlua.checkpoint"
     public static let version: Int64 = 1
     public static let reservedPrefix = "mpmlua_"
@@ -102,7 +104,7 @@ public enum Checkpoint {
     }
 
     private static func writeTensor(_ t: Tensor, name: String, into group: H5Group) throws {
-        // Checkpoints are read whole and often: no compression, so saving a large model costs
+        // Value files are read whole and often: no compression, so saving a large model costs
         // only the copy to disk.
         let options = H5WriteOptions(gzipLevel: nil)
         switch t.dtype {
@@ -115,18 +117,18 @@ public enum Checkpoint {
     // MARK: HDF5 -> Node
 
     /// Reads a file written by `save` (or `mpm.save`); tensors come back bit for bit. A file
-    /// that is not an mpmlua checkpoint is refused with a `DataError`.
+    /// that mpm.save did not write is refused with a `DataError`.
     public static func load(_ path: String) throws -> Node {
         let file = try H5File.open(path)
-        guard let f = try file.attribute("mpmlua_format")?.stringValue else {
-            throw DataError("\(path) is an HDF5 file but not an mpmlua checkpoint (no mpmlua_format attribute); read other HDF5 files with mpm.data")
+        guard let f = try formatTag(file) else {
+            throw DataError("\(path) is an HDF5 file but not an mpmlua checkpoint (no mpmlua_format attribute: mpm.save did not write it); read other HDF5 files with mpm.data")
         }
         guard f == format else {
             throw DataError("\(path) has format '\(f)', expected '\(format)'")
         }
         let v = try file.attribute("mpmlua_version")?.intValue ?? 0
         guard v >= 1 && v <= version else {
-            throw DataError("\(path) is checkpoint version \(v); this mpmlua reads versions 1...\(version)")
+            throw DataError("\(path) is value-file version \(v); this mpmlua reads versions 1...\(version)")
         }
         let root = try readGroup(file, path: path)
         if try file.attribute("mpmlua_wrapped")?.intValue == 1, case .table(let entries) = root,
@@ -134,6 +136,16 @@ public enum Checkpoint {
             return value.1
         }
         return root
+    }
+
+    /// Whether `path` is a file mpm.save wrote (false for other HDF5 files). A missing file or
+    /// one that is not HDF5 throws as `load` does.
+    public static func isValueFile(_ path: String) throws -> Bool {
+        try formatTag(try H5File.open(path)) != nil
+    }
+
+    private static func formatTag(_ file: H5File) throws -> String? {
+        try file.attribute("mpmlua_format")?.stringValue
     }
 
     private static func readGroup(_ group: H5Group, path: String) throws -> Node {
@@ -213,13 +225,13 @@ public enum Checkpoint {
         return out
     }
 
-    /// Saves `module`'s state dict as the root of a checkpoint, the file
+    /// Saves `module`'s state dict as the root of a value file, the file
     /// `mpm.save(path, module:state_dict())` writes.
     public static func save(_ module: Module, to path: String) throws {
         try save(node(stateDict: module), to: path)
     }
 
-    /// Loads a state-dict checkpoint into `module` (every name and shape must match when
+    /// Loads a state-dict value file into `module` (every name and shape must match when
     /// `strict`), returning the missing and unexpected names as `loadStateDict` does.
     @discardableResult
     public static func load(into module: Module, from path: String, strict: Bool = true) throws -> (missing: [String], unexpected: [String]) {

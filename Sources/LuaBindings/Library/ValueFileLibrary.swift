@@ -5,26 +5,23 @@ import JetData
 import Tensors
 
 /// `mpm.save(path, value)` and `mpm.load(path)`: nested Lua tables of tensors, numbers, strings
-/// and booleans as HDF5, readable from h5py (docs/nn.md, "Checkpoints").
-///
-/// Layout: a table is a group; a tensor is a dataset (float32, int64, or h5py's bool) named by
-/// its key, so state-dict keys such as "layers.1.weight" become dataset names; a number, string
-/// or boolean is an attribute of its table's group; a non-empty list of numbers is one array
-/// attribute. Markers (attributes named `mpmlua_*`) record what HDF5 cannot: integer keys,
-/// booleans, and which arrays are lists. The root carries `mpmlua_format` and
-/// `mpmlua_version`, so a foreign file is refused with a clear message.
+/// and booleans as HDF5, readable from h5py (docs/nn.md, "Saved values"). The file layout is
+/// `ValueFile`'s (JetData); this file converts Lua values to and from `ValueFile.Node`.
 ///
 /// The whole value is read from Lua and checked before the file is created, and the file is
 /// written to a temporary name and renamed into place: a failure leaves no file and never a
 /// partial one. Loading reads everything before building any Lua value.
-enum CheckpointBinding {
-    typealias Key = Checkpoint.Key
-    typealias Node = Checkpoint.Node
-    static let reservedPrefix = Checkpoint.reservedPrefix
+enum ValueFileLibrary {
+    typealias Key = ValueFile.Key
+    typealias Node = ValueFile.Node
+    static let reservedPrefix = ValueFile.reservedPrefix
 
     // MARK: Lua -> Node
 
-    static func read(_ lua: LuaState, _ index: Int32, path: String, onPath: inout Set<UnsafeRawPointer>) throws -> Node {
+    /// The Lua value at `index` as a node; errors name `function` (mpm.save, mpm.records.save)
+    /// and the value's place inside the saved table (`path`).
+    static func read(_ lua: LuaState, _ index: Int32, path: String, function: String = "mpm.save",
+                     onPath: inout Set<UnsafeRawPointer>) throws -> Node {
         let shown = path.isEmpty ? "the value" : path
         switch lua.type(index) {
         case LUA_TNUMBER:
@@ -34,18 +31,18 @@ enum CheckpointBinding {
             var length = 0
             guard let p = lua_tolstring(lua.state, index, &length) else { return .string("") }
             let bytes = UnsafeRawBufferPointer(start: p, count: length)
-            guard !bytes.contains(0) else { throw LuaError.message("mpm.save: \(shown) is a string with NUL bytes, which HDF5 attributes cannot hold") }
+            guard !bytes.contains(0) else { throw LuaError.message("\(function): \(shown) is a string with NUL bytes, which HDF5 attributes cannot hold") }
             return .string(String(decoding: bytes, as: UTF8.self))
         case LUA_TBOOLEAN:
             return .bool(lua_toboolean(lua.state, index) != 0)
         case LUA_TUSERDATA:
             if let t = try tensorClass.test(lua, index) { return .tensor(t) }
-            throw LuaError.message("mpm.save: \(shown) is a \(lua.userdataTypeName(index) ?? "userdata"); only tables, tensors, numbers, strings and booleans can be saved (save a module's state_dict())")
+            throw LuaError.message("\(function): \(shown) is a \(lua.userdataTypeName(index) ?? "userdata"); only tables, tensors, numbers, strings and booleans can be saved (save a module's state_dict())")
         case LUA_TTABLE:
             let table = lua.absolute(index)
             guard let pointer = lua_topointer(lua.state, table) else { return .table([]) }
             guard onPath.insert(pointer).inserted else {
-                throw LuaError.message("mpm.save: \(shown) contains itself (a cycle cannot be saved)")
+                throw LuaError.message("\(function): \(shown) contains itself (a cycle cannot be saved)")
             }
             defer { onPath.remove(pointer) }
             if let list = try numberList(lua, table) { return list }
@@ -56,28 +53,28 @@ enum CheckpointBinding {
                 case LUA_TSTRING:
                     let s = try lua.string(k)
                     guard !s.isEmpty, s != ".", !s.contains("/") else {
-                        throw LuaError.message("mpm.save: key '\(s)' in \(shown) cannot be an HDF5 name (empty, '.' or containing '/')")
+                        throw LuaError.message("\(function): key '\(s)' in \(shown) cannot be an HDF5 name (empty, '.' or containing '/')")
                     }
                     guard !s.hasPrefix(reservedPrefix) else {
-                        throw LuaError.message("mpm.save: key '\(s)' in \(shown) starts with '\(reservedPrefix)', which is reserved")
+                        throw LuaError.message("\(function): key '\(s)' in \(shown) starts with '\(reservedPrefix)', which is reserved")
                     }
                     key = .string(s)
                 case LUA_TNUMBER where lua_isinteger(lua.state, k) != 0:
                     key = .int(Int64(lua_tointegerx(lua.state, k, nil)))
                 default:
-                    throw LuaError.message("mpm.save: \(shown) has a key of type \(lua.typeName(k)); keys must be strings or integers")
+                    throw LuaError.message("\(function): \(shown) has a key of type \(lua.typeName(k)); keys must be strings or integers")
                 }
                 let child = path.isEmpty ? key.name : path + "/" + key.name
-                entries.append((key, try read(lua, v, path: child, onPath: &onPath)))
+                entries.append((key, try read(lua, v, path: child, function: function, onPath: &onPath)))
             }
             var names = Set<String>()
             for (k, _) in entries where !names.insert(k.name).inserted {
-                throw LuaError.message("mpm.save: \(shown) has both the key \(k.name) and the key '\(k.name)' (they would share one HDF5 name)")
+                throw LuaError.message("\(function): \(shown) has both the key \(k.name) and the key '\(k.name)' (they would share one HDF5 name)")
             }
             entries.sort { $0.0.name < $1.0.name }
             return .table(entries)
         default:
-            throw LuaError.message("mpm.save: \(shown) is a \(lua.typeName(index)); only tables, tensors, numbers, strings and booleans can be saved")
+            throw LuaError.message("\(function): \(shown) is a \(lua.typeName(index)); only tables, tensors, numbers, strings and booleans can be saved")
         }
     }
 
@@ -112,7 +109,7 @@ enum CheckpointBinding {
         return allInts ? .ints(ints) : .doubles(doubles)
     }
 
-    /// Checkpoint (JetData) reports its failures as data errors; Lua names the function instead.
+    /// ValueFile and Record (JetData) report their failures as data errors; Lua names the function instead.
     static func stripped(_ e: DataError) -> String {
         e.message.hasPrefix("data: ") ? String(e.message.dropFirst(6)) : e.message
     }
@@ -164,16 +161,16 @@ enum CheckpointBinding {
             guard lua.top >= 2 else { throw LuaError.argument(2, "value expected") }
             var onPath = Set<UnsafeRawPointer>()
             let node = try read(lua, 2, path: "", onPath: &onPath)
-            do { try Checkpoint.save(node, to: path) } catch let e as DataError { throw LuaError.message("mpm.save: " + stripped(e)) }
+            do { try ValueFile.save(node, to: path) } catch let e as DataError { throw LuaError.message("mpm.save: " + stripped(e)) }
             return 0
         }
         lua.register("load", in: mpm, doc: """
             mpm.load(path) -> value
             Reads a file written by mpm.save back into the same nested tables; tensors come back bit
-            for bit. Files that are not mpmlua checkpoints are refused with a clear message.
+            for bit. Files that mpm.save did not write are refused with a clear message.
             """) { lua in
             let node: Node
-            do { node = try Checkpoint.load(try lua.string(1)) } catch let e as DataError { throw LuaError.message("mpm.load: " + stripped(e)) }
+            do { node = try ValueFile.load(try lua.string(1)) } catch let e as DataError { throw LuaError.message("mpm.load: " + stripped(e)) }
             try push(lua, node)
             return 1
         }
