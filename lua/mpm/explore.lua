@@ -424,22 +424,19 @@ return function(mpm)
   ---   E:save("embeddings.h5")   -- h5py: f["vectors"][:], f["labels"][:]
   function Embeddings:save(path)
     if type(path) ~= "string" then fail("E:save: path must be a string") end
-    local record = { format = "mpm-embeddings", vectors = self.vectors, labels = self.labels, jets = self.jets,
+    local record = { vectors = self.vectors, labels = self.labels, jets = self.jets,
       classes = self.classes, source = {} }
     for _, k in ipairs(kinematics) do record[k] = self[k] end
     for k, v in pairs(self.source) do if type(v) ~= "function" then record.source[k] = v end end
-    mpm.save(path, record)
+    mpm.records.save(path, "embeddings", record)
   end
 
   --- mpm.explore.load(path) -> E: embeddings written by E:save, exactly as they were saved.
   ---   local E = mpm.explore.load("embeddings.h5")
   function explore.load(path)
     if type(path) ~= "string" or not files.exists(path) then fail("explore.load: no such file %s", tostring(path)) end
-    local ok, saved = pcall(mpm.load, path)
-    if not ok or type(saved) ~= "table" or saved.format ~= "mpm-embeddings" then
-      fail("explore.load: %s is not a saved embeddings file (E:save)", path)
-    end
-    saved.format = nil
+    local ok, saved = pcall(mpm.records.load, path, "embeddings")
+    if not ok then fail("explore.load: %s", saved) end
     return setmetatable(saved, Embeddings)
   end
 

@@ -31,12 +31,12 @@ model:backbone() -> the encoder-only module (shared weights); model:save_backbon
   --- model:save_backbone(path [, extra]): the encoder-only weights and config, plus any fields
   --- of `extra` (e.g. {preprocessing = "data/preprocessing.h5", task = "cfm"}), in one file.
   function MPM:save_backbone(path, extra)
-    local record = { format = "mpm-backbone", config = self.config, state = self:backbone():state_dict() }
+    local record = { config = self.config, state = self:backbone():state_dict() }
     for k, v in pairs(extra or {}) do
       if record[k] ~= nil then error("save_backbone: extra field '" .. tostring(k) .. "' is reserved", 2) end
       record[k] = v
     end
-    mpm.save(path, record)
+    mpm.records.save(path, "backbone", record)
   end
 
   --- mpm.load_backbone(path) -> backbone, record: a backbone saved by model:save_backbone (or a
@@ -46,10 +46,8 @@ model:backbone() -> the encoder-only module (shared weights); model:save_backbon
   ---   local bb, record = mpm.load_backbone("runs/cfm/backbone.h5")
   ---   local pre = mpm.data.load_preprocessing(record.preprocessing)
   function mpm.load_backbone(path)
-    local saved = mpm.load(path)
-    if type(saved) ~= "table" or saved.format ~= "mpm-backbone" then
-      error("load_backbone: " .. tostring(path) .. " is not a saved MPM backbone", 2)
-    end
+    local ok, saved = pcall(mpm.records.load, path, "backbone")
+    if not ok then error("load_backbone: " .. saved, 2) end
     local bb = core.new_backbone(saved.config)
     bb:load_state_dict(saved.state)
     saved.state = nil

@@ -28,17 +28,15 @@ return function(mpm)
   --- times the uniform rate onto random latents of the batch.
   function VQTokenizer:reset_dead_codes(batch, threshold) return core.tokenizer_reset(self.core, batch, threshold or 0.03) end
 
-  --- tok:save(path): config and weights in one file (mpm.save format).
+  --- tok:save(path): config and weights in one file (a "tokenizer" record, mpm.records).
   function VQTokenizer:save(path)
-    mpm.save(path, { format = "mpm-vq-tokenizer", config = self.config, state = self.core:state_dict() })
+    mpm.records.save(path, "tokenizer", { config = self.config, state = self.core:state_dict() })
   end
 
   --- mpm.tasks.VQTokenizer.load(path) -> tokenizer
   function VQTokenizer.load(path)
-    local saved = mpm.load(path)
-    if type(saved) ~= "table" or saved.format ~= "mpm-vq-tokenizer" then
-      error("VQTokenizer.load: " .. tostring(path) .. " is not a saved VQ tokenizer", 2)
-    end
+    local ok, saved = pcall(mpm.records.load, path, "tokenizer")
+    if not ok then error("VQTokenizer.load: " .. saved, 2) end
     local tok = VQTokenizer(saved.config)
     tok.core:load_state_dict(saved.state)
     return tok
