@@ -1,16 +1,11 @@
--- mpm.tasks and mpm.MPM: the MPM backbone, the built-in reconstruction tasks (Swift cores in
--- Lua classes), the VQ-VAE tokenizer, the base class of Lua-defined tasks, and with them
--- mpm.train (the pre-training loop) and mpm.plot (gnuplot figures).
---   installed by lua/mpm/init.lua: require "mpm.tasks" (mpm) (a second call does nothing)
-return function(mpm)
-  if rawget(mpm.tasks, "Task") then return mpm end
-  require "mpm.tasks.task" (mpm)
-  require "mpm.tasks.builtin" (mpm)
-  require "mpm.tasks.tokenizer" (mpm)
-  require "mpm.tasks.model" (mpm)
-  mpm.tasks.cli = require "mpm.cli"  -- the old name, until its last users move to mpm.cli
-  require "mpm.tasks.pretraining" (mpm)
-  require "mpm.plot" (mpm)
-  require "mpm.train" (mpm)
-  return mpm
-end
+-- mpm.tasks, the Lua half: the base class of Lua-defined tasks, the built-in reconstruction
+-- tasks (Swift cores in Lua classes), presets and the VQ-VAE tokenizer, in the core's tasks
+-- table, which this returns. mpm.MPM is the package's other module, mpm.tasks.model.
+local mpm = require "mpm.core"
+local tasks = require "mpm.tasks.builtin"
+tasks.Task = require "mpm.tasks.task"
+tasks.VQTokenizer = require "mpm.tasks.tokenizer"
+tasks.cli = require "mpm.cli"  -- the old name, until its last users move to mpm.cli
+-- pretraining.lua keeps the old form (a function of mpm) until it moves to mpm.pretrain.
+require "mpm.tasks.pretraining" (mpm)
+return tasks

@@ -11,21 +11,20 @@
 --   local Chamfer = mpm.tasks.Task:extend "Chamfer"
 --   function Chamfer:init(o) self.name = "chamfer"; self.head = mpm.nn.Linear(o.input_dim, 7) end
 --   function Chamfer:loss(decoded, target) ... end
-return function(mpm)
-  local Task = mpm.nn.Module:extend "Task"
-  Task.weight = 1
-  Task.input = "decoded"
+local nn = require "mpm.nn"
+local Task = nn.Module:extend "Task"
+Task.weight = 1
+Task.input = "decoded"
 
-  --- task:loss(decoded, target) -> scalar tensor: override in every task.
-  function Task:loss()
-    error(self.__name .. ": loss is not defined (define " .. self.__name .. ":loss(decoded, target))", 2)
-  end
-
-  --- task(decoded, target) is task:loss(decoded, target).
-  function Task:forward(decoded, target) return self:loss(decoded, target) end
-
-  --- task:can_sample() -> whether the task generates particles.
-  function Task:can_sample() return type(self.sample) == "function" end
-
-  mpm.tasks.Task = Task
+--- task:loss(decoded, target) -> scalar tensor: override in every task.
+function Task:loss()
+  error(self.__name .. ": loss is not defined (define " .. self.__name .. ":loss(decoded, target))", 2)
 end
+
+--- task(decoded, target) is task:loss(decoded, target).
+function Task:forward(decoded, target) return self:loss(decoded, target) end
+
+--- task:can_sample() -> whether the task generates particles.
+function Task:can_sample() return type(self.sample) == "function" end
+
+return Task
