@@ -46,7 +46,7 @@ end
 local names = { "log10 pt [GeV]", "Δη", "Δφ" }
 local panels = {}
 for j = 1, #chosen do
-  for k = 1, 3 do panels[(j - 1) * 3 + k] = { title = ("jet %d: %s"):format(j, names[k]), series = {}, bins = 20 } end
+  for k = 1, 3 do panels[(j - 1) * 3 + k] = { title = ("jet %d: %s"):format(j, names[k]), series = {}, bins = 20, density = true } end
 end
 
 local truth_done = false
@@ -108,6 +108,6 @@ if used == 0 then error("reconstruct: none of the runs (" .. o.runs .. ") could 
 -- Shared x ranges per column so the rows compare.
 local ranges = { { -1, 3 }, { -0.8, 0.8 }, { -0.8, 0.8 } }
 for i, p in ipairs(panels) do p.range = ranges[(i - 1) % 3 + 1] end
-local path, why = mpm.plot.histograms { path = o.out, panels = panels, columns = 3,
+local path, why = mpm.plot.histograms { out = o.out, panels = panels, columns = 3,
   title = ("dropped constituents (mask %.0f%%): true vs reconstructed"):format(100 * o.mask) }
 if path then print("reconstruct: figure written to " .. path) else print("reconstruct: " .. tostring(why)) end

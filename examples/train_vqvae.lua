@@ -14,6 +14,7 @@ local spec = {
   { "codebook-size", 512, "integer", "codes" },
   { "reset-every", 50, "integer", "reset dead codes every N steps" },
   { "preprocessing", "", "string", "fitted preprocessing file (default: fit and save next to --out)" },
+  { "preprocessing-jets", 2000, "integer", "jets the preprocessing is fitted on" },
   { "out", "runs/tokenizer.h5", "string", "where the tokenizer is written" },
 }
 local o = mpm.cli.options(arg, spec, "mpmlua examples/train_vqvae.lua [options]")
@@ -23,13 +24,8 @@ mpm.manual_seed(o.seed)
 local dir = mpm.files.dirname(o.out)
 assert(mpm.files.mkdir(dir))
 local ds = mpm.data.open(o.data)
-local pre
-if o.preprocessing ~= "" then
-  pre = mpm.data.load_preprocessing(o.preprocessing)
-else
-  pre = ds:fit_preprocessing { jets = math.min(#ds, 2000) }
-  pre:save(dir .. "/tokenizer_preprocessing.h5")
-end
+local pre = mpm.data.preprocessing { file = o.preprocessing, fit_on = ds, jets = o.preprocessing_jets,
+  save = mpm.files.join(dir, "tokenizer_preprocessing.h5") }
 local loader = ds:loader { batch_size = o.batch_size, shuffle = true, seed = o.seed, preprocessing = pre, drop_last = true }
 local preset, why = mpm.tasks.preset(o.preset)
 if not preset then error("--preset: " .. why, 0) end

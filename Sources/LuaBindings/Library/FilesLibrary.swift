@@ -95,6 +95,14 @@ enum FilesLibrary {
             locks.removeValue(forKey: token)?.release()
             return 0
         }
+        lua.register("isatty", in: files, doc: """
+            mpm.files.isatty([fd=1]) -> boolean
+            Whether file descriptor fd (1: standard output) is a terminal: progress lines and
+            plots drawn in the terminal are for people, not for log files.
+            """) { lua in
+            lua.push(isatty(Int32(clamping: try lua.optionalInteger(1, default: 1))) != 0)
+            return 1
+        }
         lua.register("quote", in: files, doc: "mpm.files.quote(s) -> s quoted for a POSIX shell") { lua in
             lua.push("'" + (try lua.string(1)).replacingOccurrences(of: "'", with: "'\\''") + "'")
             return 1

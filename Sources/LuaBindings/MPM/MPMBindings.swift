@@ -36,10 +36,6 @@ enum MPMBindings {
         ModelBinding.register(lua, in: core)
         TaskBinding.register(lua, in: core)
         TokenizerBinding.register(lua, in: core)
-        lua.register("isatty", in: core, doc: "internal: whether file descriptor fd (1 = stdout) is a terminal") { lua in
-            lua.push(isatty(Int32(clamping: try lua.optionalInteger(1, default: 1))) != 0)
-            return 1
-        }
         lua.setRawField(mpm, "_mpm")
     }
 }
