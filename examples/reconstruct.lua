@@ -23,8 +23,6 @@ local spec = {
 local o = mpm.cli.options(arg, spec, "mpmlua examples/reconstruct.lua [options]")
 if o == nil then return end
 
-local function exists(path) local f = io.open(path, "r"); if f then f:close() return true end return false end
-
 -- The jets: the first --jets jets of the file (in a seeded random order) with enough constituents.
 mpm.manual_seed(o.seed)
 local ds = mpm.data.open(o.data)
@@ -37,10 +35,13 @@ for _, i in ipairs(order) do
 end
 if #chosen == 0 then error("reconstruct: no jet in " .. o.data .. " has " .. o.min_particles .. " constituents", 0) end
 
--- Physical-unit values of pt (log10), deta, dphi of particles [N, 7] preprocessed.
+-- Physical-unit values of pt (log10), deta, dphi of preprocessed particles (their columns
+-- from the schema, mpm.data.FEATURES).
+local column = {}
+for i, name in ipairs(mpm.data.FEATURES) do column[name] = i end
 local function physical(pre, features, types)
   local x = pre:inverse(features, types)
-  return { (x:select(2, 1):clamp(1e-3, 1e9)):log() / math.log(10), x:select(2, 2), x:select(2, 3) }
+  return { (x:select(2, column.pt):clamp(1e-3, 1e9)):log() / math.log(10), x:select(2, column.deta), x:select(2, column.dphi) }
 end
 
 local names = { "log10 pt [GeV]", "Δη", "Δφ" }
@@ -52,10 +53,10 @@ end
 local truth_done = false
 local used = 0
 for run in o.runs:gmatch("[^,]+") do
-  if not (exists(run .. "/run.h5") and exists(run .. "/checkpoint.h5")) then
+  if not (mpm.files.exists(run .. "/run.h5") and mpm.files.exists(run .. "/checkpoint.h5")) then
     print(("reconstruct: skipping %s (no finished run; train one with examples/pretrain.lua --out %s)"):format(run, run))
   else
-    local model, tasks, pre, record = mpm.tasks.load_run(run)
+    local model, tasks, pre, record = mpm.pretrain.load_run(run)
     local task = tasks[1]
     if not task.sample then
       print(("reconstruct: skipping %s (task %s cannot generate particles)"):format(run, record.task))
