@@ -14,7 +14,7 @@ return mpm.downstream.protocol({
   name = "btag", synopsis = "mpmlua examples/btag.lua [options]",
   classes = 3, class_names = table.concat(mpm.data.BTAG_CLASSES, ","),
   defaults = { ["train-jets"] = 2000, data = "data/btag_train.h5", val = "data/btag_val.h5",
-    test = "data/btag_test.h5", fit = "data/jetclass_train.h5", sizes = "200,600,2000,6000" },
+    test = "data/btag_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "200,600,2000,6000" },
   size = { option = "train-jets", column = "train_jets", label = "number of training jets",
     help = "training jets (the first N of --data)" },
   metric = { name = "accuracy", label = "test accuracy (light, charm, bottom)", extra = { "balanced_accuracy" } },

@@ -56,7 +56,7 @@ return mpm.downstream.protocol({
   name = "cwola", synopsis = "mpmlua examples/cwola.lua [options]",
   classes = 1, class_names = "background,signal",
   defaults = { ["n-signal"] = 300, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",
-    test = "data/jetclass_test.h5", fit = "data/jetclass_train.h5", sizes = "50,100,200,300", steps = 100,
+    test = "data/jetclass_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "50,100,200,300", steps = 100,
     patience = false },
   size = { option = "n-signal", column = "n_signal", label = "number of signal jets in the mixed sample",
     help = "signal jets mixed into sample 1" },
@@ -78,7 +78,7 @@ return mpm.downstream.protocol({
       math.ceil(r.n_signal * #mpm.data.open(o.val) / #mpm.data.open(o.data)))
     local test = mixed_file(o.test, files.join(dir, "test_truth.h5"), 0, true)
     local n = #mpm.data.open(train)
-    return { train = train, val = val, test = test, train_jets = n, loss = "bce", patience = false, keep_best = false,
+    return { data = train, val = val, test = test, train_jets = n, loss = "bce", patience = false, keep_best = false,
       extra = { n_signal = r.n_signal, background = "QCD", signal = "TTBar" } }
   end,
 }, arg)

@@ -17,7 +17,7 @@ return mpm.downstream.protocol({
   name = "jetclass", synopsis = "mpmlua examples/jetclass.lua [options]",
   classes = 10, class_names = table.concat(mpm.data.JETCLASS_CLASSES, ","),
   defaults = { ["train-jets"] = 1000, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",
-    test = "data/jetclass_test.h5", fit = "data/jetclass_train.h5", sizes = "100,300,1000,3000" },
+    test = "data/jetclass_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "100,300,1000,3000" },
   size = { option = "train-jets", column = "train_jets", label = "number of training jets",
     help = "training jets (the first N of --data)" },
   metric = { name = "accuracy", label = "test accuracy (10 classes)", extra = { "balanced_accuracy" } },

@@ -8,8 +8,8 @@
 -- Defaults train the small preset on the bundled jets in a few minutes on 2 cores and write,
 -- under --out (runs/<task>): backbone.h5 (encoder-only, for downstream), checkpoint.h5,
 -- metrics.csv, loss.png and preprocessing.h5. `--help` lists every option.
-local options = mpm.tasks.cli.options(arg, mpm.tasks.pretrain_options, "mpmlua examples/pretrain.lua [options]")
+local options = mpm.cli.options(arg, mpm.pretrain.OPTIONS, "mpmlua examples/pretrain.lua [options]")
 if options == nil then return end
 
-local result = mpm.tasks.pretrain(options)
+local result = mpm.pretrain.run(options)
 if mpm.distributed.is_main() then print(("pretrain: backbone written to %s"):format(result.backbone)) end

@@ -8,15 +8,15 @@
 -- Output in --out (runs/cfm): backbone.h5, checkpoint.h5, metrics.csv, loss.png, preprocessing.h5.
 -- Load the backbone with: local bb, info = mpm.load_backbone("runs/cfm/backbone.h5")
 local spec = {}
-for _, s in ipairs(mpm.tasks.pretrain_options) do
+for _, s in ipairs(mpm.pretrain.OPTIONS) do
   if s[1] ~= "task" and s[1] ~= "no-id" and s[1] ~= "kmeans-k" and s[1] ~= "tokenizer" then spec[#spec + 1] = s end
 end
-local options = mpm.tasks.cli.options(arg, spec, "mpmlua examples/train_cfm.lua [options]")
+local options = mpm.cli.options(arg, spec, "mpmlua examples/train_cfm.lua [options]")
 if options == nil then return end
 options.task = "cfm"
 
 local t0 = mpm.clock()
-local result = mpm.tasks.pretrain(options)
+local result = mpm.pretrain.run(options)
 if not mpm.distributed.is_main() then return end -- under mpirun, rank 0 reports
 print(("train_cfm: loss %.4f -> %.4f in %d steps (%.2f steps/s, %.0f s in all); backbone: %s"):format(
   result.first_loss, result.last_loss, result.step, result.steps_per_second, mpm.clock() - t0, result.backbone))

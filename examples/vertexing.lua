@@ -23,7 +23,7 @@ local downstream = mpm.downstream
 return downstream.protocol({
   name = "vertexing", synopsis = "mpmlua examples/vertexing.lua [options]",
   defaults = { ["train-jets"] = 6000, steps = 1000, data = "data/btag_train.h5", val = "data/btag_val.h5",
-    test = "data/btag_test.h5", fit = "data/jetclass_train.h5", sizes = "6000" },
+    test = "data/btag_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "6000" },
   size = { option = "train-jets", column = "train_jets", label = "number of training jets",
     help = "training jets (the first N of --data)" },
   metric = { name = "ari", label = "adjusted Rand index", extra = { "ari_reference", "edge_accuracy", "edge_auc" } },

@@ -107,12 +107,12 @@ local lw, lc = losses(base .. "_whole/metrics.csv"), losses(base .. "_cut/metric
 for step = 1, 8 do T.equal(lc[step], lw[step], "resumed run, step " .. step .. " loss") end
 
 -- Predictions: 0-based labels as in the data files, readable with h5py's numbering.
-local scores, labels, indices = ft.predict(r.predict, val)
+local scores, labels, indices = mpm.downstream.predict(r.predict, val)
 T.equal(scores:shape()[2], 10, "one score per class")
 T.close(scores:sum(2):min():item(), 1, 1e-5, "scores are probabilities")
-ft.save_predictions(base .. "_pred.h5", scores, labels, { jet_indices = indices })
+mpm.downstream.save_predictions(base .. "_pred.h5", scores, labels, { jet_indices = indices })
 local saved = mpm.load(base .. "_pred.h5")
-T.equal(saved.label_base, 0, "label_base attribute")
+T.equal(saved.index_base, 0, "index_base attribute")
 T.equal(saved.labels:min():item() >= 0 and saved.labels:max():item() <= 9, true, "labels 0..9")
 T.equal((saved.labels + 1):eq(labels):all():item(), true, "shifted from the 1-based Lua labels")
 
@@ -123,8 +123,8 @@ T.raises(function() ft.run { head = head, loader = loader, steps = 2, lrr = 1 } 
 local small_head = mpm.nn.ClassAttentionClassifier(15, 3)
 T.raises(function() ft.run { head = small_head, loader = loader, steps = 1, quiet = true } end, "step 1:")
 mpm.save(base .. "_notbb.h5", { x = mpm.zeros(2) })
-T.raises(function() mpm.downstream.backbone(base .. "_notbb.h5") end, "is not a saved MPM backbone")
-T.raises(function() mpm.downstream.backbone(base .. "_nothing.h5") end, "no such file")
+T.raises(function() mpm.backbone.from_spec(base .. "_notbb.h5") end, "is not a saved MPM backbone")
+T.raises(function() mpm.backbone.from_spec(base .. "_nothing.h5") end, "no such file")
 local function script(name, ...) return T.script(root .. "/examples/" .. name .. ".lua", ...) end
 local common = { "--preset", "tiny", "--steps", "4", "--batch-size", "32", "--val-jets", "64", "--quiet" }
 T.raises(function() script("jetclass", "--train-jets", "5000", "--out", base .. "_big", table.unpack(common)) end,

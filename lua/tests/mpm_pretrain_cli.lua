@@ -34,7 +34,7 @@ T.equal(mpm.nn.is_module(bb), true, "a backbone was written")
 T.raises(function() run_script { "--stepz", "3" } end, "unknown option %-%-stepz")
 T.raises(function() run_script { "--steps", "many" } end, "%-%-steps expects an integer")
 T.raises(function() run_script { "--task", "no_such_task", "--out", out .. "_x", "--quiet" } end, "unknown task 'no_such_task'")
-local usage = mpm.cli.usage(mpm.tasks.pretrain_options, "pretrain")
+local usage = mpm.cli.usage(mpm.pretrain.OPTIONS, "pretrain")
 for _, name in ipairs { "--data", "--steps", "--batch-size", "--lr", "--seed", "--preset", "--out", "--resume" } do
   T.equal(usage:find(name, 1, true) ~= nil, true, "--help lists " .. name)
 end

@@ -29,7 +29,7 @@ local function job(out, steps, resume, extra)
     half_life = 6, log_every = 1, val_every = 4, checkpoint_every = 5, data = data, val_jets = 32, max_jets = 160,
     resume = resume or false }
   for k, v in pairs(extra or {}) do o[k] = v end
-  return mpm.tasks.pretrain(o)
+  return mpm.pretrain.run(o)
 end
 
 -- Two runs with the same seed.
@@ -83,7 +83,7 @@ local j = mpm.train.run { model = model, tasks = { mpm.tasks.make("reg", model) 
 local f = assert(io.open(j.metrics))
 local first_line = f:read("l")
 f:close()
-T.equal(first_line:match('^{"step": 1,') ~= nil, true, "JSONL rows")
+T.equal(mpm.json.decode(first_line).step, 1, "JSONL rows: one JSON object per line, from step 1")
 T.raises(function() mpm.train.run { model = model, tasks = {}, loader = loader, steps = 1 } end, "at least one task")
 T.raises(function() mpm.train.run { model = model, tasks = { Bad() }, loader = loader, steps = 1, bogus = 1 } end,
   "unknown option 'bogus'")

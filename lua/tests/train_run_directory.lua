@@ -14,7 +14,7 @@ local function job(out, extra)
     half_life = 3, log_every = 1, val = "none", checkpoint_every = 3, data = root .. "/data/jetclass_train.h5",
     max_jets = 96 }
   for k, v in pairs(extra or {}) do o[k] = v end
-  return mpm.tasks.pretrain(o)
+  return mpm.pretrain.run(o)
 end
 
 local function lines_of(path)
@@ -63,7 +63,7 @@ T.equal(lines_of(half .. "/metrics.csv"), 7, "rows 1-3 kept, 4-6 added")
 -- row up to its checkpoint, and a later resume completes it.
 local killed = base .. "_k"
 job(killed, { steps = 3 })
-local script = ("mpm.tasks.pretrain{task='reg', preset='tiny', steps=400, out=%q, batch_size=16, quiet=true, warmup=1, half_life=3, log_every=1, val='none', checkpoint_every=200, data=%q, max_jets=96, resume=true}"):format(
+local script = ("mpm.pretrain.run{task='reg', preset='tiny', steps=400, out=%q, batch_size=16, quiet=true, warmup=1, half_life=3, log_every=1, val='none', checkpoint_every=200, data=%q, max_jets=96, resume=true}"):format(
   killed, root .. "/data/jetclass_train.h5")
 for i, delay in ipairs { 0.05, 0.15, 0.3, 0.45, 0.6 } do
   os.execute(("%s -e %s >/dev/null 2>&1 & p=$!; sleep %g; kill -9 $p; wait $p 2>/dev/null"):format(bin, files.quote(script), delay))

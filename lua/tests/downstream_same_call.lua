@@ -1,0 +1,33 @@
+-- One defaults table per entry point: mpm.downstream.classify called from Lua with the options a
+-- protocol script was given gives the same result.json as the script, because the script's
+-- command line is read from classify's own option table (downstream.OPTIONS).
+local T = require "mpm.testing"
+local root = debug.getinfo(1, "S").source:sub(2):match("^(.*)/lua/tests/[^/]*$") or "."
+local base = os.tmpname()
+os.remove(base)
+local function data(name) return root .. "/data/" .. name end
+
+local sizes = { "--preset", "tiny", "--steps", "4", "--train-jets", "64", "--test-jets", "200", "--quiet" }
+local files_given = { "--data", data("jetclass_train.h5"), "--val", data("jetclass_val.h5"), "--test",
+  data("jetclass_test.h5"), "--fit-data", data("jetclass_train.h5") }
+local args = { "--out", base .. "_script" }
+for _, list in ipairs { sizes, files_given } do for _, a in ipairs(list) do args[#args + 1] = a end end
+local from_script = T.script(root .. "/examples/jetclass.lua", table.unpack(args))
+
+local from_lua = mpm.downstream.classify {
+  out = base .. "_lua", preset = "tiny", steps = 4, train_jets = 64, test_jets = 200, quiet = true,
+  data = data("jetclass_train.h5"), val = data("jetclass_val.h5"), test = data("jetclass_test.h5"),
+  fit_data = data("jetclass_train.h5"), classes = 10, class_names = table.concat(mpm.data.JETCLASS_CLASSES, ","),
+  protocol = "jetclass",
+}
+
+-- Everything but the times and the paths under each run's own directory must agree.
+local function comparable(result)
+  local copy = mpm.json.decode(mpm.json.encode(result))
+  copy.times, copy.backbone.preprocessing = nil, nil
+  return mpm.json.encode(copy)
+end
+T.equal(comparable(from_lua), comparable(from_script), "the same result from the REPL and the script")
+T.equal(from_lua.options.batch_size, 64, "the script's default batch size is classify's")
+T.equal(from_lua.options.val_jets, 300, "the script's default validation size is classify's")
+os.execute("rm -rf '" .. base .. "'_*")
