@@ -69,7 +69,7 @@ end
 -- Data loading next to the training step that consumes it (the main job's settings: small
 -- preset, batch 48, quantile preprocessing, 40% masking). The loader must outpace the step.
 local consumption
-if mpm.data and mpm.tasks and mpm.tasks.pretrain then
+if mpm.data and mpm.pretrain then
   local batch_size = 48
   local ds = mpm.data.open("data/jetclass_train.h5")
   local pre = ds:fit_preprocessing{jets = #ds}
@@ -81,7 +81,7 @@ if mpm.data and mpm.tasks and mpm.tasks.pretrain then
   local loaded = jets / (mpm.clock() - t0)
   local out = os.tmpname()
   os.remove(out)
-  local result = mpm.tasks.pretrain{task = "cfm", steps = 30, batch_size = batch_size, out = out,
+  local result = mpm.pretrain.run{task = "cfm", steps = 30, batch_size = batch_size, out = out,
     val = "none", quiet = true}
   os.execute("rm -rf '" .. out .. "'")
   consumption = {
