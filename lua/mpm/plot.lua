@@ -32,14 +32,20 @@ function plot.available()
   return available
 end
 
+-- A temporary file holding lines (gnuplot's scripts and data); the caller removes it.
+local function data_file(lines)
+  local name = os.tmpname()
+  local f = assert(io.open(name, "w"))
+  f:write(table.concat(lines, "\n"), "\n")
+  f:close()
+  return name
+end
+
 -- The one place gnuplot starts: runs a script given as lines, its errors discarded (a plot
 -- reports failure by its return value). gnuplot renders to files or standard output and
 -- exits, so a plot never leaves a window or a process behind and never waits for input.
 local function gnuplot(script)
-  local script_path = os.tmpname()
-  local f = assert(io.open(script_path, "w"))
-  f:write(table.concat(script, "\n"), "\n")
-  f:close()
+  local script_path = data_file(script)
   local ok = os.execute("gnuplot " .. mpm.files.quote(script_path) .. " 2>/dev/null")
   os.remove(script_path)
   return ok == true or ok == 0
@@ -49,14 +55,6 @@ local function values_of(v, what)
   if mpm.is_tensor(v) then return v:reshape(-1):float():tolist() end
   if type(v) ~= "table" then error(("plot: %s must be a tensor or a list of numbers, got %s"):format(what, type(v)), 3) end
   return v
-end
-
-local function data_file(rows)
-  local name = os.tmpname()
-  local f = assert(io.open(name, "w"))
-  f:write(table.concat(rows, "\n"), "\n")
-  f:close()
-  return name
 end
 
 local function remove_all(names) for _, name in ipairs(names) do os.remove(name) end end
