@@ -1,6 +1,6 @@
 -- Writes docs/reference.md from the docstrings: those attached to Swift functions at
 -- registration, and for Lua functions the `---` comment above their definition (mpm.doc reads
--- it from the source, lua/mpm/init.lua):
+-- it from the source, lua/mpm/help.lua):
 --   mpmlua tools/gen_docs.lua [--out docs/reference.md]     (make docs)
 -- Every function in the mpm table (recursively) and every method of the userdata types is
 -- listed with its docstring, so the reference can not drift from the code.
