@@ -20,12 +20,8 @@ for _, entry in ipairs(layers) do
   if entry.as or entry.exports then
     local before = names_in(mpm)
     local module = require(entry.module)
-    if type(module) == "function" then
-      module(mpm)   -- the old form, `return function(mpm) ... end`, until every module returns its table
-    else
-      if entry.as then mpm[entry.as] = module end
-      for name, field in pairs(entry.exports or {}) do mpm[name] = module[field] end
-    end
+    if entry.as then mpm[entry.as] = module end
+    for name, field in pairs(entry.exports or {}) do mpm[name] = module[field] end
     for name in pairs(names_in(mpm)) do
       if not before[name] then layers.defined_by[name] = entry.module end
     end
