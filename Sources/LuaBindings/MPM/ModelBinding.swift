@@ -8,17 +8,10 @@ import Tensors
 /// `mpm._mpm.new_model`, `forward`, `config`, `backbone`, `new_backbone`: the Swift side of
 /// `mpm.MPM` (lua/mpm/tasks/model.lua).
 enum ModelBinding {
-    /// Option names of mpm.MPM{...} besides `preset`, with the config field each sets.
-    static let intOptions: [(String, WritableKeyPath<MPMConfig, Int>)] = [
-        ("input_features", \.inputFeatures), ("particle_types", \.particleTypes),
-        ("encoder_dim", \.encoderDim), ("encoder_depth", \.encoderDepth), ("encoder_heads", \.encoderHeads),
-        ("registers", \.registers), ("decoder_dim", \.decoderDim), ("decoder_depth", \.decoderDepth),
-        ("decoder_heads", \.decoderHeads), ("mask_tokens", \.maskTokens),
-    ]
-    static let numberOptions: [(String, WritableKeyPath<MPMConfig, Double>)] = [
-        ("ff_mult", \.ffMult), ("layerscale_init", \.layerscaleInit),
-    ]
-    static var optionNames: [String] { ["preset"] + intOptions.map { $0.0 } + numberOptions.map { $0.0 } }
+    /// Option names of mpm.MPM{...}: a preset and the config fields (MPMConfig's names).
+    static var optionNames: [String] {
+        ["preset"] + MPMConfig.integerFields.map(\.name) + MPMConfig.numberFields.map(\.name)
+    }
 
     /// A configuration from an options table: a preset (default "small") with fields overridden.
     static func config(_ lua: LuaState, _ index: Int32, function: String) throws -> MPMConfig {
@@ -27,17 +20,17 @@ enum ModelBinding {
         guard var c = MPMConfig.preset(presetName) else {
             throw LuaError.argument(index, "\(function): unknown preset '\(presetName)' (expected one of: \(MPMConfig.presetNames.joined(separator: ", ")))")
         }
-        for (name, path) in intOptions { if let v = try lua.option(index, name, lua.integer) { c[keyPath: path] = v } }
-        for (name, path) in numberOptions { if let v = try lua.option(index, name, lua.number) { c[keyPath: path] = v } }
+        for (name, field) in MPMConfig.integerFields { if let v = try lua.option(index, name, lua.integer) { c[keyPath: field] = v } }
+        for (name, field) in MPMConfig.numberFields { if let v = try lua.option(index, name, lua.number) { c[keyPath: field] = v } }
         try c.validate()
         return c
     }
 
     /// Pushes a configuration as a plain table (the keys `config` accepts, without preset).
     static func push(_ lua: LuaState, _ c: MPMConfig) {
-        lua.newTable(hash: Int32(intOptions.count + numberOptions.count))
-        for (name, path) in intOptions { lua.push(c[keyPath: path]); lua.setRawField(-2, name) }
-        for (name, path) in numberOptions { lua.push(c[keyPath: path]); lua.setRawField(-2, name) }
+        lua.newTable(hash: Int32(MPMConfig.integerFields.count + MPMConfig.numberFields.count))
+        for (name, field) in MPMConfig.integerFields { lua.push(c[keyPath: field]); lua.setRawField(-2, name) }
+        for (name, field) in MPMConfig.numberFields { lua.push(c[keyPath: field]); lua.setRawField(-2, name) }
     }
 
     static func model(_ lua: LuaState, _ index: Int32) throws -> MPMModel {
