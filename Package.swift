@@ -1,8 +1,8 @@
 // swift-tools-version:6.0
 // mpmlua: a Swift compute core for masked particle modelling, embedded in Lua 5.4.
 // Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport, CMPISupport, CCPU -> Tensors -> NN
-// -> JetData -> MPM -> LuaBindings -> mpmlua. Each target imports only targets before it in that
-// list; only LuaBindings and mpmlua see Lua (CLua, CSupport).
+// -> JetData -> MPM -> DistributedJob -> LuaBindings -> mpmlua. Each target imports only targets
+// before it in that list; only LuaBindings and mpmlua see Lua (CLua, CSupport).
 import PackageDescription
 
 /// Numeric targets are compiled optimised even in debug and test builds: an unoptimised
@@ -33,7 +33,7 @@ let package = Package(
         // C side of the Lua boundary: the trampoline, pending errors, the heap-tracking
         // collector, the Ctrl-C hook, static inline wrappers for Lua macros.
         .target(name: "CSupport", dependencies: ["CLua"], cSettings: optimisedC),
-        // MPI over MPI_COMM_WORLD for mpm.distributed: handle macros resolved in C, error codes
+        // MPI over MPI_COMM_WORLD for DistributedJob: handle macros resolved in C, error codes
         // returned (MPI_ERRORS_RETURN). No Lua.
         .target(name: "CMPISupport", dependencies: ["CMPI"], cSettings: optimisedC),
         // cpuid flags (vendor, AVX2, AVX-512) for choosing OpenBLAS kernels. No Lua, no BLAS.
@@ -44,11 +44,14 @@ let package = Package(
         // Modules, losses, optimiser kernels, state dicts.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
         // HDF5 files, jet datasets, packed batches, loaders, preprocessing, masking, and the
-        // checkpoint format (needs NN for modules' state dicts).
+        // saved-value file and records (needs NN for modules' state dicts).
         .target(name: "JetData", dependencies: ["Tensors", "NN", "CHDF5", "CHDF5Support"], swiftSettings: optimised),
         .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
-        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "CMPISupport", "Tensors", "NN", "JetData", "MPM"]),
-        .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "Tensors", "CLua", "CEdit", "CSupport"]),
+        // The process's place in an MPI job and the collectives on tensors, with Swift errors
+        // (not named Distributed: that is the Swift toolchain's module for distributed actors).
+        .target(name: "DistributedJob", dependencies: ["CMPISupport", "Tensors"], swiftSettings: optimised),
+        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "JetData", "MPM", "DistributedJob"]),
+        .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "DistributedJob", "Tensors", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: optimised),
         // Helpers shared by the test targets (finite-difference gradient checks, packed offsets).
@@ -56,7 +59,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], swiftSettings: optimised),
         .testTarget(name: "JetDataTests", dependencies: ["JetData", "NN"], swiftSettings: optimised),
         .testTarget(name: "MPMTests", dependencies: ["MPM", "TestSupport"], swiftSettings: optimised),
-        .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "CLua", "CSupport"]),
+        .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "MPM", "JetData", "Tensors", "CLua", "CSupport"]),
     ],
     swiftLanguageModes: [.v5]
 )

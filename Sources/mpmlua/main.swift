@@ -1,4 +1,5 @@
 // mpmlua: runs Lua scripts with the mpm library, or an interactive REPL.
+import DistributedJob
 import Foundation
 import LuaBindings
 import Tensors

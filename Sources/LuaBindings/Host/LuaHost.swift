@@ -1,5 +1,6 @@
 import CLua
 import CSupport
+import DistributedJob
 import Foundation
 
 /// One Lua state with the standard libraries and mpm loaded, and the ways the command line
