@@ -55,11 +55,11 @@ end
 --- layers.entry(name) -> the entry of a module or of the package holding it, or nil.
 ---   layers.entry("mpm.train.run").level   --> 11
 function layers.entry(name)
-  local package = layers.package(name)
+  local holder = layers.package(name)
   local found
   for _, entry in ipairs(layers) do
     if entry.module == name then return entry end
-    if entry.module == package then found = found or entry end
+    if entry.module == holder then found = found or entry end
   end
   return found
 end

@@ -54,6 +54,26 @@ local function level_of(name)
   return entry and entry.level
 end
 
+-- The locals of a file bound to a table of the core: {nn = "nn"} for `local nn = mpm.nn` or
+-- `local nn = require("mpm.core").nn` (several names at once too: `local a, b = mpm.a, mpm.b`).
+local function aliases_of(code)
+  local aliases = {}
+  for _, line in ipairs(code) do
+    local names, values = line:match("^local%s+([%w_,%s]+)=%s*(.-)%s*$")
+    if names then
+      local list = {}
+      for alias in names:gmatch("[%w_]+") do list[#list + 1] = alias end
+      local k = 0
+      for value in (values .. ","):gmatch("%s*([^,]-)%s*,") do
+        k = k + 1
+        local field = value:match("^mpm%.([%a_][%w_]*)$") or value:match("^require%s*%(%s*[\"']mpm%.core[\"']%s*%)%.([%a_][%w_]*)$")
+        if field and list[k] then aliases[list[k]] = field end
+      end
+    end
+  end
+  return aliases
+end
+
 -- The breaches of the stated order in `files` ({path=, module=, source=}...), each as
 -- "path:line: what (the rule)". defined_by maps the Lua-defined names of mpm ("train",
 -- "nn.Module") to the module that defines them (layers.defined_by, filled in by init.lua).
@@ -64,17 +84,17 @@ local function check(files, defined_by)
     local name = file.module
     -- init.lua and its list are the assembler: the one place that writes mpm.
     if name ~= "mpm" and name ~= "mpm.layers" then
-      local package, level = layers.package(name), level_of(name)
+      local own_package, level = layers.package(name), level_of(name)
       if level == nil then report(file, 1, ("%s is not in the stated order (add it to lua/mpm/layers.lua)"):format(name)) end
       level = level or math.huge
       local code = lines_of(blank(file.source, false))   -- comments out, strings kept (require names)
       local bare = lines_of(blank(file.source, true))    -- comments and string contents out
-      local aliases = {}   -- local name -> the core table it is bound to ("nn" for `local nn = mpm.nn`)
+      local aliases = aliases_of(code)
       -- A Lua-defined name reached from another package: `mpm.A.B`, or `X.B` with X an alias of
       -- mpm.A (via = "X").
       local function reached(line, key, inner, via)
         local owner = defined_by[key] and key or (inner and defined_by[key .. "." .. inner] and key .. "." .. inner)
-        if owner and layers.package(defined_by[owner]) ~= package then
+        if owner and layers.package(defined_by[owner]) ~= own_package then
           local shown = via and ("%s.%s (mpm.%s)"):format(via, inner, owner) or "mpm." .. owner
           report(file, line, ("%s reaches %s (defined by %s) through the mpm table: require %s at the top")
             :format(name, shown, defined_by[owner], defined_by[owner]))
@@ -85,7 +105,7 @@ local function check(files, defined_by)
           local target = level_of(required)
           if required == "mpm" then
             report(file, number, name .. " requires mpm, the assembled table: require the modules it uses")
-          elseif required ~= "mpm.core" and layers.package(required) ~= package then
+          elseif required ~= "mpm.core" and layers.package(required) ~= own_package then
             if target == nil then
               report(file, number, ("%s requires %s, which is not in the stated order"):format(name, required))
             elseif target >= level then
@@ -95,17 +115,6 @@ local function check(files, defined_by)
           end
           if not line:match("^%S") then
             report(file, number, ("%s requires %s inside a function or block: requires go at the top of the file"):format(name, required))
-          end
-        end
-        local names, values = line:match("^local%s+([%w_,%s]+)=%s*(.-)%s*$")
-        if names then
-          local list = {}
-          for alias in names:gmatch("[%w_]+") do list[#list + 1] = alias end
-          local k = 0
-          for value in (values .. ","):gmatch("%s*([^,]-)%s*,") do
-            k = k + 1
-            local field = value:match("^mpm%.([%a_][%w_]*)$") or value:match("^require%s*%(%s*[\"']mpm%.core[\"']%s*%)%.([%a_][%w_]*)$")
-            if field and list[k] then aliases[list[k]] = field end
           end
         end
       end
@@ -156,6 +165,14 @@ found = one("mpm.tasks.task", 'return function(mpm)\n  require "mpm.nn" (mpm)\n 
 T.equal(found:match("task%.lua:1: .*old form") ~= nil and found:match("task%.lua:2: .*inside a function or block") ~= nil
   and found:match("task%.lua:3: .*writes into the mpm table") ~= nil, true, found)
 T.equal(one("mpm.newthing", "return {}\n"):match("not in the stated order") ~= nil, true, "a file the order does not name")
+
+-- init.lua recorded which module defines each name: a file of mpm.nn using mpm.train or
+-- mpm.data.preprocessing through the mpm table is caught with the names it really has.
+local real = check({ example("mpm.nn.example", 'local mpm = require "mpm.core"\nlocal run = mpm.train.run\n'
+  .. 'local data = mpm.data\nlocal f = data.preprocessing\nreturn {}\n') }, layers.defined_by)
+T.equal(#real, 2, table.concat(real, "\n"))
+T.equal(real[1]:match(":2: .*reaches mpm%.train %(defined by mpm%.train%)") ~= nil, true, real[1])
+T.equal(real[2]:match(":4: .*reaches data%.preprocessing %(mpm%.data%.preprocessing%) %(defined by mpm%.data%)") ~= nil, true, real[2])
 
 -- Every module of lua/mpm keeps the order.
 local root = debug.getinfo(1, "S").source:sub(2):match("^(.*)/lua/tests/[^/]*$") or "."
