@@ -30,13 +30,13 @@ function backbone.from_spec(spec, o)
     local preset, why = tasks.preset(o.preset)
     if not preset then error("--preset: " .. why, 0) end
     local model = model_file.MPM(preset.model)
-    return model:backbone(), { kind = "random", dim = preset.model.encoder_dim, preset = o.preset }
+    return model:backbone(), { kind = "random", dim = preset.model.encoder_dim, preset = o.preset, config = model.config }
   end
   if type(spec) ~= "string" then error(("backbone: expected a backbone file, 'random' or 'none', got %s"):format(type(spec)), 2) end
   if not files.exists(spec) then error(("--backbone: no such file %s (a backbone.h5, 'random' or 'none')"):format(spec), 0) end
   local bb, record = model_file.load_backbone(spec)
   return bb, { kind = "file", path = spec, dim = record.config.encoder_dim, preprocessing = record.preprocessing,
-    task = record.task, preset = record.preset }
+    task = record.task, preset = record.preset, config = record.config }
 end
 
 return backbone

@@ -6,11 +6,13 @@
 local mpm = require "mpm.core"
 local cli = require "mpm.cli"
 local options = require "mpm.options"
+local autograd = require "mpm.autograd"
 local stats = require "mpm.stats"
 local tabular = require "mpm.tabular"
 local plot = require "mpm.plot"
 local nn = require "mpm.nn"
 local data = require "mpm.data"
+local model_file = require "mpm.tasks.model"
 local backbones = require "mpm.backbone"
 local train = require "mpm.train"
 local finetune = require "mpm.finetune"
@@ -110,13 +112,45 @@ local function classification(o)
   end
   return {
     head = function(dim) return nn.ClassAttentionClassifier(dim, o.classes) end,
-    evaluate = function(fit, test_loader, test_ds)
+    evaluate = function(fit, test_loader, test_ds, record, pre_path)
+      downstream.save_model(files.join(o.out, "model.h5"), { backbone = fit.backbone, config = record.config,
+        head = fit.head, dim = record.dim, classes = o.classes, class_names = o.class_names, preprocessing = pre_path })
       local scores, labels, indices = downstream.predict(fit.predict, test_loader)
       downstream.save_predictions(files.join(o.out, "predictions.h5"), scores, labels,
         { jet_indices = indices, classes = o.class_names or nil, file = test_ds.path })
       return score(scores, labels, math.max(o.classes, 2)), scores:size(1)
     end,
   }
+end
+
+--- mpm.downstream.save_model(path, {backbone=, config=, head=, dim=, classes=, class_names=,
+--- preprocessing=}): a classifier fine-tuned by classify as a "finetuned-model" record
+--- (mpm.records): the backbone's config and weights (none for a head on the inputs), the
+--- class-attention head's sizes and weights, the class names and the preprocessing it expects.
+function downstream.save_model(path, m)
+  mpm.records.save(path, "finetuned-model", {
+    backbone = m.backbone and { config = m.config, state = m.backbone:state_dict() } or nil,
+    head = { type = "ClassAttentionClassifier", dim = m.dim, classes = m.classes, state = m.head:state_dict() },
+    class_names = m.class_names or nil, preprocessing = m.preprocessing,
+  })
+end
+
+--- mpm.downstream.load_model(path) -> predict, record: a fine-tuned classifier saved by classify
+--- (OUT/model.h5) rebuilt: predict(batch) -> logits [B, classes] in eval mode without gradients
+--- (batches preprocessed with record.preprocessing).
+---   local predict, record = mpm.downstream.load_model("runs/jc/model.h5")
+function downstream.load_model(path)
+  local saved = mpm.records.load(path, "finetuned-model")
+  local backbone = saved.backbone and model_file.new_backbone(saved.backbone.config) or false
+  if backbone then backbone:load_state_dict(saved.backbone.state); backbone:eval() end
+  local head = nn.ClassAttentionClassifier(saved.head.dim, saved.head.classes)
+  head:load_state_dict(saved.head.state)
+  head:eval()
+  local function forward(batch)
+    if not backbone then return head(backbones.inputs(batch), batch.offsets) end
+    return head(select(2, backbone(batch.features, batch.types, batch.offsets)))
+  end
+  return function(batch) return autograd.no_grad(forward, batch) end, saved
 end
 
 --- mpm.downstream.read_result(path) -> the table of a run's result.json.
@@ -131,10 +165,10 @@ end
 --- in downstream.OPTIONS (the protocol scripts' command lines show the same ones): data, val
 --- and test are jet files (or opened datasets) whose labels are 1..classes; the head is
 --- mpm.nn.ClassAttentionClassifier. Writes out/result.json (metrics by name, options, backbone,
---- times) and out/predictions.h5. A run whose out/result.json exists is read back, not redone.
+--- times), out/predictions.h5 and out/model.h5 (downstream.load_model). A run whose out/result.json exists is read back, not redone.
 --- task = {head = function(dim, record) -> module, input = "set" | "particles", loss =
 --- function(logits, batch) -> loss, accuracy = function(logits, batch) -> correct, count,
---- evaluate = function(fit, test_loader, test_ds, record) -> metrics, test_jets, prepare =
+--- evaluate = function(fit, test_loader, test_ds, record, preprocessing path) -> metrics, test_jets, prepare =
 --- function(train_loader) called before the head is made (optional)} replaces the
 --- classification (head, loss, validation accuracy, test metrics and prediction files) by
 --- another fine-tuning task on the same run (examples/vertexing.lua, tracks.lua); classes is
@@ -172,7 +206,7 @@ function downstream.classify(given)
     keep_best = o.keep_best, out = files.join(o.out, "train"), overwrite = true, quiet = o.quiet,
     input = task.input, accuracy = task.accuracy }
   local t_train = mpm.clock() - t0
-  local metrics, test_jets = task.evaluate(fit, test_loader, test_ds, record)
+  local metrics, test_jets = task.evaluate(fit, test_loader, test_ds, record, pre_path)
   local result = {
     protocol = o.protocol, metrics = metrics,
     backbone = { spec = o.backbone, kind = record.kind, task = record.task, preset = record.preset or o.preset,

@@ -141,8 +141,8 @@ local function clone_state(m) local sd = {}; for k, t in pairs(m:state_dict()) d
 
 --- mpm.finetune.run{head=, loader=, steps=, backbone=, mode="finetune", ...} -> result: options and
 --- defaults in finetune.OPTIONS. result = {step, first_loss, last_loss, best = {loss, step,
---- accuracy}, val, elapsed, steps_per_second, stopped_early, metrics, checkpoint, predict =
---- function(batch) -> logits}. Under mpirun with a sharded loader (train.sharded) the ranks train
+--- accuracy}, val, elapsed, steps_per_second, stopped_early, metrics, checkpoint, head, backbone
+--- (the trained modules), predict = function(batch) -> logits}. Under mpirun with a sharded loader (train.sharded) the ranks train
 --- one head data-parallel; with an unsharded loader each rank trains its own (a sweep).
 function finetune.run(given)
   local o = check(given)
@@ -230,7 +230,7 @@ function finetune.run(given)
     step = summary.step, first_loss = summary.first_loss, last_loss = summary.last_loss, val = summary.val,
     best = best.head and { loss = best.loss, step = best.step, accuracy = best.accuracy } or nil,
     elapsed = summary.elapsed, steps_per_second = summary.steps_per_second, stopped_early = summary.stopped or false,
-    metrics = run:metrics_path(), checkpoint = run.saver and run.saver.path,
+    metrics = run:metrics_path(), checkpoint = run.saver and run.saver.path, head = head, backbone = backbone or nil,
     predict = function(batch) return autograd.no_grad(forward, batch, true) end,
   }
 end

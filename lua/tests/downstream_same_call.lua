@@ -30,4 +30,14 @@ end
 T.equal(comparable(from_lua), comparable(from_script), "the same result from the REPL and the script")
 T.equal(from_lua.options.batch_size, 64, "the script's default batch size is classify's")
 T.equal(from_lua.options.val_jets, 300, "the script's default validation size is classify's")
+
+-- The fine-tuned classifier saved beside the result (a finetuned-model record) predicts the
+-- test jets as the run did.
+local predict, saved = mpm.downstream.load_model(base .. "_lua/model.h5")
+T.equal(saved.head.classes, 10, "the record's head")
+local pre = mpm.data.load_preprocessing(saved.preprocessing)
+local test = mpm.data.open(data("jetclass_test.h5")):loader { batch_size = 250, seed = 3, preprocessing = pre, max_jets = 200 }
+local scores = mpm.downstream.predict(predict, test)
+local written = mpm.load(base .. "_lua/predictions.h5").scores
+T.close((scores - written):abs():max():item(), 0, 1e-5, "the loaded model's scores are the run's predictions")
 os.execute("rm -rf '" .. base .. "'_*")

@@ -48,10 +48,14 @@ end
 --- training ran), so when that does not exist the file of that name beside the backbone is used.
 ---   local bb, record = mpm.load_backbone("runs/cfm/backbone.h5")
 ---   local pre = mpm.data.load_preprocessing(record.preprocessing)
+--- mpm.tasks.model.new_backbone(config) -> backbone: a fresh encoder of a saved config (a
+--- backbone record's or a fine-tuned model's), weights to be loaded by the caller.
+function model.new_backbone(config) return core.new_backbone(config) end
+
 function model.load_backbone(path)
   local ok, saved = pcall(mpm.records.load, path, "backbone")
   if not ok then error("load_backbone: " .. saved, 2) end
-  local bb = core.new_backbone(saved.config)
+  local bb = model.new_backbone(saved.config)
   bb:load_state_dict(saved.state)
   saved.state = nil
   local pre = saved.preprocessing
