@@ -1,32 +1,3 @@
-/// The base that countable things (dims, indices, positions in a list) are counted from: 0 in
-/// Swift, 1 in Lua. It is a value passed to whoever needs it, never a process-wide setting:
-/// index-taking ops take the base of their index tensors (`indexSelect(0, index: i, indexBase: 1)`),
-/// a module's generic forward takes the caller's base (`forward(inputs, base: .one)`), and a
-/// `TensorError` quotes dims and positions in whatever base renders it (`message` in Swift is
-/// 0-based; the Lua bindings render `message(base: .one)`).
-///
-/// ```swift
-/// let rows = try table.indexSelect(0, index: luaIds, indexBase: .one)   // ids counted from 1
-/// let b: IndexBase = 1                                                  // literals work too
-/// ```
-public struct IndexBase: Hashable, Sendable, ExpressibleByIntegerLiteral, CustomStringConvertible {
-    /// The number the first element is called by (0 or 1).
-    public let value: Int
-
-    public init(_ value: Int) { self.value = value }
-    public init(integerLiteral value: Int) { self.value = value }
-
-    /// Swift's convention: the first element is 0.
-    public static let zero = IndexBase(0)
-    /// Lua's convention: the first element is 1.
-    public static let one = IndexBase(1)
-
-    /// How a 0-based position is called in this base.
-    @inline(__always) public func shown(_ zeroBased: Int) -> Int { zeroBased + value }
-
-    public var description: String { String(value) }
-}
-
 /// The error every user-reachable check throws. The message names the op first and states the
 /// problem in the user's terms (shapes, values), e.g. `add: shapes [3,4] and [5] cannot broadcast`.
 ///

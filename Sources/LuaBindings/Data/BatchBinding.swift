@@ -48,15 +48,15 @@ enum BatchBinding {
             let p = try b.batch.padded(length: length)
             lua.newTable(hash: 7)
             lua.push(p.features); lua.setRawField(-2, "features")
-            lua.push(try IndexShift.shifted(p.types, by: 1, where: p.mask, fill: 0)); lua.setRawField(-2, "types")
+            lua.push(try IndexBase.zero.rebase(p.types, to: .one, where: p.mask, fill: 0)); lua.setRawField(-2, "types")
             lua.push(p.mask); lua.setRawField(-2, "mask")
             lua.push(try b.oneBased("labels", p.labels)); lua.setRawField(-2, "labels")
             lua.push(p.jets); lua.setRawField(-2, "jets")
             if let v = p.vertexIds {
-                lua.push(try IndexShift.shifted(v, by: 1, where: p.mask, fill: 0)); lua.setRawField(-2, "vertex_ids")
+                lua.push(try IndexBase.zero.rebase(v, to: .one, where: p.mask, fill: 0)); lua.setRawField(-2, "vertex_ids")
             }
             if let v = p.trackTypes {
-                lua.push(try IndexShift.shifted(v, by: 1, where: p.mask, fill: 0)); lua.setRawField(-2, "track_types")
+                lua.push(try IndexBase.zero.rebase(v, to: .one, where: p.mask, fill: 0)); lua.setRawField(-2, "track_types")
             }
             return 1
         }
@@ -93,14 +93,14 @@ enum BatchBinding {
             return t
         }
         func code(_ key: String) throws -> Tensor? {
-            try lua.option(1, key, { try lua.tensor($0) }).map { try IndexShift.shifted($0, by: -1) }
+            try lua.option(1, key, { try lua.tensor($0) }).map { try IndexBase.one.rebase($0, to: .zero) }
         }
         let kindName = try lua.option(1, "kind", { try lua.string($0) }) ?? "jetclass"
         guard let kind = JetKind(rawValue: kindName) else {
             throw LuaError.argument(1, "mpm.data.batch: unknown kind '\(kindName)' (expected jetclass or btag)")
         }
         let batch = try SetBatch(kind: kind, features: try required("features"),
-                                 types: try IndexShift.shifted(try required("types"), by: -1),
+                                 types: try IndexBase.one.rebase(try required("types"), to: .zero),
                                  offsets: try required("offsets"), labels: try code("labels"),
                                  jets: try lua.option(1, "jets", { try lua.tensor($0) }),
                                  vertexIds: try code("vertex_ids"), trackTypes: try code("track_types"))

@@ -49,7 +49,7 @@ enum DatasetBinding {
                 }
                 batch = try ds.read((first - 1)..<last)
             } else if let t = try tensorClass.test(lua, 2) {
-                batch = try ds.read(indices: try IndexShift.shifted(t, by: -1).toInt64Array().map { Int($0) })
+                batch = try ds.read(indices: try IndexBase.one.rebase(t, to: .zero).toInt64Array().map { Int($0) })
             } else if lua.type(2) == LUA_TTABLE {
                 batch = try ds.read(indices: try lua.integers(inTable: 2, what: "indices").map { $0 &- 1 })
             } else {

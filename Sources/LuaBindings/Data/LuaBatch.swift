@@ -18,7 +18,7 @@ final class LuaBatch {
     /// `t` with every code shifted to 1-based, cached under `key`.
     func oneBased(_ key: String, _ t: Tensor) throws -> Tensor {
         if let done = cache[key] { return done }
-        let shifted = try IndexShift.shifted(t, by: 1)
+        let shifted = try IndexBase.zero.rebase(t, to: .one)
         cache[key] = shifted
         return shifted
     }

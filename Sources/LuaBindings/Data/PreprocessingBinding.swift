@@ -52,7 +52,7 @@ enum PreprocessingBinding {
                 BatchBinding.push(lua, LuaBatch(out, split: b.split))
                 return 1
             }
-            let types = try IndexShift.shifted(try lua.tensor(3), by: -1)
+            let types = try IndexBase.one.rebase(try lua.tensor(3), to: .zero)
             lua.push(try p.transform(features: try lua.tensor(2), types: types, seed: try lua.dataSeed(4)))
             return 1
         }
@@ -60,7 +60,7 @@ enum PreprocessingBinding {
             pre:inverse(features [, types]) -> tensor
             Back to physical units; with types (1..8), neutral impact parameters become exact zeros.
             """) { lua, p in
-            let types = try lua.optionalTensor(3).map { try IndexShift.shifted($0, by: -1) }
+            let types = try lua.optionalTensor(3).map { try IndexBase.one.rebase($0, to: .zero) }
             lua.push(try p.inverse(features: try lua.tensor(2), types: types))
             return 1
         }

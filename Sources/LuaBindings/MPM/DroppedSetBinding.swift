@@ -13,7 +13,7 @@ final class LuaDroppedSet {
 
     func oneBased(_ key: String, _ t: Tensor) throws -> Tensor {
         if let done = cache[key] { return done }
-        let shifted = try IndexShift.shifted(t, by: 1)
+        let shifted = try IndexBase.zero.rebase(t, to: .one)
         cache[key] = shifted
         return shifted
     }
@@ -45,15 +45,15 @@ enum DroppedSetBinding {
             return t
         }
         let features = try field("features", required: true)!
-        let types = try IndexShift.shifted(try field("types", required: true)!, by: -1)
+        let types = try IndexBase.one.rebase(try field("types", required: true)!, to: .zero)
         let offsets = try field("offsets", required: true)!
         let n = features.dim >= 1 ? features.shape[0] : 0
         let all = try Tensor.arange(Double(n), dtype: .i64)
-        let ranks = try field("ranks", required: false).map { try IndexShift.shifted($0, by: -1) } ?? all
-        let rows = try field("rows", required: false).map { try IndexShift.shifted($0, by: -1) } ?? all
+        let ranks = try field("ranks", required: false).map { try IndexBase.one.rebase($0, to: .zero) } ?? all
+        let rows = try field("rows", required: false).map { try IndexBase.one.rebase($0, to: .zero) } ?? all
         return DroppedSet(features: features, types: types, offsets: offsets, ranks: ranks, rows: rows,
                           jetFeatures: try field("jet_features", required: false) ?? features,
-                          jetTypes: try field("jet_types", required: false).map { try IndexShift.shifted($0, by: -1) } ?? types,
+                          jetTypes: try field("jet_types", required: false).map { try IndexBase.one.rebase($0, to: .zero) } ?? types,
                           jetOffsets: try field("jet_offsets", required: false) ?? offsets,
                           encodedOffsets: try field("encoded_offsets", required: false))
     }

@@ -14,7 +14,7 @@ enum MetricsBinding {
             [N] (counting from 1) or scores [N, C] (the first largest score of a row is its class);
             labels are class numbers [N] counting from 1.
             """) { lua in
-            lua.push(try Metrics.accuracy(try input(lua, 1, "accuracy", "pred"), try input(lua, 2, "accuracy", "labels"), classBase: 1))
+            lua.push(try Metrics.accuracy(try input(lua, 1, "accuracy", "pred"), try input(lua, 2, "accuracy", "labels"), classBase: .one))
             return 1
         }
         lua.register("balanced_accuracy", in: table, doc: """
@@ -24,7 +24,7 @@ enum MetricsBinding {
             labels as in mpm.metrics.accuracy.
             """) { lua in
             let f = "balanced_accuracy"
-            lua.push(try Metrics.balancedAccuracy(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"), classBase: 1))
+            lua.push(try Metrics.balancedAccuracy(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"), classBase: .one))
             return 1
         }
         lua.register("confusion_matrix", in: table, doc: """
@@ -37,7 +37,7 @@ enum MetricsBinding {
             let f = "confusion_matrix"
             let classes = lua.isNoneOrNil(3) ? nil : try lua.integer(3)
             lua.push(try Metrics.confusionMatrix(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"),
-                                            classes: classes, classBase: 1))
+                                            classes: classes, classBase: .one))
             return 1
         }
         lua.register("roc_curve", in: table, doc: """
@@ -132,7 +132,7 @@ enum MetricsBinding {
             """) { lua in
             let f = "connected_components"
             lua.push(try Metrics.connectedComponents(pairScores: try input(lua, 1, f, "pair_scores"),
-                                                     points: try lua.integer(2), base: 1))
+                                                     points: try lua.integer(2), base: .one))
             return 1
         }
         lua.register("pair_partition", in: table, doc: """
@@ -159,7 +159,7 @@ enum MetricsBinding {
             """) { lua in
             let f = "balanced_accuracy_by_group"
             let scores = try Metrics.balancedAccuracyByGroup(try input(lua, 1, f, "pred"), try input(lua, 2, f, "labels"),
-                                                             groups: try input(lua, 3, f, "groups"), classBase: 1)
+                                                             groups: try input(lua, 3, f, "groups"), classBase: .one)
             for pick in [true, false] {
                 lua.newTable(hash: Int32(scores.count))
                 for s in scores {

@@ -65,12 +65,12 @@ enum ModelBinding {
         }
         let mask = lua.top
         defer { lua.pop() }
-        return try MaskedJets(features: try tensor(index, "features"), types: try IndexShift.shifted(try tensor(index, "types"), by: -1),
+        return try MaskedJets(features: try tensor(index, "features"), types: try IndexBase.one.rebase(try tensor(index, "types"), to: .zero),
                               offsets: try tensor(index, "offsets"),
-                              kept: try IndexShift.shifted(try tensor(mask, "kept"), by: -1), keptOffsets: try tensor(mask, "kept_offsets"),
-                              dropped: try IndexShift.shifted(try tensor(mask, "dropped"), by: -1),
+                              kept: try IndexBase.one.rebase(try tensor(mask, "kept"), to: .zero), keptOffsets: try tensor(mask, "kept_offsets"),
+                              dropped: try IndexBase.one.rebase(try tensor(mask, "dropped"), to: .zero),
                               droppedOffsets: try tensor(mask, "dropped_offsets"),
-                              droppedRanks: try IndexShift.shifted(try tensor(mask, "ranks"), by: -1))
+                              droppedRanks: try IndexBase.one.rebase(try tensor(mask, "ranks"), to: .zero))
     }
 
     static func register(_ lua: LuaState, in core: Int32) {

@@ -152,7 +152,7 @@ enum TaskBinding {
             let r = try t.sample(input, target: target, options: o)
             lua.newTable(hash: 2)
             if let f = r.features { lua.push(f); lua.setRawField(-2, "features") }
-            if let ty = r.types { lua.push(try IndexShift.shifted(ty, by: 1)); lua.setRawField(-2, "types") }
+            if let ty = r.types { lua.push(try IndexBase.zero.rebase(ty, to: .one)); lua.setRawField(-2, "types") }
             return 1
         }
     }

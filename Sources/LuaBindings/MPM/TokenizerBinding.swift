@@ -59,13 +59,13 @@ enum TokenizerBinding {
             lua.push(l.reconstruction); lua.setRawField(-2, "reconstruction")
             lua.push(l.codebook); lua.setRawField(-2, "codebook")
             lua.push(l.commitment); lua.setRawField(-2, "commitment")
-            lua.push(try IndexShift.shifted(l.codes, by: 1)); lua.setRawField(-2, "codes")
+            lua.push(try IndexBase.zero.rebase(l.codes, to: .one)); lua.setRawField(-2, "codes")
             return 1
         }
         lua.register("tokenizer_codes", in: core, doc: "internal: 1-based codes [T] of every particle of a batch") { lua in
             let t = try tokenizer(lua, 1)
             let (f, o) = try jets(lua, 2)
-            lua.push(try IndexShift.shifted(try t.codes(f, offsets: o), by: 1))
+            lua.push(try IndexBase.zero.rebase(try t.codes(f, offsets: o), to: .one))
             return 1
         }
         lua.register("tokenizer_init", in: core, doc: "internal: k-means initialisation of the codebook from a batch") { lua in

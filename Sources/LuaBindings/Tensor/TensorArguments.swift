@@ -36,14 +36,6 @@ extension LuaState {
         throw typeError(index, expected: "tensor or number")
     }
 
-    /// A tensor, or a number made into a 0-d f32 tensor (for functions that take either).
-    func tensorOrScalar(_ index: Int32) throws -> Tensor {
-        switch try operand(index) {
-        case .tensor(let tensor): return tensor
-        case .number(let value): return try Tensor.full([], value: value)
-        }
-    }
-
     // MARK: Dimensions and shapes (1-based in Lua, 0-based in Swift)
 
     /// A dimension argument: 1..n count from the front, -1..-n from the back; 0 is an error.

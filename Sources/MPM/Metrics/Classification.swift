@@ -15,7 +15,7 @@ import Tensors
 extension Metrics {
     /// Predicted and true classes (counting from 0), checked to be the same, non-zero length;
     /// `columns` is C when the predictions are scores [N, C].
-    static func classPairs(_ predictions: Tensor, _ labels: Tensor, base: Int,
+    static func classPairs(_ predictions: Tensor, _ labels: Tensor, base: IndexBase,
                            _ function: String) throws -> (pred: [Int], truth: [Int], columns: Int?) {
         let (pred, columns) = try Metrics.predictions(predictions, base: base, function)
         let truth = try classes(labels, base: base, function, "labels")
@@ -24,7 +24,7 @@ extension Metrics {
     }
 
     /// The fraction of predictions equal to the label.
-    public static func accuracy(_ predictions: Tensor, _ labels: Tensor, classBase: Int = 0) throws -> Double {
+    public static func accuracy(_ predictions: Tensor, _ labels: Tensor, classBase: IndexBase = .zero) throws -> Double {
         let (pred, truth, _) = try classPairs(predictions, labels, base: classBase, "accuracy")
         return Double(zip(pred, truth).lazy.filter { $0 == $1 }.count) / Double(pred.count)
     }
@@ -32,7 +32,7 @@ extension Metrics {
     /// The mean over the classes present in `labels` of the recall (the fraction of that class's
     /// samples predicted as it), as scikit-learn's `balanced_accuracy_score`; classes that are
     /// only predicted, never true, do not count.
-    public static func balancedAccuracy(_ predictions: Tensor, _ labels: Tensor, classBase: Int = 0) throws -> Double {
+    public static func balancedAccuracy(_ predictions: Tensor, _ labels: Tensor, classBase: IndexBase = .zero) throws -> Double {
         let (pred, truth, _) = try classPairs(predictions, labels, base: classBase, "balanced_accuracy")
         return balancedAccuracy(pred, truth)
     }
@@ -53,20 +53,20 @@ extension Metrics {
     /// number is an error), otherwise the largest class seen in the predictions or the labels
     /// (and at least the C of scores [N, C]).
     public static func confusionMatrix(_ predictions: Tensor, _ labels: Tensor, classes: Int? = nil,
-                                       classBase: Int = 0) throws -> Tensor {
+                                       classBase: IndexBase = .zero) throws -> Tensor {
         let function = "confusion_matrix"
         let (pred, truth, columns) = try classPairs(predictions, labels, base: classBase, function)
         let top = Swift.max(pred.max()!, truth.max()!), limit = 1 << 15
         let c: Int
         if let classes {
             guard classes >= 1 else { throw TensorError("\(function): classes must be at least 1, got \(classes)") }
-            guard top < classes else { throw TensorError("\(function): class \(top + classBase) found but classes = \(classes)") }
+            guard top < classes else { throw TensorError("\(function): class \(classBase.shown(top)) found but classes = \(classes)") }
             if let columns, columns > classes {
                 throw TensorError("\(function): pred has \(columns) score columns but classes = \(classes)")
             }
             c = classes
         } else {
-            guard top < limit else { throw TensorError("\(function): class \(top + classBase) is too large for a dense [C, C] matrix") }
+            guard top < limit else { throw TensorError("\(function): class \(classBase.shown(top)) is too large for a dense [C, C] matrix") }
             c = Swift.max(top + 1, columns ?? 0)
         }
         guard c <= limit else { throw TensorError("\(function): \(c) classes are too many for a dense [C, C] matrix (at most \(limit))") }

@@ -60,17 +60,17 @@ extension Metrics {
     }
 
     /// Class numbers counting from `base`, returned counting from 0.
-    static func classes(_ t: Tensor, base: Int, _ function: String, _ name: String) throws -> [Int] {
+    static func classes(_ t: Tensor, base: IndexBase, _ function: String, _ name: String) throws -> [Int] {
         let v = try integers(t, function, name)
-        if let bad = v.first(where: { $0 < Int64(base) }) {
+        if let bad = v.first(where: { $0 < Int64(base.value) }) {
             throw TensorError("\(function): \(name) must be class numbers counting from \(base), found \(bad)")
         }
-        return v.map { Int($0) - base }
+        return v.map { Int($0) - base.value }
     }
 
     /// Predicted classes (counting from 0) from class numbers [N] counting from `base`, or from
     /// scores [N, C] (the first largest score of each row); `columns` is C for scores.
-    static func predictions(_ t: Tensor, base: Int, _ function: String) throws -> (classes: [Int], columns: Int?) {
+    static func predictions(_ t: Tensor, base: IndexBase, _ function: String) throws -> (classes: [Int], columns: Int?) {
         if t.dim == 1 { return (try classes(t, base: base, function, "pred"), nil) }
         guard t.dim == 2 else {
             throw TensorError("\(function): pred must be class numbers [N] or scores [N, C], got shape \(formatShape(t.shape))")

@@ -117,12 +117,12 @@ extension Metrics {
 
     /// Cluster labels (counting from `base`) of the connected components of one set's pair
     /// decisions [n(n-1)/2] over n points.
-    public static func connectedComponents(pairScores: Tensor, points n: Int, base: Int = 0) throws -> Tensor {
+    public static func connectedComponents(pairScores: Tensor, points n: Int, base: IndexBase = .zero) throws -> Tensor {
         let f = "connected_components"
         guard n >= 1 else { throw TensorError("\(f): n must be at least 1, got \(n)") }
         let together = try pairDecisions(pairScores, f)
         try checkPairCount(together.count, points: n, f)
-        return try Tensor(components(together[...], n: n).map { $0 + Int64(base) }, shape: [n])
+        return try Tensor(components(together[...], n: n).map { $0 + Int64(base.value) }, shape: [n])
     }
 
     public struct PairPartition {
@@ -167,7 +167,7 @@ extension Metrics {
     /// (e.g. the tracks of jets with the same multiplicity): groups [N] integers, pred and
     /// labels as in `balancedAccuracy`. Sorted by group, with the number of samples of each.
     public static func balancedAccuracyByGroup(_ predictions: Tensor, _ labels: Tensor, groups: Tensor,
-                                               classBase: Int = 0) throws -> [GroupScore] {
+                                               classBase: IndexBase = .zero) throws -> [GroupScore] {
         let f = "balanced_accuracy_by_group"
         let (pred, truth, _) = try classPairs(predictions, labels, base: classBase, f)
         let g = try integers(groups, f, "groups")
