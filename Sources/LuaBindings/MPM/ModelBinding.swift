@@ -65,12 +65,12 @@ enum ModelBinding {
         }
         let mask = lua.top
         defer { lua.pop() }
-        return try MaskedJets(features: try tensor(index, "features"), types: try IndexBase.one.rebase(try tensor(index, "types"), to: .zero),
+        func codes(_ table: Int32, _ name: String) throws -> Tensor { try IndexBase.one.rebase(try tensor(table, name), to: .zero) }
+        return try MaskedJets(features: try tensor(index, "features"), types: try codes(index, "types"),
                               offsets: try tensor(index, "offsets"),
-                              kept: try IndexBase.one.rebase(try tensor(mask, "kept"), to: .zero), keptOffsets: try tensor(mask, "kept_offsets"),
-                              dropped: try IndexBase.one.rebase(try tensor(mask, "dropped"), to: .zero),
-                              droppedOffsets: try tensor(mask, "dropped_offsets"),
-                              droppedRanks: try IndexBase.one.rebase(try tensor(mask, "ranks"), to: .zero))
+                              kept: try codes(mask, "kept"), keptOffsets: try tensor(mask, "kept_offsets"),
+                              dropped: try codes(mask, "dropped"), droppedOffsets: try tensor(mask, "dropped_offsets"),
+                              droppedRanks: try codes(mask, "ranks"))
     }
 
     static func register(_ lua: LuaState, in core: Int32) {
