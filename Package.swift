@@ -28,6 +28,9 @@ let package = Package(
                        providers: [.apt(["libedit-dev"])]),
         .systemLibrary(name: "CMPI", pkgConfig: "ompi-c",
                        providers: [.apt(["libopenmpi-dev"])]),
+        // OpenSSL's libcrypto: SHA-256 content digests that key reusable results.
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"])]),
         // HDF5 constants (macros over globals Swift cannot import), for the data layer. No Lua.
         .target(name: "CHDF5Support", dependencies: ["CHDF5"], cSettings: optimisedC),
         // C side of the Lua boundary: the trampoline, pending errors, the heap-tracking
@@ -45,7 +48,7 @@ let package = Package(
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
         // HDF5 files, jet datasets, packed batches, loaders, preprocessing, masking, and the
         // saved-value file and records (needs NN for modules' state dicts).
-        .target(name: "JetData", dependencies: ["Tensors", "NN", "CHDF5", "CHDF5Support"], swiftSettings: optimised),
+        .target(name: "JetData", dependencies: ["Tensors", "NN", "CHDF5", "CHDF5Support", "CCrypto"], swiftSettings: optimised),
         .target(name: "MPM", dependencies: ["Tensors", "NN", "JetData"], swiftSettings: optimised),
         // The process's place in an MPI job and the collectives on tensors, with Swift errors
         // (not named Distributed: that is the Swift toolchain's module for distributed actors).

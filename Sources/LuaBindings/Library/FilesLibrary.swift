@@ -103,6 +103,29 @@ enum FilesLibrary {
             lua.push(isatty(Int32(clamping: try lua.optionalInteger(1, default: 1))) != 0)
             return 1
         }
+        lua.register("digest", in: files, doc: """
+            mpm.files.digest(path) -> hex string
+            The SHA-256 of a file's content (OpenSSL): what identifies a backbone or a data file
+            when a result may be reused only for the identical experiment.
+              mpm.files.digest("runs/cfm/backbone.h5")   -- "9f86d081884c7d65..."
+            """) { lua in
+            lua.push(try Digest.sha256(file: try lua.string(1)))
+            return 1
+        }
+        lua.register("digest_text", in: files, doc: "mpm.files.digest_text(s) -> hex string: the SHA-256 of a string") { lua in
+            lua.push(Digest.sha256(text: try lua.string(1)))
+            return 1
+        }
+        lua.register("list", in: files, doc: """
+            mpm.files.list(dir) -> {names}: the entries of a directory, sorted (hidden ones left out)
+              for _, name in ipairs(mpm.files.list("runs")) do print(name) end
+            """) { lua in
+            let dir = try lua.string(1)
+            guard FileKind.of(dir) == .directory else { throw FileError(dir, "not a directory") }
+            let names = try FileManager.default.contentsOfDirectory(atPath: dir).filter { !$0.hasPrefix(".") }.sorted()
+            lua.push(strings: names)
+            return 1
+        }
         lua.register("quote", in: files, doc: "mpm.files.quote(s) -> s quoted for a POSIX shell") { lua in
             lua.push("'" + (try lua.string(1)).replacingOccurrences(of: "'", with: "'\\''") + "'")
             return 1
