@@ -10,9 +10,10 @@ enum RecordsLibrary {
         let records = lua.top
         lua.register("save", in: records, doc: """
             mpm.records.save(path, kind, fields)
-            Writes a record of `kind` (a key of mpm.records.kinds): the table `fields` as mpm.save
-            writes it, plus the kind's format tag and version (the fields `format` and
-            `format_version`, which are reserved). Atomic: never half a file.
+            Writes a record of `kind`: the table `fields` as mpm.save writes it, plus the kind's
+            format tag and version (the fields `format` and `format_version`, which are reserved).
+            Atomic: never half a file. The kinds, each in mpm.records.kinds as {format=, version=, noun=}:
+            \(RecordKind.allCases.map(\.rawValue).joined(separator: ", ")).
             mpm.records.save("backbone.h5", "backbone", {config = model.config, state = bb:state_dict()})
             """) { lua in
             let path = try lua.string(1)
