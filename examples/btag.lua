@@ -11,7 +11,7 @@
 -- OUT/accuracy_vs_jets.png (accuracy against the number of training jets per backbone, mean
 -- and spread over seeds). The same options as examples/jetclass.lua (--help).
 return mpm.downstream.protocol({
-  name = "btag", synopsis = "mpmlua examples/btag.lua [options]",
+  name = "btag", kind = "btag", synopsis = "mpmlua examples/btag.lua [options]",
   classes = 3, class_names = table.concat(mpm.data.BTAG_CLASSES, ","),
   defaults = { ["train-jets"] = 2000, data = "data/btag_train.h5", val = "data/btag_val.h5",
     test = "data/btag_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "200,600,2000,6000" },

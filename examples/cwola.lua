@@ -53,7 +53,7 @@ local function mixed_file(source, path, n_signal, truth)
 end
 
 return mpm.downstream.protocol({
-  name = "cwola", synopsis = "mpmlua examples/cwola.lua [options]",
+  name = "cwola", kind = "jetclass", synopsis = "mpmlua examples/cwola.lua [options]",
   classes = 1, class_names = "background,signal",
   defaults = { ["n-signal"] = 300, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",
     test = "data/jetclass_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "50,100,200,300", steps = 100,

@@ -14,7 +14,7 @@
 -- stopped sweep continues where it left off. Defaults fit the bundled files (3000 training
 -- jets); `make data N=...` generates larger ones (docs/downstream.md). --help lists the options.
 return mpm.downstream.protocol({
-  name = "jetclass", synopsis = "mpmlua examples/jetclass.lua [options]",
+  name = "jetclass", kind = "jetclass", synopsis = "mpmlua examples/jetclass.lua [options]",
   classes = 10, class_names = table.concat(mpm.data.JETCLASS_CLASSES, ","),
   defaults = { ["train-jets"] = 1000, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",
     test = "data/jetclass_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "100,300,1000,3000" },

@@ -17,7 +17,7 @@
 -- OUT/curves.csv and the figure with the spread over seeds. --help lists the options.
 local downstream = mpm.downstream
 return downstream.protocol({
-  name = "tracks", synopsis = "mpmlua examples/tracks.lua [options]",
+  name = "tracks", kind = "btag", synopsis = "mpmlua examples/tracks.lua [options]",
   defaults = { ["train-jets"] = 6000, steps = 1000, data = "data/btag_train.h5", val = "data/btag_val.h5",
     test = "data/btag_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "6000" },
   size = { option = "train-jets", column = "train_jets", label = "number of training jets",

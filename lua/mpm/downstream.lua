@@ -52,6 +52,7 @@ downstream.OPTIONS = {
   { "test-jets", 0, "integer", "test jets (0: all)" },
   { "fit-data", false, "string", "jets a preprocessing is fitted on for random and none (default --data)" },
   { "out", "runs/downstream", "string", "output directory" },
+  { "overwrite", false, "flag", "replace a result of another experiment in OUT (without it, that is an error)" },
   { "quiet", false, "flag", "no progress output" },
   { "classes", false, false, "number of classes (1: one logit, labels 1 = background, 2 = signal)" },
   { "class_names", false, false, "comma-separated class names for predictions.h5" },
@@ -59,22 +60,65 @@ downstream.OPTIONS = {
   { "loss", "cross_entropy", false, "cross_entropy or bce" },
   { "keep_best", true, false, "keep the weights of the best validation" },
   { "protocol", "classification", false, "the protocol's name in result.json" },
+  { "kind", false, false, "the kind of jets the protocol needs (jetclass, btag); false: any" },
   { "extra", false, false, "fields copied into result.json" },
 }
 local defaults = cli.defaults(downstream.OPTIONS)
 
--- The metrics of test-set predictions: accuracy and balanced accuracy for several classes;
--- for one logit (binary) also the ROC AUC, the SIC at fpr 1e-2 and the rejection at 50%.
-local function score(scores, labels, classes)
+--- downstream.B_TAGGING: how BTag-like results are read in the field: the b-tagging
+--- discriminant D_b = log(p_b / (f_c p_c + (1 - f_c) p_light)) with the charm fraction f_c, and
+--- the light- and c-jet rejections (1 / mistag rate) at fixed b-jet efficiencies.
+downstream.B_TAGGING = { charm_fraction = 0.05, efficiencies = { 0.70, 0.77 } }
+
+-- The b-tagging figures of merit of flavour scores [N, 3] (light, charm, bottom) against labels
+-- 1..3: light_rejection_70, c_rejection_70, ... (nil where the test set lacks a flavour).
+local function b_tagging(scores, labels)
+  local f = downstream.B_TAGGING.charm_fraction
+  local light, charm, bottom = scores:select(2, 1), scores:select(2, 2), scores:select(2, 3)
+  local discriminant = (bottom / (charm * f + light * (1 - f))):log()
+  local out = {}
+  for flavour, name in pairs { [1] = "light", [2] = "c" } do
+    local keep = labels:eq(3):logical_or(labels:eq(flavour)):nonzero():reshape(-1)
+    local truth = labels:index_select(1, keep):eq(3):long()
+    if keep:numel() > 0 and truth:sum():item() > 0 and truth:sum():item() < keep:numel() then
+      for _, efficiency in ipairs(downstream.B_TAGGING.efficiencies) do
+        out[("%s_rejection_%d"):format(name, math.floor(efficiency * 100 + 0.5))] =
+          mpm.metrics.rejection(discriminant:index_select(1, keep), truth, { efficiency = efficiency })
+      end
+    end
+  end
+  return out
+end
+
+-- The metrics of test-set predictions, with what a guess would score (chance) and the test-set
+-- statistical error of the accuracy: accuracy, balanced accuracy and the confusion matrix with
+-- its class names for several classes (b-tagging rejections for light/charm/bottom); for one
+-- logit (binary) the ROC AUC, the SIC at fpr 1e-2 and the rejection at 50% efficiency.
+local function score(scores, labels, o, test_ds)
   local m = mpm.metrics
+  local n, counts = labels:numel(), {}
+  for _, label in ipairs(labels:tolist()) do counts[label] = (counts[label] or 0) + 1 end
+  local majority = 0
+  for _, c in pairs(counts) do majority = math.max(majority, c / n) end
+  local result
   if scores:size(2) == 1 then
     local s, truth = scores:reshape(-1), labels - 1
     local sic, tpr, fpr = m.sic(s, truth, { fpr = 0.01 })
-    return { auc = m.roc_auc(s, truth), sic = sic, sic_tpr = tpr, sic_fpr = fpr,
-      rejection_50 = m.rejection(s, truth, { efficiency = 0.5 }), accuracy = m.accuracy(s:gt(0.5):long() + 1, labels) }
+    result = { auc = m.roc_auc(s, truth), sic = sic, sic_tpr = tpr, sic_fpr = fpr,
+      rejection_50 = m.rejection(s, truth, { efficiency = 0.5 }), accuracy = m.accuracy(s:gt(0.5):long() + 1, labels),
+      -- A random tagger passes signal as often as background: tpr = fpr.
+      chance = { auc = 0.5, sic = math.sqrt(0.01), rejection_50 = 2, accuracy = majority } }
+  else
+    result = { accuracy = m.accuracy(scores, labels), balanced_accuracy = m.balanced_accuracy(scores, labels),
+      confusion_matrix = m.confusion_matrix(scores, labels, math.max(o.classes, 2)),
+      chance = { accuracy = majority, balanced_accuracy = 1 / o.classes } }
+    if o.class_names then result.confusion_classes = downstream.list(o.class_names) end
+    if test_ds.kind == "btag" and o.classes == 3 then
+      for k, v in pairs(b_tagging(scores, labels)) do result[k] = v end
+    end
   end
-  return { accuracy = m.accuracy(scores, labels), balanced_accuracy = m.balanced_accuracy(scores, labels),
-    confusion_matrix = m.confusion_matrix(scores, labels, classes) }
+  result.accuracy_se = math.sqrt(result.accuracy * (1 - result.accuracy) / n)
+  return result
 end
 
 --- mpm.downstream.predict(predict, loader) -> scores [N, C] (probabilities; one column for a
@@ -118,7 +162,7 @@ local function classification(o)
       local scores, labels, indices = downstream.predict(fit.predict, test_loader)
       downstream.save_predictions(files.join(o.out, "predictions.h5"), scores, labels,
         { jet_indices = indices, classes = o.class_names or nil, file = test_ds.path })
-      return score(scores, labels, math.max(o.classes, 2)), scores:size(1)
+      return score(scores, labels, o, test_ds), scores:size(1)
     end,
   }
 end
@@ -153,6 +197,118 @@ function downstream.load_model(path)
   return function(batch) return autograd.no_grad(forward, batch) end, saved
 end
 
+-- The code that makes a result: mpmlua's version, the host executable and every Lua file of
+-- the library, as one short digest (computed once per process).
+local code_version
+local function code()
+  if code_version then return code_version end
+  local parts = { files.digest("/proc/self/exe") }
+  local function walk(dir)
+    for _, name in ipairs(files.list(dir)) do
+      local path = files.join(dir, name)
+      if files.kind(path) == "directory" then walk(path)
+      elseif name:match("%.lua$") then parts[#parts + 1] = path:match("mpm/.*$") .. " " .. files.digest(path) end
+    end
+  end
+  walk(files.dirname(debug.getinfo(1, "S").source:sub(2)))
+  code_version = mpm.version .. "+" .. files.digest_text(table.concat(parts, "\n")):sub(1, 16)
+  return code_version
+end
+
+-- The option values that decide a run's result (not where it is written or how it reports).
+local NOT_DECIDING = { out = true, quiet = true, overwrite = true, task = true, extra = true }
+
+--- mpm.downstream.experiment(options) -> key, digest: everything that decides the result of
+--- downstream.classify with these options: the content of the backbone, data and preprocessing
+--- files (SHA-256), every option, the task's own options and the code (mpmlua's version, its
+--- executable and Lua files). A result is reused only when its digest is this one.
+---   local key, digest = mpm.downstream.experiment{backbone = "random", classes = 10}
+function downstream.experiment(given)
+  local o = options.check("downstream.experiment", given, defaults, 2)
+  local function content(v, option)
+    local path = type(v) == "string" and v or v.path
+    if not files.exists(path) then error(("--%s: no such file %s"):format(option, path), 0) end
+    return files.digest(path)
+  end
+  local key = { code = code(), options = {}, task = o.task and (o.task.key or "a task without a key") or "classification",
+    extra = o.extra or nil }
+  for _, s in ipairs(downstream.OPTIONS) do
+    local name = s[1]:gsub("-", "_")
+    if not NOT_DECIDING[name] and o[name] ~= false then key.options[name] = o[name] end
+  end
+  if o.backbone ~= "random" and o.backbone ~= "none" then
+    if type(o.backbone) ~= "string" or not files.exists(o.backbone) then
+      error(("--backbone: no such file %s (a backbone.h5, 'random' or 'none')"):format(tostring(o.backbone)), 0)
+    end
+    key.options.backbone = { file = files.digest(o.backbone) }
+    key.options.preset = nil  -- the file holds its own sizes
+  end
+  for _, option in ipairs { "data", "val", "test" } do key.options[option] = content(o[option], option) end
+  key.options.fit_data = o.fit_data and content(o.fit_data, "fit-data") or nil
+  key.options.preprocessing = o.preprocessing ~= "" and content(o.preprocessing, "preprocessing") or nil
+  return key, files.digest_text(mpm.json.encode(key))
+end
+
+-- What differs between two experiment keys, in a few words: "options.steps 10 -> 40".
+local function differences(old, new)
+  if type(old) ~= "table" then return "it has no experiment key (written by an earlier mpmlua)" end
+  local found = {}
+  local function walk(a, b, path)
+    if type(a) == "table" and type(b) == "table" then
+      local names = {}
+      for k in pairs(a) do names[k] = true end
+      for k in pairs(b) do names[k] = true end
+      for k in pairs(names) do walk(a[k], b[k], path == "" and tostring(k) or (path .. "." .. tostring(k))) end
+    elseif a ~= b then
+      local function show(v) return type(v) == "string" and #v == 64 and "(another content)" or tostring(v) end
+      found[#found + 1] = ("%s %s -> %s"):format(path, show(a), show(b))
+    end
+  end
+  walk(old, new, "")
+  table.sort(found)
+  return #found == 0 and "the same settings" or table.concat(found, ", ", 1, math.min(#found, 4))
+end
+
+--- downstream.ARMS: the settings that differ between the arms of a comparison, as a result and
+--- a figure state them.
+downstream.ARMS = ("pre-trained: lr %g, backbone frozen then caught up (--mode finetune); random init and none: lr %g, all trained from step 1"):format(
+  downstream.LEARNING_RATES.pretrained, downstream.LEARNING_RATES.random)
+
+-- The option checks of a run: every value that cannot give a meaningful number is refused in
+-- the command line's words.
+local function check_run(o)
+  local function at_least(option, value, low)
+    if math.type(value) ~= "integer" or value < low then
+      error(("--%s %s: must be an integer of at least %d"):format(option, tostring(value), low), 0)
+    end
+  end
+  at_least("train-jets", o.train_jets, 1)
+  at_least("steps", o.steps, 1)
+  at_least("batch-size", o.batch_size, 1)
+  at_least("val-jets", o.val_jets, 1)
+  at_least("test-jets", o.test_jets, 0)
+  if o.patience ~= false then at_least("patience", o.patience, 1) end
+  if type(o.lr) ~= "number" or o.lr < 0 or o.lr ~= o.lr or o.lr == math.huge then
+    error(("--lr %s: a learning rate is positive (or 0: %g for a pre-trained backbone, %g for random and none)"):format(
+      tostring(o.lr), downstream.LEARNING_RATES.pretrained, downstream.LEARNING_RATES.random), 0)
+  end
+  if o.mode ~= "finetune" and o.mode ~= "frozen" then
+    error(("--mode %s: must be finetune or frozen"):format(tostring(o.mode)), 0)
+  end
+end
+
+-- Each file a run reads must hold the jets its protocol is about.
+local function check_kind(o, named)
+  if not o.kind then return end
+  for _, entry in ipairs(named) do
+    local option, ds = entry[1], entry[2]
+    if ds.kind ~= o.kind then
+      error(("--%s %s holds %s jets (classes %s); the %s protocol needs %s jets"):format(option, ds.path, ds.kind,
+        table.concat(ds.classes, ", "), o.protocol, o.kind), 0)
+    end
+  end
+end
+
 --- mpm.downstream.read_result(path) -> the table of a run's result.json.
 function downstream.read_result(path)
   local f = assert(io.open(path))
@@ -176,8 +332,17 @@ end
 ---   mpm.downstream.classify{backbone = "runs/cfm/backbone.h5", classes = 10, out = "runs/jc"}
 function downstream.classify(given)
   local o = options.check("downstream.classify", given, defaults, 2)
+  check_run(o)
+  local key, digest = downstream.experiment(o)
   local result_path = files.join(o.out, "result.json")
-  if files.exists(result_path) then return downstream.read_result(result_path), true end
+  if files.exists(result_path) then
+    local previous = downstream.read_result(result_path)
+    if previous.key_digest == digest then return previous, true end
+    if not o.overwrite then
+      error(("%s: %s holds the result of another experiment (%s); use another --out, or --overwrite to replace it"):format(
+        o.protocol, o.out, differences(previous.key, key)), 0)
+    end
+  end
   local task = o.task or classification(o)
   local t0 = mpm.clock()
   files.mkdir(o.out)
@@ -187,6 +352,7 @@ function downstream.classify(given)
   local mode = (record.kind == "file") and o.mode or "full"
   local function open(v) return type(v) == "string" and data.open(v) or v end
   local train_ds, val_ds, test_ds = open(o.data), open(o.val), open(o.test)
+  check_kind(o, { { "data", train_ds }, { "val", val_ds }, { "test", test_ds } })
   if o.train_jets > #train_ds then
     error(("--train-jets %d: %s has only %d jets"):format(o.train_jets, train_ds.path, #train_ds), 0)
   end
@@ -208,7 +374,7 @@ function downstream.classify(given)
   local t_train = mpm.clock() - t0
   local metrics, test_jets = task.evaluate(fit, test_loader, test_ds, record, pre_path)
   local result = {
-    protocol = o.protocol, metrics = metrics,
+    protocol = o.protocol, metrics = metrics, key = key, key_digest = digest, arms = downstream.ARMS,
     backbone = { spec = o.backbone, kind = record.kind, task = record.task, preset = record.preset or o.preset,
       preprocessing = pre_path },
     options = { mode = mode, train_jets = o.train_jets, val_jets = o.val_jets, test_jets = test_jets,
@@ -259,7 +425,7 @@ end
 
 --- mpm.downstream.plot_sweep{rows=, x=, y=, group=, out=, xlabel=, ylabel=, title=, logx=true,
 --- baseline=} -> path or nil, message: y against x with one line per group (mean over the rows
---- sharing x, error bars = standard deviation over seeds); the baseline group (random init) is
+--- sharing x, error bars = its standard error over seeds); the baseline group (random init) is
 --- drawn dashed.
 function downstream.plot_sweep(o)
   local groups, order = {}, {}
@@ -278,7 +444,7 @@ function downstream.plot_sweep(o)
     local s = { x = {}, y = {}, yerr = {}, title = tostring(g) }
     for _, x in ipairs(xs) do
       local summary = stats.summary(groups[g][x])
-      s.x[#s.x + 1], s.y[#s.y + 1], s.yerr[#s.yerr + 1] = x, summary.mean, summary.sd
+      s.x[#s.x + 1], s.y[#s.y + 1], s.yerr[#s.yerr + 1] = x, summary.mean, summary.se
     end
     if g == o.baseline then s.style = "yerrorlines dt 2" end
     series[#series + 1] = s
@@ -287,24 +453,135 @@ function downstream.plot_sweep(o)
     logx = o.logx ~= false, key = "outside right top" }
 end
 
---- mpm.downstream.list(text [, convert]) -> list: "a,b,c" split at commas (tonumber with
---- convert = "number").
-function downstream.list(text, convert)
-  local out = {}
+--- mpm.downstream.list(text [, convert [, option]]) -> list: "a,b,c" split at commas; convert
+--- "integer" (positive integers) or "number" converts each item. An empty list or an item listed
+--- twice is an error naming the option (a sweep would run nothing, or count one run twice).
+---   mpm.downstream.list("100,300", "integer", "sizes")   --> {100, 300}
+function downstream.list(text, convert, option)
+  local out, seen = {}, {}
+  local function refuse(why) error(("%s%s: %s"):format(option and ("--" .. option .. " ") or "", text, why), 0) end
   for item in tostring(text):gmatch("[^,]+") do
     item = item:match("^%s*(.-)%s*$")
-    if convert == "number" then
-      local v = math.tointeger(tonumber(item)) or tonumber(item)
-      if v == nil then error(("expected a list of numbers, got '%s'"):format(text), 0) end
-      item = v
+    if item ~= "" then
+      if convert then
+        local v = tonumber(item)
+        if convert == "integer" then v = math.tointeger(v) end
+        if v == nil or (convert == "integer" and v < 1) then
+          refuse(("'%s' is not a %s"):format(item, convert == "integer" and "positive integer" or "number"))
+        end
+        item = v
+      end
+      if seen[item] then refuse(("%s is listed twice"):format(tostring(item))) end
+      seen[item] = true
+      out[#out + 1] = item
     end
-    out[#out + 1] = item
   end
+  if #out == 0 then refuse("no values") end
   return out
 end
 
-local function name_of(backbone)
-  return (backbone == "random" or backbone == "none") and backbone or (backbone:match("([^/]+)/[^/]+$") or backbone)
+-- One run's result in one line: the metric with its test-set error where it has one, the chance
+-- level, the backbone and its settings.
+local function glance(p, result, backbone, size, reused, path)
+  local metric, m = p.metric.name, result.metrics
+  local text = ("%s: %s %.4f"):format(p.name, metric, m[metric])
+  if metric == "accuracy" and m.accuracy_se then text = text .. (" +- %.4f"):format(m.accuracy_se) end
+  text = text .. (" on %d test jets"):format(result.options.test_jets)
+  if m.chance and m.chance[metric] then text = text .. (", chance %.4f"):format(m.chance[metric]) end
+  return text .. (" (%s, %s %d, lr %g, mode %s)%s; %s"):format(backbone, p.size.column, size, result.options.lr,
+    result.options.mode, reused and ", from an earlier run of the same experiment" or "", path)
+end
+
+-- A random-init result of the same experiment beside out (a sibling run or an entry of a sweep
+-- in a sibling directory): the comparison a pre-trained backbone is judged by.
+local function find_baseline(out, result)
+  local key = mpm.json.decode(mpm.json.encode(result.key))
+  key.options.backbone, key.options.preset = "random", result.backbone.preset or "small"
+  local wanted = files.digest_text(mpm.json.encode(key))
+  local parent = files.dirname(out)
+  local function try(dir)
+    local path = files.join(dir, "result.json")
+    if files.kind(path) ~= "file" then return nil end
+    local ok, found = pcall(downstream.read_result, path)
+    if ok and type(found) == "table" and found.key_digest == wanted then return { path = path, result = found } end
+  end
+  for _, name in ipairs(files.list(parent)) do
+    local dir = files.join(parent, name)
+    if files.kind(dir) == "directory" then
+      local found = try(dir)
+      if found then return found end
+      for _, entry in ipairs(files.list(dir)) do
+        found = files.kind(files.join(dir, entry)) == "directory" and try(files.join(dir, entry))
+        if found then return found end
+      end
+    end
+  end
+end
+
+-- "vs random init (path): +0.1450 +- 0.0219": the difference of two single runs, with the
+-- test-set error of an accuracy (one seed each: the spread over seeds is the sweep's).
+local function versus(metric, result, baseline, path)
+  local a, b = result.metrics, baseline.metrics
+  local text = ("vs random init with the same settings (%s): %s %+.4f"):format(path, metric, a[metric] - b[metric])
+  if metric == "accuracy" and a.accuracy_se and b.accuracy_se then
+    return text .. (" +- %.4f (test-set statistics of one seed each)"):format(math.sqrt(a.accuracy_se ^ 2 + b.accuracy_se ^ 2))
+  end
+  return text .. " (one seed each; run the sweep for the spread over seeds)"
+end
+
+-- The sweep's rows as {backbone, size, seeds, mean, se, vs_random, vs_random_se}: the mean over
+-- seeds with its standard error, and each backbone's difference from random init at that size.
+local function summarise(rows, size_column, metric)
+  local groups, order = {}, {}
+  for _, row in ipairs(rows) do
+    local id = row.backbone .. "\0" .. row[size_column]
+    if not groups[id] then
+      groups[id] = { backbone = row.backbone, [size_column] = row[size_column], values = {} }
+      order[#order + 1] = groups[id]
+    end
+    table.insert(groups[id].values, row[metric])
+  end
+  local random = {}
+  for _, g in ipairs(order) do
+    local s = stats.summary(g.values)
+    g.seeds, g.mean, g.se, g.values = s.n, s.mean, s.se, nil
+    if g.backbone == "random" then random[g[size_column]] = g end
+  end
+  for _, g in ipairs(order) do
+    local r = random[g[size_column]]
+    if r and g ~= r then g.vs_random, g.vs_random_se = g.mean - r.mean, math.sqrt(g.se ^ 2 + r.se ^ 2) end
+  end
+  table.sort(order, function(x, y)
+    if x[size_column] ~= y[size_column] then return x[size_column] < y[size_column] end
+    return x.backbone < y.backbone
+  end)
+  return order
+end
+
+-- A backbone's name in figures and tables: "random", "none", or the folder holding its file
+-- ("cfm" for runs/cfm/backbone.h5) with `depth` folders in all.
+local function name_of(backbone, depth)
+  if backbone == "random" or backbone == "none" then return backbone end
+  local parts = {}
+  for part in files.dirname(backbone):gmatch("[^/]+") do parts[#parts + 1] = part end
+  if #parts == 0 then return backbone end
+  return table.concat(parts, "/", math.max(1, #parts - (depth or 1) + 1))
+end
+
+-- Names for a sweep's backbones, with as many parent folders as it takes to tell two apart
+-- (a/cfm and b/cfm rather than cfm twice).
+local function display_names(backbones)
+  local names = {}
+  for depth = 1, 16 do
+    local seen, clash = {}, false
+    for i, b in ipairs(backbones) do
+      names[i] = name_of(b, depth)
+      clash = clash or seen[names[i]] ~= nil
+      seen[names[i]] = true
+    end
+    if not clash then break end
+  end
+  return names
 end
 
 -- A protocol's command line: the sweep's options, then classify's (downstream.OPTIONS) with the
@@ -356,16 +633,19 @@ function downstream.protocol(p, args)
     local message = p.note(o)
     if message then print(p.name .. ": " .. message) end
   end
-  local function run(r)
-    local c = { classes = p.classes, class_names = p.class_names, protocol = p.name, quiet = o.quiet or o.sweep }
+  -- The classify options of one run (the single run, or an entry {backbone, seed, size, out} of the sweep).
+  local function options_for(r)
+    local c = { classes = p.classes, class_names = p.class_names, protocol = p.name, kind = p.kind or false,
+      quiet = o.quiet or o.sweep }
     for _, s in ipairs(downstream.OPTIONS) do
       local key = s[1]:gsub("-", "_")
       if s[3] and key ~= "quiet" and o[key] ~= nil then c[key] = o[key] end
     end
     c.backbone, c.out, c.seed, c.train_jets = r.backbone, r.out, r.seed, r.train_jets
     for k, v in pairs(p.run(o, r)) do c[k] = v end
-    return downstream.classify(c)
+    return c
   end
+  local function run(r) return downstream.classify(options_for(r)) end
   local metric = p.metric.name
   -- The curve metrics of finished runs as rows {backbone, size, seed, x, y}, and their figures.
   local function curve_rows(entries, curve)
@@ -373,7 +653,7 @@ function downstream.protocol(p, args)
     for _, e in ipairs(entries) do
       for _, point in ipairs(e.result.metrics[curve.name] or {}) do
         if point[curve.y] ~= nil then
-          rows[#rows + 1] = { backbone = name_of(e.run.backbone), size = e.run[size_key], seed = e.run.seed,
+          rows[#rows + 1] = { backbone = e.run.name, size = e.run[size_key], seed = e.run.seed,
             x = point[curve.x], y = point[curve.y] }
         end
       end
@@ -391,24 +671,30 @@ function downstream.protocol(p, args)
     return written
   end
   if not o.sweep then
-    local r = { backbone = o.backbone, out = o.out, seed = o.seed, train_jets = o.train_jets }
+    local r = { backbone = o.backbone, name = name_of(o.backbone), out = o.out, seed = o.seed, train_jets = o.train_jets }
     r[size_key] = o[size_key]
     local result, reused = run(r)
-    print(("%s: %s %.4f on %d test jets (%s, %s %d)%s; %s"):format(p.name, metric, result.metrics[metric],
-      result.options.test_jets, name_of(o.backbone), p.size.column, o[size_key],
-      reused and ", from an earlier run" or "", files.join(o.out, "result.json")))
+    print(glance(p, result, r.name, o[size_key], reused, files.join(o.out, "result.json")))
+    local baseline = o.backbone ~= "random" and o.backbone ~= "none" and find_baseline(o.out, result) or nil
+    if baseline then print(p.name .. ": " .. versus(metric, result, baseline.result, baseline.path)) end
     local pngs = plot_curves { { run = r, result = result } }
     if #pngs > 0 and not o.quiet then print(p.name .. ": " .. table.concat(pngs, ", ")) end
     return result
   end
+  -- Each entry's directory is named by its experiment's digest, so a changed setting makes a new
+  -- entry and an entry is reused only for the identical experiment.
   local runs = {}
-  for _, backbone in ipairs(downstream.list(o.backbones)) do
-    for _, size in ipairs(downstream.list(o.sizes, "number")) do
-      for _, seed in ipairs(downstream.list(o.seeds, "number")) do
-        local label = ("%s_n%d_s%d"):format(name_of(backbone):gsub("[^%w]", "_"), size, seed)
-        local r = { backbone = backbone, seed = seed, label = label, out = files.join(o.out, label),
+  local backbones = downstream.list(o.backbones, nil, "backbones")
+  local names = display_names(backbones)
+  for i, backbone in ipairs(backbones) do
+    for _, size in ipairs(downstream.list(o.sizes, "integer", "sizes")) do
+      for _, seed in ipairs(downstream.list(o.seeds, "integer", "seeds")) do
+        local label = ("%s_n%d_s%d"):format(names[i]:gsub("[^%w]", "_"), size, seed)
+        local r = { backbone = backbone, name = names[i], seed = seed, label = label, out = files.join(o.out, label),
           train_jets = o.train_jets }
         r[size_key] = size
+        local _, digest = downstream.experiment(options_for(r))
+        r.out = files.join(o.out, label .. "_" .. digest:sub(1, 10))
         runs[#runs + 1] = r
       end
     end
@@ -419,7 +705,7 @@ function downstream.protocol(p, args)
   end }
   for _, m in ipairs(extra_metrics) do columns.names[#columns.names + 1] = m end
   for _, n in ipairs { "steps", "seconds" } do columns.names[#columns.names + 1] = n end
-  columns.backbone = function(e) return name_of(e.run.backbone) end
+  columns.backbone = function(e) return e.run.name end
   columns[p.size.column] = function(e) return e.run[size_key] end
   columns.seed = function(e) return e.run.seed end
   for _, m in ipairs { metric, table.unpack(extra_metrics) } do columns[m] = function(e) return e.result.metrics[m] end end
@@ -445,7 +731,23 @@ function downstream.protocol(p, args)
   end
   local pngs = plot_curves(entries)
   if png then table.insert(pngs, 1, png) end
-  print(("%s sweep: %d runs; %s%s"):format(p.name, #rows, files.join(o.out, "sweep.csv"),
+  local summary = summarise(rows, p.size.column, metric)
+  tabular.write_csv(files.join(o.out, "summary.csv"), { "backbone", p.size.column, "seeds", "mean", "se",
+    "vs_random", "vs_random_se" }, summary)
+  for _, line in ipairs(summary) do
+    local spread = line.seeds > 1 and (" +- %.4f (%d seeds)"):format(line.se, line.seeds) or " (1 seed: no spread)"
+    local versus_random = ""
+    if line.vs_random then
+      versus_random = (", vs random init %+.4f"):format(line.vs_random)
+      if line.vs_random_se > 0 then
+        versus_random = versus_random .. (" +- %.4f (%.1f standard errors)"):format(line.vs_random_se,
+          math.abs(line.vs_random) / line.vs_random_se)
+      end
+    end
+    print(("%s sweep: %s %s: %s %s %.4f%s%s"):format(p.name, p.size.column, line[p.size.column], line.backbone,
+      metric, line.mean, spread, versus_random))
+  end
+  print(("%s sweep: %d runs; %s, %s%s"):format(p.name, #rows, files.join(o.out, "sweep.csv"), files.join(o.out, "summary.csv"),
     #pngs > 0 and (", " .. table.concat(pngs, ", ")) or ""))
   return rows
 end

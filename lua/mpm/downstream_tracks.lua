@@ -135,6 +135,8 @@ function downstream.vertexing_task(options)
       ari_reference_no_secondary = bins[0] and stats.summary(bins[0].ari_reference).mean or nil,
       edge_accuracy = logits:numel() > 0 and logits:gt(0):float():eq(targets):float():mean():item() or nil,
       by_vertices = by_vertices,
+      -- A partition unrelated to the vertices scores an adjusted Rand index of 0 on average.
+      chance = { ari = 0, ari_reference = 0 },
     }
     local positives = targets:sum():item()
     if positives > 0 and positives < targets:numel() then metrics.edge_auc = mpm.metrics.roc_auc(logits, targets) end
@@ -147,7 +149,8 @@ function downstream.vertexing_task(options)
     return metrics, #jets.index
   end
   return { head = function(dim) return nn.EdgeHead(dim) end, input = "particles", loss = loss,
-    accuracy = accuracy, evaluate = evaluate }
+    accuracy = accuracy, evaluate = evaluate,
+    key = { name = "vertexing", gamma = o.gamma, pos_weight = o.pos_weight } }
 end
 
 --- mpm.downstream.track_class_weights(loader) -> float [4]: inverse class frequencies of the
@@ -211,7 +214,8 @@ function downstream.track_task(options)
       end
     end
     local metrics = { balanced_accuracy = mpm.metrics.balanced_accuracy(pred, y), accuracy = mpm.metrics.accuracy(pred, y),
-      confusion_matrix = mpm.metrics.confusion_matrix(pred, y, track_classes), class_weights = weights:tolist(), by_tracks = by_tracks }
+      confusion_matrix = mpm.metrics.confusion_matrix(pred, y, track_classes), confusion_classes = data.TRACK_ORIGINS,
+      class_weights = weights:tolist(), by_tracks = by_tracks, chance = { balanced_accuracy = 1 / track_classes } }
     local jet_sizes = mpm.cat(sizes, 1)
     mpm.save(files.join(o.out, "tracks.h5"), { scores = s, labels = y - 1, multiplicity = m,
       track_offsets = offsets_of(jet_sizes:tolist()), jet_indices = mpm.cat(index, 1) - 1, index_base = 0,
@@ -220,7 +224,8 @@ function downstream.track_task(options)
   end
   local function prepare(loader) if not weights then weights = downstream.track_class_weights(loader) end end
   return { head = function(dim) return nn.PerTrackMLP(dim, track_classes) end, input = "particles", loss = loss,
-    accuracy = accuracy, evaluate = evaluate, prepare = prepare }
+    accuracy = accuracy, evaluate = evaluate, prepare = prepare,
+    key = { name = "tracks", weights = o.weights, label_smoothing = o.label_smoothing } }
 end
 
 return downstream

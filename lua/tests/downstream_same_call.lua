@@ -18,7 +18,7 @@ local from_lua = mpm.downstream.classify {
   out = base .. "_lua", preset = "tiny", steps = 4, train_jets = 64, test_jets = 200, quiet = true,
   data = data("jetclass_train.h5"), val = data("jetclass_val.h5"), test = data("jetclass_test.h5"),
   fit_data = data("jetclass_train.h5"), classes = 10, class_names = table.concat(mpm.data.JETCLASS_CLASSES, ","),
-  protocol = "jetclass",
+  protocol = "jetclass", kind = "jetclass",
 }
 
 -- Everything but the times and the paths under each run's own directory must agree.
