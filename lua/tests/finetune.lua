@@ -153,5 +153,21 @@ T.equal(#bt.metrics.confusion_matrix, 3, "BTag: three flavours")
 local json = mpm.json.decode(io.open(base .. "_bt/result.json"):read("a"))
 T.equal(json.options.train_jets, 128, "result.json records the options")
 T.equal(json.protocol, "btag", "and the protocol")
+-- The b-tagging figures of merit, recomputed by hand from predictions.h5: D_b on the b and light
+-- jets only, light rejection = 1 / light efficiency at 70% b efficiency.
+local predictions = mpm.load(base .. "_bt/predictions.h5")
+local scores, flavour = predictions.scores, predictions.labels + 1
+local fc = mpm.downstream.B_TAGGING.charm_fraction
+local d, keep = {}, {}
+for i, row in ipairs(scores:tolist()) do
+  local label = flavour[i]:item()
+  if label == 1 or label == 3 then
+    d[#d + 1] = math.log(row[3] / (fc * row[2] + (1 - fc) * row[1]))
+    keep[#keep + 1] = label == 3 and 1 or 0
+  end
+end
+T.close(bt.metrics.light_rejection_70, mpm.metrics.rejection(mpm.tensor(d), mpm.tensor(keep):long(), { efficiency = 0.7 }),
+  1e-6, "BTag: light rejection at 70% b efficiency")
+T.equal(bt.metrics.c_rejection_77 >= 1, true, "and the c rejection at 77%")
 
 os.execute("rm -rf " .. files.quote(base) .. "_*")
