@@ -18,5 +18,8 @@ options.task = "cfm"
 local t0 = mpm.clock()
 local result = mpm.pretrain.run(options)
 if not mpm.distributed.is_main() then return end -- under mpirun, rank 0 reports
-print(("train_cfm: loss %.4f -> %.4f in %d steps (%.2f steps/s, %.0f s in all); backbone: %s"):format(
-  result.first_loss, result.last_loss, result.step, result.steps_per_second, mpm.clock() - t0, result.backbone))
+-- Losses and speed are this process's steps; a resumed run says which steps those were.
+local steps = (result.resumed_after or 0) > 0 and ("steps %d-%d (resumed after step %d)"):format(result.resumed_after + 1,
+  result.step, result.resumed_after) or ("%d steps"):format(result.step)
+print(("train_cfm: loss %.4f -> %.4f over %s (%.2f steps/s, %.0f s in all); backbone: %s"):format(
+  result.first_loss, result.last_loss, steps, result.steps_per_second, mpm.clock() - t0, result.backbone))

@@ -144,7 +144,7 @@ local function run_in(o, r)
     row = function() return { lr = opt.param_groups[1].lr } end,
   }
   local result = {
-    step = summary.step, first_loss = summary.first_loss, last_loss = summary.last_loss, val = summary.val,
+    step = summary.step, resumed_after = start, first_loss = summary.first_loss, last_loss = summary.last_loss, val = summary.val,
     grad_norm = summary.grad_norm, elapsed = summary.elapsed, steps_per_second = summary.steps_per_second,
     metrics = r:metrics_path(), checkpoint = r.saver and r.saver.path, ema = ema, optimizer = opt, schedule = sched,
   }
@@ -169,7 +169,8 @@ end
 --- resume (true, or a checkpoint path), overwrite, metrics, plot (out/loss.png), backbone
 --- (out/backbone.h5 at the end), backbone_extra (fields stored with it), progress ("auto",
 --- "line", "plain", "none"), quiet, on_log (function(row) called at each logged row).
---- result = {step, first_loss, last_loss, val = {last validation}, elapsed, steps_per_second,
+--- result = {step, resumed_after (0 for a fresh run), first_loss, last_loss, val = {last validation},
+--- elapsed, steps_per_second (losses and times are this process's steps, resumed_after+1..step),
 --- metrics, plot, checkpoint, backbone, ema, finished (true when resuming a finished run)}.
 --- Under mpirun every rank runs it with a loader sharded by rank (loader option shard): rank 0's
 --- weights are broadcast, each step's gradients averaged over the ranks before clipping, the
