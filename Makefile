@@ -40,8 +40,8 @@ bench: build
 # Without PyTorch (it installs the CPU wheel when it can) the mpmlua half still runs.
 BENCH_THREADS ?= 2
 bench-step: build
-	@python3 -c "import torch" 2>/dev/null || python3 -m pip install -q torch==2.13.0+cpu --index-url https://download.pytorch.org/whl/cpu 2>/dev/null \
-		|| python3 -m pip install -q torch==2.13.0+cpu 2>/dev/null || echo "bench-step: PyTorch could not be installed; timing mpmlua only"
+	@python3 -c "import torch" 2>/dev/null || python3 -m pip install -q torch==2.13.0+cpu 2>/dev/null \
+		|| echo "bench-step: PyTorch could not be installed; timing mpmlua only"
 	$(RELEASE_BIN) bench/step.lua --threads $(BENCH_THREADS)
 
 # Generates larger JetClass-like and BTag-like sets with Pythia 8 into data/generated/
