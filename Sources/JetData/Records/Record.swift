@@ -85,9 +85,10 @@ public struct Record {
     /// The record's own fields (without the tag and version), sorted by name.
     public let fields: [(Key, Node)]
 
-    public init(kind: RecordKind, version: Int64 = 0, fields: [(Key, Node)]) {
+    /// A record of `kind` holding `fields`, of the kind's current version unless read from an older file.
+    public init(kind: RecordKind, version: Int64? = nil, fields: [(Key, Node)]) {
         self.kind = kind
-        self.version = version == 0 ? kind.version : version
+        self.version = version ?? kind.version
         self.fields = fields
     }
 
