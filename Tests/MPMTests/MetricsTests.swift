@@ -78,6 +78,20 @@ final class MetricsTests: XCTestCase {
         XCTAssertEqual(try Metrics.accuracy(scores, try ints([0, 2])), 0.5)
     }
 
+    /// Labels and scores of different problems, and one-column scores, give numbers without
+    /// meaning (label 2 on 2 columns was accuracy 0.5): refused by every class metric.
+    func testScoresMustCoverTheLabels() throws {
+        let scores = try Tensor([1, 0, 0, 1] as [Float], shape: [2, 2]), labels = try ints([0, 2])
+        let expected = "labels hold class 2 but pred has scores for 2 classes (0..1)"
+        assertThrows(try Metrics.accuracy(scores, labels), "accuracy: " + expected)
+        assertThrows(try Metrics.balancedAccuracy(scores, labels), "balanced_accuracy: " + expected)
+        assertThrows(try Metrics.confusionMatrix(scores, labels), "confusion_matrix: " + expected)
+        assertThrows(try Metrics.balancedAccuracyByGroup(scores, labels, groups: try ints([1, 1])), "balanced_accuracy_by_group: " + expected)
+        assertThrows(try Metrics.accuracy(scores, try ints([1, 3]), classBase: 1), "accuracy: labels hold class 3 but pred has scores for 2 classes (1..2)")
+        assertThrows(try Metrics.accuracy(try Tensor.zeros([2, 1]), try ints([0, 0])), "accuracy: pred scores [N, C] need a column per class, at least 2")
+        assertThrows(try Metrics.sic(scores: try floats([0.1, 0.9]), labels: try ints([0, 1]), fpr: .nan), "sic: fpr must be between 0 and 1")
+    }
+
     /// truth 0 0 1 1, pred 0 0 1 2: sum C(n_ij, 2) = 1, sum C(a_i, 2) = 2, sum C(b_j, 2) = 1,
     /// C(4, 2) = 6; expected index 2 * 1 / 6 = 1/3, max 3/2: ARI = (1 - 1/3) / (3/2 - 1/3) = 4/7.
     /// truth 0 0 1 1, pred 0 1 0 1: index 0, expected 2/3, max 2: ARI = -2/3 / (4/3) = -1/2.

@@ -11,8 +11,9 @@ enum MetricsBinding {
         lua.register("accuracy", in: table, doc: """
             mpm.metrics.accuracy(pred, labels) -> number
             The fraction of samples whose predicted class equals the label. pred is class numbers
-            [N] (counting from 1) or scores [N, C] (the first largest score of a row is its class);
-            labels are class numbers [N] counting from 1.
+            [N] (counting from 1) or scores [N, C], C >= 2 (the first largest score of a row is its
+            class); labels are class numbers [N] counting from 1 (with scores, within 1..C: a label
+            the scores cannot predict is an error, as is an empty or NaN input).
             """) { lua in
             lua.push(try Metrics.accuracy(try input(lua, 1, "accuracy", "pred"), try input(lua, 2, "accuracy", "labels"), classBase: .one))
             return 1

@@ -14,12 +14,18 @@ import Tensors
 /// ```
 extension Metrics {
     /// Predicted and true classes (counting from 0), checked to be the same, non-zero length;
-    /// `columns` is C when the predictions are scores [N, C].
+    /// `columns` is C when the predictions are scores [N, C], and then every label must be one
+    /// of those C classes: a label the scores cannot predict means labels and scores belong to
+    /// different problems, and the accuracy would be a number without meaning.
     static func classPairs(_ predictions: Tensor, _ labels: Tensor, base: IndexBase,
                            _ function: String) throws -> (pred: [Int], truth: [Int], columns: Int?) {
         let (pred, columns) = try Metrics.predictions(predictions, base: base, function)
         let truth = try classes(labels, base: base, function, "labels")
         try sameLength(pred.count, "pred", truth.count, "labels", function)
+        if let columns, let top = truth.max(), top >= columns {
+            throw TensorError("\(function): labels hold class \(base.shown(top)) but pred has scores for \(columns) classes "
+                              + "(\(base.shown(0))..\(base.shown(columns - 1)))")
+        }
         return (pred, truth, columns)
     }
 

@@ -4,8 +4,9 @@ import Tensors
 /// (`tools/metrics_oracle.py`): classification (`accuracy`, `balancedAccuracy`,
 /// `confusionMatrix`), binary ROC curves (`rocCurve`, `rocAUC`, `sic`, `rejection`) and
 /// clustering (`adjustedRandIndex`). Inputs are tensors; every bad input (wrong shape, lengths
-/// that differ, NaN scores, labels that are not class numbers or not 0/1, empty inputs) throws a
-/// `TensorError` whose message names the function as Lua spells it (`roc_auc: ...`).
+/// that differ, NaN scores, labels that are not class numbers or not 0/1, labels beyond the
+/// columns of a score matrix, one-column scores, empty inputs) throws a `TensorError` whose
+/// message names the function as Lua spells it (`roc_auc: ...`), never a trap.
 ///
 /// Class numbers count from `classBase` (0 in Swift; the Lua binding passes 1); results that
 /// are tensors (the confusion matrix) are indexed from 0 in Swift and from 1 in Lua.
@@ -76,7 +77,12 @@ extension Metrics {
             throw TensorError("\(function): pred must be class numbers [N] or scores [N, C], got shape \(formatShape(t.shape))")
         }
         let c = t.shape[1]
-        guard c >= 1 else { throw TensorError("\(function): pred scores [N, C] need at least one column, got shape \(formatShape(t.shape))") }
+        // One column predicts class 1 for every sample: the "accuracy" would be the share of
+        // class 1, whatever the classifier does.
+        guard c >= 2 else {
+            throw TensorError("\(function): pred scores [N, C] need a column per class, at least 2, got shape \(formatShape(t.shape)) "
+                              + "(a binary classifier's single score: use roc_auc, or pass the predicted classes)")
+        }
         let hasNaN = t.dtype == .f32 && t.withElements(as: Float.self) { $0.contains { $0.isNaN } }
         if hasNaN { throw TensorError("\(function): pred scores contain NaN") }
         let predicted = (try t.argmax(dim: 1)).toIntArray()
