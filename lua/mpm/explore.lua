@@ -33,6 +33,19 @@ local kinematics = { "pt", "eta", "mass", "multiplicity" }
 local kinematic_columns = {}
 for i, name in ipairs(jet_data.JET_FEATURES) do kinematic_columns[name == "n" and "multiplicity" or name] = i end
 
+-- E.classes: the class names, a list indexed by class number. A label read from E.labels is a
+-- 0-D tensor, so E.classes[E.labels[1]] looks its number up too (a tensor is otherwise never
+-- a table key). Two lists with the same names are equal, as plain lists compare in tests.
+local ClassNames = {}
+function ClassNames.__index(names, key)
+  if mpm.is_tensor(key) and key:numel() == 1 and key:dtype() == "int64" then return rawget(names, key:item()) end
+end
+function ClassNames.__eq(a, b)
+  if #a ~= #b then return false end
+  for i = 1, #a do if rawget(a, i) ~= rawget(b, i) then return false end end
+  return true
+end
+
 local function is_dataset(v) local mt = getmetatable(v); return type(mt) == "table" and rawget(mt, "__name") == "data.Dataset" end
 
 -- The backbone module, and what its file says (path, preprocessing, registers), from a file,
@@ -78,14 +91,40 @@ local function resolve_data(data)
   fail("explore.embed: data must be a jet file or a dataset (mpm.data.open), got %s", type(data))
 end
 
--- 1-based rows of the file to embed: all, the first n, or the given ones (a list or tensor).
+-- 1-based rows of the file to embed: all, the first n, or the given ones (a list or tensor of
+-- whole numbers: 1.5 is neither a count nor a row, so it is refused rather than truncated).
 local function resolve_jets(jets, total)
   if jets == false then return mpm.arange(1, total + 1) end
-  if math.type(jets) == "integer" or (type(jets) == "number" and jets == math.floor(jets)) then
-    if jets < 1 or jets > total then fail("explore.embed: jets = %d, but the file holds %d jets", jets, total) end
-    return mpm.arange(1, jets + 1)
+  if type(jets) == "number" then
+    if jets ~= math.floor(jets) then
+      fail("explore.embed: jets = %s is not a whole number of jets (give a count, a list of rows, or false for all)", tostring(jets))
+    end
+    if jets < 1 then fail("explore.embed: jets = %d: give at least 1 jet (or false for all %d)", jets, total) end
+    if jets > total then fail("explore.embed: jets = %d, but the file holds %d jets", jets, total) end
+    return mpm.arange(1, math.tointeger(jets) + 1)
   end
-  local rows = mpm.is_tensor(jets) and jets:long():reshape(-1) or mpm.tensor(jets, { dtype = "int64" })
+  local rows
+  if mpm.is_tensor(jets) and jets:dtype() ~= "bool" then
+    rows = jets:reshape(-1)
+    if rows:dtype() ~= "int64" then
+      local fractional = rows:ne(rows:floor())
+      if fractional:any():item() then
+        fail("explore.embed: jets must be whole row numbers, found %s", tostring(rows:masked_select(fractional)[1]:item()))
+      end
+      rows = rows:long()
+    end
+  elseif type(jets) == "table" and not mpm.is_tensor(jets) then
+    for i = 1, #jets do
+      local row = jets[i]
+      if math.type(row) ~= "integer" and not (type(row) == "number" and row == math.floor(row)) then
+        fail("explore.embed: jets[%d] = %s is not a row number", i, tostring(row))
+      end
+    end
+    rows = mpm.tensor(jets, { dtype = "int64" })
+  else
+    fail("explore.embed: jets must be a count, a list or tensor of rows, or false for all, got %s",
+      mpm.is_tensor(jets) and "a boolean tensor" or type(jets))
+  end
   if rows:numel() == 0 then fail("explore.embed: jets is empty") end
   if rows:min():item() < 1 or rows:max():item() > total then
     fail("explore.embed: jets must be rows 1..%d of the file", total)
@@ -127,6 +166,7 @@ function explore.embed(backbone, data, options)
   if math.type(o.batch_size) ~= "integer" or o.batch_size < 1 then fail("explore.embed: batch_size must be a positive integer") end
   local bb, record, pre = resolve_backbone(backbone, o.preprocessing)
   local ds, data_path = resolve_data(data)
+  if #ds == 0 then fail("explore.embed: %s holds no jets", data_path) end
   local rows = resolve_jets(o.jets, #ds)
   local n = rows:numel()
   local t0 = mpm.clock()
@@ -183,6 +223,12 @@ function explore.new(t)
   if not mpm.is_tensor(labels) then labels = mpm.tensor(labels, { dtype = "int64" }) end
   if labels:numel() ~= n then fail("explore.new: labels has %d entries for %d vectors", labels:numel(), n) end
   E.labels = labels:long():reshape(-1)
+  if n > 0 and E.labels:min():item() < 1 then
+    fail("explore.new: labels must be class numbers counting from 1, found %d", E.labels:min():item())
+  end
+  -- A NaN or infinite vector would make every PCA, distance and probe number NaN.
+  local bad = E.vectors:isfinite():logical_not():any(2):nonzero()
+  if bad:numel() > 0 then fail("explore.new: vector %d holds NaN or infinite values", bad[1][1]:item()) end
   for _, k in ipairs(kinematics) do
     if t[k] then
       if t[k]:numel() ~= n then fail("explore.new: %s has %d entries for %d vectors", k, t[k]:numel(), n) end
@@ -194,7 +240,7 @@ function explore.new(t)
   local largest = n > 0 and E.labels:max():item() or 0
   for c = 1, largest do classes[c] = (t.classes and t.classes[c]) or ("class " .. c) end
   for c = largest + 1, #(t.classes or {}) do classes[c] = t.classes[c] end
-  E.classes = classes
+  E.classes = setmetatable(classes, ClassNames)
   return setmetatable(E, Embeddings)
 end
 
@@ -262,6 +308,9 @@ function Embeddings:select(what)
   if mpm.is_tensor(what) and what:dtype() == "bool" then
     if what:numel() ~= #self then fail("E:select: the mask has %d entries for %d jets", what:numel(), #self) end
     mask = what:reshape(-1)
+  elseif mpm.is_tensor(what) and what:dim() == 0 then
+    -- E.labels[i] (a class) and idx[i] of E:neighbours (a row) are both 0-D tensors: say which.
+    fail("E:select: a single-value tensor is ambiguous: give a class as a number (E:select(E.labels[1]:item())) or rows as a 1-D tensor")
   elseif mpm.is_tensor(what) then
     return self:_rows(what:long():reshape(-1))
   else
@@ -332,6 +381,8 @@ function Embeddings:neighbours(query, k, options)
   if not metric_names[o.metric] then fail("E:neighbours: metric must be \"cosine\" or \"euclidean\", got %s", tostring(o.metric)) end
   local n, d = #self, self.vectors:size(2)
   local q, self_row
+  -- A jet number read from a tensor (idx[1] of an earlier call) is a 0-D int64 tensor.
+  if mpm.is_tensor(query) and query:dim() == 0 and query:dtype() == "int64" then query = query:item() end
   if math.type(query) == "integer" then
     if query < 1 or query > n then fail("E:neighbours: jet %d is not in 1..%d", query, n) end
     q, self_row = self.vectors:narrow(1, query, 1), query
@@ -350,6 +401,22 @@ function Embeddings:neighbours(query, k, options)
   return indices, values
 end
 
+-- The jets per class present ({class = count}), refused when fewer than two classes are
+-- present: `what` (a probe, distances between classes) compares classes, so one class gives a
+-- number (accuracy 1, distance 0) that means nothing.
+function Embeddings:_classes_present(caller, what)
+  local present, names = {}, {}
+  for c, count in pairs(class_counts(self)) do
+    if count > 0 then present[c] = count; names[#names + 1] = self.classes[c] end
+  end
+  if #self == 0 then fail("%s: there are no jets", caller) end
+  if #names < 2 then
+    fail("%s: all %d jets are of one class (%s); %s needs at least two (the classes: %s)", caller, #self, names[1], what,
+      table.concat(self.classes, ", "))
+  end
+  return present
+end
+
 local probe_defaults = { train_fraction = 0.5, seed = 1, steps = 300, lr = 0.05, weight_decay = 1e-4 }
 
 --- E:probe([{train_fraction=0.5, seed=1, steps=300, lr=0.05, weight_decay=1e-4}]) ->
@@ -359,6 +426,12 @@ local probe_defaults = { train_fraction = 0.5, seed = 1, steps = 300, lr = 0.05,
 ---   print(E:probe{steps = 500}.accuracy)
 function Embeddings:probe(options)
   local o = check_options("E:probe", options, probe_defaults, 2)
+  if type(o.train_fraction) ~= "number" or not (o.train_fraction > 0 and o.train_fraction < 1) then
+    fail("E:probe: train_fraction must be between 0 and 1 (exclusive), got %s", tostring(o.train_fraction))
+  end
+  if math.type(o.steps) ~= "integer" or o.steps < 1 then fail("E:probe: steps must be a positive whole number, got %s", tostring(o.steps)) end
+  if type(o.lr) ~= "number" or not (o.lr > 0 and o.lr < math.huge) then fail("E:probe: lr must be a positive number, got %s", tostring(o.lr)) end
+  self:_classes_present("E:probe", "a probe")
   local t0 = mpm.clock()
   local n = #self
   local ntrain = math.floor(n * o.train_fraction + 0.5)
@@ -403,6 +476,13 @@ end
 function Embeddings:class_distances(options)
   local o = check_options("E:class_distances", options, { metric = "euclidean", max_per_class = 1000, seed = 1 }, 2)
   if not metric_names[o.metric] then fail("E:class_distances: metric must be \"cosine\" or \"euclidean\"") end
+  if math.type(o.max_per_class) ~= "integer" or o.max_per_class < 2 then
+    fail("E:class_distances: max_per_class must be a whole number of at least 2, got %s", tostring(o.max_per_class))
+  end
+  local counts = self:_classes_present("E:class_distances", "a distance between classes")
+  local largest = 0
+  for _, count in pairs(counts) do largest = math.max(largest, count) end
+  if largest < 2 then fail("E:class_distances: every class holds a single jet; the distance within a class needs two") end
   local gen = mpm.Generator(o.seed)
   local groups, present = {}, {}
   for c = 1, #self.classes do
@@ -451,6 +531,7 @@ function explore.load(path)
   if type(path) ~= "string" or not files.exists(path) then fail("explore.load: no such file %s", tostring(path)) end
   local ok, saved = pcall(mpm.records.load, path, "embeddings")
   if not ok then fail("explore.load: %s", saved) end
+  setmetatable(saved.classes, ClassNames)
   return setmetatable(saved, Embeddings)
 end
 
@@ -465,6 +546,11 @@ local plot_defaults = { out = false, color = "class", components = false, title 
 function Embeddings:plot(options)
   local o = check_options("E:plot", options, plot_defaults, 2)
   local comps = o.components or { 1, 2 }
+  local d = self.vectors:size(2)
+  if type(comps) ~= "table" or #comps ~= 2 or math.type(comps[1]) ~= "integer" or math.type(comps[2]) ~= "integer"
+      or comps[1] == comps[2] or math.min(comps[1], comps[2]) < 1 or math.max(comps[1], comps[2]) > d then
+    fail("E:plot: components must be two different principal components in 1..%d, e.g. {1, 2}", d)
+  end
   local k = math.max(comps[1], comps[2])
   local projections, explained = self:pca(k)
   local xi, yi = comps[1], comps[2]
@@ -498,6 +584,9 @@ local compare_defaults = { jets = false, batch_size = 256, pool = "mean", prepro
 function explore.compare(backbones, data, options)
   local o = check_options("explore.compare", options, compare_defaults, 2)
   if type(backbones) ~= "table" or #backbones < 2 then fail("explore.compare: give a list of at least two backbones") end
+  for _, key in ipairs { "k", "queries" } do
+    if math.type(o[key]) ~= "integer" or o[key] < 1 then fail("explore.compare: %s must be a positive whole number, got %s", key, tostring(o[key])) end
+  end
   local pre = o.preprocessing
   if pre == "auto" then
     for _, b in ipairs(backbones) do
@@ -517,6 +606,7 @@ function explore.compare(backbones, data, options)
     probes[i] = embeddings[i]:probe(o.probe or { seed = o.seed })
   end
   local n = #embeddings[1]
+  if n < 2 then fail("explore.compare: k-NN agreement needs at least 2 jets, have %d", n) end
   local k = math.min(o.k, n - 1)
   local queries = math.min(o.queries, n)
   local rows = mpm.randperm(n, { generator = mpm.Generator(o.seed) }):narrow(1, 1, queries)

@@ -41,20 +41,65 @@ local function data_file(lines)
   return name
 end
 
--- The one place gnuplot starts: runs a script given as lines, its errors discarded (a plot
--- reports failure by its return value). gnuplot renders to files or standard output and
--- exits, so a plot never leaves a window or a process behind and never waits for input.
-local function gnuplot(script)
-  local script_path = data_file(script)
-  local ok = os.execute("gnuplot " .. mpm.files.quote(script_path) .. " 2>/dev/null")
-  os.remove(script_path)
-  return ok == true or ok == 0
+-- gnuplot's reason for failing, in one line, from what it printed on its standard error:
+-- `"/tmp/x" line 2: cannot open file; output not changed` then `system error: No such file
+-- or directory` read as "cannot open file; output not changed (No such file or directory)".
+local function gnuplot_reason(text)
+  local reason, system
+  for line in text:gmatch("[^\n]+") do
+    reason = line:match('^".-",? line %d+: (.*)$') or reason
+    system = line:match("^system error: (.*)$") or system
+  end
+  reason = reason or text:match("([^\n]*%S[^\n]*)\n*$") or "no message"
+  return system and ("%s (%s)"):format(reason, system) or reason
 end
 
-local function values_of(v, what)
+-- The one place gnuplot starts: runs a script given as lines -> true, or false and gnuplot's
+-- reason (a plot reports failure by its return value). gnuplot renders to files or standard
+-- output and exits, so a plot never leaves a window or a process behind and never waits for input.
+local function gnuplot(script)
+  local script_path, errors_path = data_file(script), os.tmpname()
+  local ok = os.execute("gnuplot " .. mpm.files.quote(script_path) .. " 2>" .. mpm.files.quote(errors_path))
+  os.remove(script_path)
+  local f = io.open(errors_path)
+  local errors = f and f:read("a") or ""
+  if f then f:close() end
+  os.remove(errors_path)
+  if ok == true or ok == 0 then return true end
+  return false, gnuplot_reason(errors)
+end
+
+-- Errors for inputs that cannot make a meaningful figure: one line naming the plot function.
+local function refuse(fmt, ...) error(fmt:format(...), 0) end
+
+-- A tensor or a list of numbers as a list of numbers; name and what say where it came from.
+local function values_of(v, what, name)
   if mpm.is_tensor(v) then return v:reshape(-1):float():tolist() end
-  if type(v) ~= "table" then error(("plot: %s must be a tensor or a list of numbers, got %s"):format(what, type(v)), 3) end
+  if type(v) ~= "table" then refuse("plot.%s: %s must be a tensor or a list of numbers, got %s", name, what, type(v)) end
+  for i = 1, #v do
+    if type(v[i]) ~= "number" then refuse("plot.%s: %s[%d] is a %s, not a number", name, what, i, type(v[i])) end
+  end
   return v
+end
+
+local function finite(v) return v == v and v ~= math.huge and v ~= -math.huge end
+
+-- The count of finite values in a list.
+local function count_finite(values)
+  local n = 0
+  for _, v in ipairs(values) do if finite(v) then n = n + 1 end end
+  return n
+end
+
+-- A figure's size in pixels: width and height given (positive whole numbers) or the defaults.
+local function size_of(name, o, width, height)
+  for key, default in pairs { width = width, height = height } do
+    local v = o[key]
+    if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
+      refuse("plot.%s: %s must be a positive whole number of pixels, got %s", name, key, tostring(v))
+    end
+  end
+  return o.width or width, o.height or height
 end
 
 local function remove_all(names) for _, name in ipairs(names) do os.remove(name) end end
@@ -92,7 +137,7 @@ function plot.sixel_supported()
   local term, program = os.getenv("TERM") or "", os.getenv("TERM_PROGRAM") or ""
   local known = os.getenv("MPMLUA_SIXEL") == "1" or sixel_terms[term] or term:find("sixel", 1, true) or sixel_programs[program]
   if not known or not plot.available() then return false end
-  return gnuplot { "set terminal sixelgd" }
+  return (gnuplot { "set terminal sixelgd" })
 end
 
 --- mpm.plot.terminal_kind([requested]) -> "sixel", "dumb" or "none": what a plot draws in the
@@ -132,11 +177,18 @@ local function render(name, body, data_files, o, width, height)
     return nil, "gnuplot is not installed (run `make deps`); skipped " .. tostring(o.out)
   end
   if o.out then
+    -- A missing folder is created, as every other file mpmlua writes.
+    local made, why = pcall(mpm.files.mkdir, mpm.files.dirname(o.out))
+    if not made then
+      remove_all(data_files)
+      return nil, ("plot.%s: cannot write %s: %s"):format(name, tostring(o.out), tostring(why))
+    end
     local script = header(o.out, width, height)
     for _, line in ipairs(body) do script[#script + 1] = line end
-    if not gnuplot(script) then
+    local ok, reason = gnuplot(script)
+    if not ok then
       remove_all(data_files)
-      return nil, "gnuplot failed to write " .. tostring(o.out)
+      return nil, ("gnuplot failed to write %s: %s"):format(tostring(o.out), reason)
     end
   end
   if kind ~= "none" then
@@ -177,35 +229,59 @@ function plot.lines(o)
   if o.logx then body[#body + 1] = "set logscale x" end
   if o.logy then body[#body + 1] = "set logscale y" end
   if o.key then body[#body + 1] = "set key " .. o.key end
-  local files, parts = {}, {}
-  for i, s in ipairs(o.series or {}) do
-    local x, y = values_of(s.x, "x"), values_of(s.y, "y")
-    local err = s.yerr and values_of(s.yerr, "yerr")
+  local width, height = size_of("lines", o, 900, 560)
+  if type(o.series) ~= "table" or #o.series == 0 then refuse("plot.lines: series is empty: give {{x = ..., y = ...}, ...}") end
+  -- Every series is checked before a file is written, so a refusal leaves nothing behind.
+  local checked = {}
+  for i, s in ipairs(o.series) do
+    local title = s.title or ("series " .. i)
+    local what = s.title and ("series %d (%s)"):format(i, title) or title
+    local x, y = values_of(s.x, what .. " x", "lines"), values_of(s.y, what .. " y", "lines")
+    local err = s.yerr and values_of(s.yerr, what .. " yerr", "lines")
+    if #x ~= #y then refuse("plot.lines: %s has %d x values but %d y values", what, #x, #y) end
+    if err and #err ~= #y then refuse("plot.lines: %s has %d yerr values for %d points", what, #err, #y) end
+    -- Points that cannot be drawn (NaN, or not positive on a log axis) leave a gap; a series
+    -- without any drawable point is a mistake.
     local rows = {}
-    for j = 1, math.min(#x, #y) do
-      local keep = y[j] == y[j] and (not o.logy or y[j] > 0) and (not o.logx or x[j] > 0)
+    for j = 1, #x do
+      local keep = finite(x[j]) and finite(y[j]) and (not o.logy or y[j] > 0) and (not o.logx or x[j] > 0)
       if keep then rows[#rows + 1] = ("%.9g %.9g %.9g"):format(x[j], y[j], err and err[j] or 0) end
     end
-    if #rows > 0 then
-      files[#files + 1] = data_file(rows)
-      parts[#parts + 1] = ("%s using %s with %s lw 2 title %s"):format(gp_string(files[#files]), err and "1:2:3" or "1:2",
-        s.style or (err and "yerrorlines" or "lines"), gp_string(s.title or ("series " .. i)))
+    if #rows == 0 then
+      refuse("plot.lines: %s has no point to draw (%d points; none with finite x and y%s)", what, #x,
+        (o.logx or o.logy) and ", positive on the log axes" or "")
     end
+    checked[i] = { rows = rows, using = err and "1:2:3" or "1:2", style = s.style or (err and "yerrorlines" or "lines"),
+      title = title }
   end
-  if #parts == 0 then return nil, "plot.lines: nothing to plot" end
+  local files, parts = {}, {}
+  for i, c in ipairs(checked) do
+    files[i] = data_file(c.rows)
+    parts[i] = ("%s using %s with %s lw 2 title %s"):format(gp_string(files[i]), c.using, c.style, gp_string(c.title))
+  end
   body[#body + 1] = "plot " .. table.concat(parts, ", ")
-  return render("lines", body, files, o, o.width or 900, o.height or 560)
+  return render("lines", body, files, o, width, height)
 end
 
 -- The shared binning of several lists of values: the range (given, or the extent of the
--- values that are not NaN), `bins` equal bins (values outside are dropped), and per list the
--- data rows "centre height" (counts, or with density counts / (count x bin width)).
-local function histogram_rows(lists, range, bins, density)
+-- finite values), `bins` equal bins (values outside are dropped), and per list the data rows
+-- "centre height" (counts, or with density counts / (count x bin width)). `name` says whose
+-- bins and range are refused ("hist", "histograms: panel 2 (pt)").
+local function histogram_rows(name, lists, range, bins, density)
+  if math.type(bins) ~= "integer" or bins < 1 then
+    refuse("plot.%s: bins must be a positive whole number, got %s", name, tostring(bins))
+  end
   local lo, hi
-  if range then lo, hi = range[1], range[2] else
+  if range then
+    lo, hi = type(range) == "table" and range[1], type(range) == "table" and range[2]
+    if type(lo) ~= "number" or type(hi) ~= "number" or not (finite(lo) and finite(hi) and lo < hi) then
+      refuse("plot.%s: range must be {lo, hi} with finite lo < hi, got %s", name,
+        type(range) == "table" and ("{%s, %s}"):format(tostring(range[1]), tostring(range[2])) or tostring(range))
+    end
+  else
     lo, hi = math.huge, -math.huge
     for _, values in ipairs(lists) do
-      for _, v in ipairs(values) do if v == v then lo, hi = math.min(lo, v), math.max(hi, v) end end
+      for _, v in ipairs(values) do if finite(v) then lo, hi = math.min(lo, v), math.max(hi, v) end end
     end
     if lo == math.huge then lo, hi = 0, 1 end
     if hi <= lo then hi = lo + 1 end
@@ -241,29 +317,49 @@ function plot.histograms(o)
   options.check_names("plot.histograms", o, { out = true, panels = true, columns = true, title = true, terminal = true,
     width = true, height = true }, 2)
   local panels = o.panels or {}
-  if #panels == 0 then return nil, "plot.histograms: no panels" end
+  if type(panels) ~= "table" or #panels == 0 then refuse("plot.histograms: panels is empty: give {{series = {{values = ...}}}, ...}") end
   local columns = o.columns or math.min(3, #panels)
+  if math.type(columns) ~= "integer" or columns < 1 then
+    refuse("plot.histograms: columns must be a positive whole number, got %s", tostring(columns))
+  end
   local rows = math.ceil(#panels / columns)
+  local width, height = size_of("histograms", o, 420 * columns, 320 * rows + (o.title and 40 or 0))
   local body = { ("set multiplot layout %d,%d%s"):format(rows, columns, o.title and (" title " .. gp_string(o.title)) or ""),
     "set style fill transparent solid 0.25 border" }
-  local files = {}
-  for _, p in ipairs(panels) do
+  -- Every panel is binned before a file is written, so a refusal leaves nothing behind. A
+  -- series may be empty (nothing of it in this panel), but a figure without any value, or a
+  -- series whose values are all NaN or infinite, is refused.
+  local binned, values_seen = {}, 0
+  for k, p in ipairs(panels) do
+    local where = ("histograms: panel %d%s"):format(k, p.title and (" (" .. tostring(p.title) .. ")") or "")
+    if type(p.series) ~= "table" or #p.series == 0 then refuse("plot.%s has no series", where) end
     local lists = {}
-    for i, s in ipairs(p.series or {}) do lists[i] = values_of(s.values, "values") end
-    local lo, hi, data = histogram_rows(lists, p.range, p.bins or HISTOGRAM_BINS, p.density)
+    for i, s in ipairs(p.series) do
+      local what = ("series %d%s values"):format(i, s.title and (" (" .. tostring(s.title) .. ")") or "")
+      lists[i] = values_of(s.values, what, where)
+      local usable = count_finite(lists[i])
+      if #lists[i] > 0 and usable == 0 then refuse("plot.%s: %s: all %d are NaN or infinite", where, what, #lists[i]) end
+      values_seen = values_seen + usable
+    end
+    binned[k] = { histogram_rows(where, lists, p.range, p.bins or HISTOGRAM_BINS, p.density) }
+  end
+  if values_seen == 0 then refuse("plot.histograms: no panel holds any value") end
+  local files = {}
+  for k, p in ipairs(panels) do
+    local lo, hi, data = table.unpack(binned[k])
     body[#body + 1] = "set title " .. gp_string(p.title or "")
     body[#body + 1] = "set xlabel " .. gp_string(p.xlabel or "")
     body[#body + 1] = ("set xrange [%.9g:%.9g]"):format(lo, hi)
     local parts = {}
-    for i, s in ipairs(p.series or {}) do
+    for i, s in ipairs(p.series) do
       files[#files + 1] = data_file(data[i])
       parts[#parts + 1] = ("%s using 1:2 with %s lw 2 title %s"):format(gp_string(files[#files]),
         i == 1 and "boxes" or "histeps", gp_string(s.title or ("series " .. i)))
     end
-    if #parts > 0 then body[#body + 1] = "plot " .. table.concat(parts, ", ") end
+    body[#body + 1] = "plot " .. table.concat(parts, ", ")
   end
   body[#body + 1] = "unset multiplot"
-  return render("histograms", body, files, o, o.width or 420 * columns, o.height or 320 * rows + (o.title and 40 or 0))
+  return render("histograms", body, files, o, width, height)
 end
 
 --- mpm.plot.read_metrics(path) -> {column = {values}}, columns: a CSV or JSONL metrics file as
@@ -317,16 +413,23 @@ function plot.loss_curve(metrics_path, png_path, title)
       end
     end
   end
+  if #series == 0 then return nil, "plot.loss_curve: no loss values in " .. tostring(metrics_path) end
   return plot.lines { out = png_path, terminal = "none", series = series, title = title or "training losses",
     xlabel = "step", ylabel = "loss", logy = positive and hi > 20 * lo }
 end
 
--- Per-group lists of positions 1..n: groups (labels, a tensor or list) or one group of all.
-local function split_groups(n, groups, names)
-  local g = groups and values_of(groups, "groups") or nil
+-- Per-group lists of positions 1..n: groups (labels, a tensor or list of whole numbers, one
+-- per point) or one group of all.
+local function split_groups(name, n, groups, names)
+  local g = groups and values_of(groups, "groups", name) or nil
+  if g and #g ~= n then refuse("plot.%s: groups has %d values for %d points", name, #g, n) end
   local members, order = {}, {}
   for i = 1, n do
-    local key = g and math.tointeger(g[i]) or 1
+    local key = 1
+    if g then
+      key = math.tointeger(g[i])
+      if not key then refuse("plot.%s: groups must be whole numbers (class numbers), found %s", name, tostring(g[i])) end
+    end
     if not members[key] then members[key] = {}; order[#order + 1] = key end
     local m = members[key]
     m[#m + 1] = i
@@ -351,14 +454,21 @@ local scatter_options = { x = true, y = true, groups = true, names = true, color
 ---   mpm.plot.scatter{x = P:select(2, 1), y = P:select(2, 2), groups = E.labels, names = E.classes, out = "pca.png"}
 function plot.scatter(o)
   options.check_names("plot.scatter", o, scatter_options, 2)
-  local x, y = values_of(o.x, "x"), values_of(o.y, "y")
+  local width, height = size_of("scatter", o, 900, 600)
+  local x, y = values_of(o.x, "x", "scatter"), values_of(o.y, "y", "scatter")
   if #x ~= #y then error(("plot.scatter: x has %d values, y %d"):format(#x, #y), 2) end
+  if #x == 0 then refuse("plot.scatter: x and y are empty") end
+  local drawable = 0
+  for i = 1, #x do if finite(x[i]) and finite(y[i]) then drawable = drawable + 1 end end
+  if drawable == 0 then refuse("plot.scatter: none of the %d points has finite x and y", #x) end
+  local c = o.color and values_of(o.color, "color", "scatter")
+  if c and #c ~= #x then refuse("plot.scatter: color has %d values for %d points", #c, #x) end
+  local groups = not c and split_groups("scatter", #x, o.groups, o.names)
   local body = { "set key " .. (o.key or "outside right top") }
   labels(body, o)
   local files, parts = {}, {}
   local ps = o.point_size or 0.4
-  if o.color then
-    local c = values_of(o.color, "color")
+  if c then
     local rows = {}
     for i = 1, #x do rows[i] = ("%.7g %.7g %.7g"):format(x[i], y[i], c[i]) end
     files[1] = data_file(rows)
@@ -366,7 +476,7 @@ function plot.scatter(o)
     if o.color_label then body[#body + 1] = "set cblabel " .. gp_string(o.color_label) end
     parts[1] = ("%s using 1:2:3 with points pt 7 ps %g lc palette notitle"):format(gp_string(files[1]), ps)
   else
-    for i, g in ipairs(split_groups(#x, o.groups, o.names)) do
+    for i, g in ipairs(groups) do
       local rows = {}
       for j, m in ipairs(g.members) do rows[j] = ("%.7g %.7g"):format(x[m], y[m]) end
       files[#files + 1] = data_file(rows)
@@ -374,12 +484,8 @@ function plot.scatter(o)
         (i - 1) % 10 + 1, g.title and ("title " .. gp_string(g.title)) or "notitle")
     end
   end
-  if #parts == 0 then
-    remove_all(files)
-    return nil, "plot.scatter: nothing to plot"
-  end
   body[#body + 1] = "plot " .. table.concat(parts, ", ")
-  return render("scatter", body, files, o, o.width or 900, o.height or 600)
+  return render("scatter", body, files, o, width, height)
 end
 
 local hist_options = { values = true, groups = true, names = true, bins = true, range = true, density = true, out = true,
@@ -392,14 +498,17 @@ local hist_options = { values = true, groups = true, names = true, bins = true, 
 ---   mpm.plot.hist{values = E.mass, groups = E.labels, names = E.classes, out = "mass.png", xlabel = "mass"}
 function plot.hist(o)
   options.check_names("plot.hist", o, hist_options, 2)
-  local v = values_of(o.values, "values")
-  local groups, lists = split_groups(#v, o.groups, o.names), {}
+  local width, height = size_of("hist", o, 900, 600)
+  local v = values_of(o.values, "values", "hist")
+  if #v == 0 then refuse("plot.hist: values is empty") end
+  if count_finite(v) == 0 then refuse("plot.hist: all %d values are NaN or infinite", #v) end
+  local groups, lists = split_groups("hist", #v, o.groups, o.names), {}
   for i, g in ipairs(groups) do
     local mine = {}
     for j, m in ipairs(g.members) do mine[j] = v[m] end
     lists[i] = mine
   end
-  local lo, hi, data = histogram_rows(lists, o.range, o.bins or HISTOGRAM_BINS, o.density)
+  local lo, hi, data = histogram_rows("hist", lists, o.range, o.bins or HISTOGRAM_BINS, o.density)
   local body = { "set key " .. (o.key or "outside right top"), ("set xrange [%.9g:%.9g]"):format(lo, hi) }
   labels(body, { title = o.title, xlabel = o.xlabel, ylabel = o.ylabel or (o.density and "density" or "jets") })
   if o.logy then body[#body + 1] = "set logscale y" end
@@ -410,7 +519,7 @@ function plot.hist(o)
       g.title and ("title " .. gp_string(g.title)) or "notitle")
   end
   body[#body + 1] = "plot " .. table.concat(parts, ", ")
-  return render("hist", body, files, o, o.width or 900, o.height or 600)
+  return render("hist", body, files, o, width, height)
 end
 
 return plot

@@ -4,7 +4,8 @@ local stats = {}
 
 --- mpm.stats.summary(values) -> {n=, mean=, sd=, se=}: the mean of a list of numbers, its
 --- sample standard deviation (divided by n - 1) and the standard error of the mean (sd /
---- sqrt(n)). One value gives sd = se = 0; an empty list gives {n = 0} and nothing else.
+--- sqrt(n)). One value gives sd = se = 0; an empty list gives {n = 0} and nothing else; a NaN
+--- value is an error naming it.
 ---   local s = mpm.stats.summary{0.81, 0.83, 0.82}   -- s.mean 0.82, s.sd 0.01, s.se 0.0058
 function stats.summary(values)
   if type(values) ~= "table" then error("stats.summary: expected a list of numbers, got " .. type(values), 2) end
@@ -14,6 +15,8 @@ function stats.summary(values)
   for i = 1, n do
     local v = values[i]
     if type(v) ~= "number" then error(("stats.summary: value %d is a %s, not a number"):format(i, type(v)), 2) end
+    -- A NaN (a diverged run, a metric of nothing) would make the mean and spread NaN.
+    if v ~= v then error(("stats.summary: value %d of %d is NaN"):format(i, n), 2) end
     sum = sum + v
   end
   local mean, squares = sum / n, 0

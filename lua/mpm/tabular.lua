@@ -1,7 +1,8 @@
 -- mpm.tabular: rows of numbers (and short strings) as CSV and JSONL files, written and read
 -- in one place. Numbers are written one way everywhere: integers plain, other numbers with 8
 -- significant digits (%.8g); JSONL goes through mpm.json (one object per line, NaN and
--- infinities as null). A CSV cell holding a comma or a quote is quoted ("a,b", "say ""hi""").
+-- infinities as null). In CSV, NaN is an empty cell (missing) and infinities are inf and -inf;
+-- a cell holding a comma or a quote is quoted ("a,b", "say ""hi""").
 --
 --   local tabular = require "mpm.tabular"
 --   tabular.write_csv("sweep.csv", {"size", "auc"}, {{size = 100, auc = 0.81}})
@@ -15,10 +16,15 @@ local function number_text(v)
   return math.type(v) == "integer" and tostring(v) or ("%.8g"):format(v)
 end
 
--- A CSV cell: "" for a missing value, the number's text, or the string (quoted when it holds
--- a comma or a quote; a line break would split the row, so it is an error).
+-- Infinities as a CSV cell holds them; Lua's tonumber reads neither.
+local infinities = { inf = math.huge, ["-inf"] = -math.huge }
+
+-- A CSV cell: "" for a missing value or NaN (as JSONL's null), inf or -inf, the number's text,
+-- or the string (quoted when it holds a comma or a quote; a line break would split the row, so
+-- it is an error).
 local function cell(v)
-  if v == nil then return "" end
+  if v == nil or v ~= v then return "" end
+  if v == math.huge then return "inf" elseif v == -math.huge then return "-inf" end
   if type(v) == "number" then return number_text(v) end
   local text = tostring(v)
   if text:find("[\r\n]") then error(("tabular: the cell %q holds a line break"):format(text), 3) end
@@ -27,7 +33,7 @@ local function cell(v)
 end
 
 --- tabular.csv_line(columns, row) -> text: one CSV line (no newline) of row's values in the
---- order of columns; a missing value is an empty cell.
+--- order of columns; a missing value or NaN is an empty cell, infinities are inf and -inf.
 ---   tabular.csv_line({"step", "loss"}, {step = 10, loss = 0.25})   -- "10,0.25"
 function tabular.csv_line(columns, row)
   local cells = {}
@@ -71,7 +77,7 @@ local function cells_of(line, path, number)
     else
       local text = line:match("^[^,]*", position)
       position = position + #text
-      if text ~= "" then cells[count] = tonumber(text) or text end
+      if text ~= "" then cells[count] = tonumber(text) or infinities[text] or text end
     end
     if line:sub(position, position) ~= "," then return cells, count end
     position = position + 1
@@ -79,7 +85,8 @@ local function cells_of(line, path, number)
 end
 
 --- tabular.read_csv(path) -> columns, rows: the header's column names and one table per line
---- (column -> number, or the text of a cell that is not a number; empty cells are absent).
+--- (column -> number, inf and -inf included, or the text of a cell that is not a number; empty
+--- cells are absent). A line with more cells than the header has columns is an error.
 ---   local columns, rows = tabular.read_csv("runs/cfm/metrics.csv"); print(rows[#rows].loss)
 function tabular.read_csv(path)
   local f, err = io.open(path, "r")
@@ -95,7 +102,11 @@ function tabular.read_csv(path)
       local names, count = cells_of(line, path, number)
       for i = 1, count do columns[i] = tostring(names[i] or "") end
     elseif line ~= "" then
-      local row, cells = {}, cells_of(line, path, number)
+      local row, cells, count = {}, cells_of(line, path, number)
+      -- A cell without a column would be lost without a word.
+      if count > #columns then
+        error(("tabular.read_csv: %s:%d has %d cells but the header names %d columns"):format(path, number, count, #columns), 2)
+      end
       for i, name in ipairs(columns) do row[name] = cells[i] end
       rows[#rows + 1] = row
     end
