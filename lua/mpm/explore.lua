@@ -157,7 +157,7 @@ local embed_defaults = { jets = false, batch_size = 256, pool = "mean", preproce
 --- preprocessing's N(0,1) noise from seed + the batch's first position - 1. Runs without
 --- gradients in eval mode (the module's mode is restored), with a progress line on a terminal.
 --- E holds vectors [N, D], labels [N], pt, eta, mass, multiplicity [N], jets [N] (rows of
---- the file), classes (names), source; #E is N.
+--- the file), classes (names: E.classes[E.labels[i]] is jet i's), source; #E is N.
 ---   local E = mpm.explore.embed("runs/cfm/backbone.h5", "data/jetclass_test.h5", {jets = 500})
 function explore.embed(backbone, data, options)
   local o = check_options("explore.embed", options, embed_defaults, 2)
@@ -312,7 +312,9 @@ function Embeddings:select(what)
     -- E.labels[i] (a class) and idx[i] of E:neighbours (a row) are both 0-D tensors: say which.
     fail("E:select: a single-value tensor is ambiguous: give a class as a number (E:select(E.labels[1]:item())) or rows as a 1-D tensor")
   elseif mpm.is_tensor(what) then
-    return self:_rows(what:long():reshape(-1))
+    local rows = what:reshape(-1)
+    if rows:dtype() ~= "int64" and rows:ne(rows:floor()):any():item() then fail("E:select: rows must be whole numbers") end
+    return self:_rows(rows:long())
   else
     local wanted = type(what) == "table" and what or { what }
     mask = mpm.zeros(#self, { dtype = "bool" })
@@ -323,6 +325,8 @@ function Embeddings:select(what)
         if number == c then fail("E:select: no class %q (classes: %s)", c, table.concat(self.classes, ", ")) end
       elseif math.type(c) ~= "integer" then
         fail("E:select: expected a class name or number, a list of them, or a boolean mask, got %s", type(c))
+      elseif c < 1 or c > #self.classes then
+        fail("E:select: no class %d (classes 1..%d: %s)", c, #self.classes, table.concat(self.classes, ", "))
       end
       mask = mask:logical_or(self.labels:eq(number))
     end
@@ -422,7 +426,8 @@ local probe_defaults = { train_fraction = 0.5, seed = 1, steps = 300, lr = 0.05,
 --- E:probe([{train_fraction=0.5, seed=1, steps=300, lr=0.05, weight_decay=1e-4}]) ->
 --- {accuracy=, per_class={name = accuracy}, seconds=, train=, test=, loss=}: a multinomial
 --- logistic regression (a zero-initialised Linear on standardised vectors, full-batch AdamW)
---- trained on a random split (train_fraction, seed) and scored on the rest.
+--- trained on a random split (train_fraction, seed) and scored on the rest. Jets of a single
+--- class are refused (there is nothing to tell apart).
 ---   print(E:probe{steps = 500}.accuracy)
 function Embeddings:probe(options)
   local o = check_options("E:probe", options, probe_defaults, 2)
@@ -470,8 +475,9 @@ end
 
 --- E:class_distances([{metric="euclidean", max_per_class=1000, seed=1}]) -> matrix [C, C],
 --- summary: the mean distance between jets of classes i and j (the diagonal: between distinct
---- jets of one class), on at most max_per_class random jets of each class present; summary =
---- {within=, between=, ratio = between / within} (means over the classes present).
+--- jets of one class), on at most max_per_class random jets of each class present (rows and
+--- columns of absent classes are NaN); summary = {within=, between=, ratio = between / within}
+--- (means over the classes present). Jets of a single class are refused.
 ---   local m, s = E:class_distances(); print(s.ratio)
 function Embeddings:class_distances(options)
   local o = check_options("E:class_distances", options, { metric = "euclidean", max_per_class = 1000, seed = 1 }, 2)
@@ -514,15 +520,19 @@ function Embeddings:class_distances(options)
 end
 
 --- E:save(path): vectors, labels, kinematics, jet rows, class names and source in one HDF5
---- file (mpm.save: datasets and attributes h5py reads); written atomically.
+--- file (mpm.save: datasets and attributes h5py reads); written atomically, its folder created
+--- when missing.
 ---   E:save("embeddings.h5")   -- h5py: f["vectors"][:], f["labels"][:]
 function Embeddings:save(path)
   if type(path) ~= "string" then fail("E:save: path must be a string") end
+  local made, why = pcall(files.mkdir, files.dirname(path))
+  if not made then fail("E:save: cannot write %s: %s", path, one_line(why)) end
   local record = { vectors = self.vectors, labels = self.labels, jets = self.jets,
     classes = self.classes, source = {} }
   for _, k in ipairs(kinematics) do record[k] = self[k] end
   for k, v in pairs(self.source) do if type(v) ~= "function" then record.source[k] = v end end
-  mpm.records.save(path, "embeddings", record)
+  local saved, problem = pcall(mpm.records.save, path, "embeddings", record)
+  if not saved then fail("E:save: %s", one_line(problem)) end
 end
 
 --- mpm.explore.load(path) -> E: embeddings written by E:save, exactly as they were saved.

@@ -366,6 +366,7 @@ end
 --- written by mpm.train, read through mpm.tabular (missing values are NaN).
 ---   local data = mpm.plot.read_metrics("runs/cfm/metrics.csv"); print(data.loss[#data.loss])
 function plot.read_metrics(path)
+  if type(path) ~= "string" then refuse("plot.read_metrics: path must be a metrics file (.csv or .jsonl), got %s", type(path)) end
   local columns, rows
   if path:match("%.jsonl$") then
     rows, columns = tabular.read_jsonl(path), {}

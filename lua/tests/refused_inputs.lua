@@ -71,8 +71,12 @@ T.equal(E.classes, { "QCD", "TTBar", "WToQQ" }, "the names compare as a list")
 local nearest = E:neighbours(1, 3)
 T.equal(E:neighbours(nearest[1], 2):tolist(), E:neighbours(nearest[1]:item(), 2):tolist(), "a jet number as a 0-D tensor")
 refused(function() return E:select(E.labels[1]) end, "E:select: a single-value tensor is ambiguous")
-E:save(path("E.h5"))
-T.equal(mpm.explore.load(path("E.h5")).classes[E.labels[3]], "WToQQ", "loaded names take a label tensor")
+refused(function() return E:select(7) end, "E:select: no class 7 (classes 1..3: QCD, TTBar, WToQQ)")
+refused(function() return E:select(mpm.tensor { 1.5, 2 }) end, "E:select: rows must be whole numbers")
+E:save(path("saved/E.h5"))
+T.equal(mpm.explore.load(path("saved/E.h5")).classes[E.labels[3]], "WToQQ", "E:save creates its folder; loaded names take a label tensor")
+mpm.files.write(path("not_a_folder"), "x")
+refused(function() return E:save(path("not_a_folder/E.h5")) end, "E:save: cannot write " .. path("not_a_folder/E.h5") .. ": ")
 
 -- explore.embed: jets is a count, rows, or false; nothing else.
 for _, case in ipairs {
