@@ -392,6 +392,7 @@ function Embeddings:neighbours(query, k, options)
     q, self_row = self.vectors:narrow(1, query, 1), query
   elseif mpm.is_tensor(query) and query:numel() % d == 0 and query:numel() > 0 then
     q = query:float():reshape(-1, d)
+    if not q:isfinite():all():item() then fail("E:neighbours: the query vector holds NaN or infinite values") end
   else
     fail("E:neighbours: expected a jet number or a vector of %d values", d)
   end
