@@ -93,7 +93,7 @@ end
 
 -- A figure's size in pixels: width and height given (positive whole numbers) or the defaults.
 local function size_of(name, o, width, height)
-  for key, default in pairs { width = width, height = height } do
+  for _, key in ipairs { "width", "height" } do
     local v = o[key]
     if v ~= nil and (math.type(v) ~= "integer" or v < 1) then
       refuse("plot.%s: %s must be a positive whole number of pixels, got %s", name, key, tostring(v))
@@ -177,7 +177,8 @@ local function render(name, body, data_files, o, width, height)
     return nil, "gnuplot is not installed (run `make deps`); skipped " .. tostring(o.out)
   end
   if o.out then
-    -- A missing folder is created, as every other file mpmlua writes.
+    -- A missing folder is created (runs/explore/pca.png in a fresh clone): a figure is a
+    -- look at something, not worth a failed call.
     local made, why = pcall(mpm.files.mkdir, mpm.files.dirname(o.out))
     if not made then
       remove_all(data_files)
