@@ -3,7 +3,7 @@ import Tensors
 
 /// A named size of everything a pre-training run builds: the model, the VQ tokenizer, the
 /// K-means codebook and the SSFM decoder. This table is the one place those sizes are written;
-/// `mpm.MPM{preset=}`, `mpm.tasks.pretrain`, `VQTokenizer.fit` and the examples read it
+/// `mpm.MPM{preset=}`, `mpm.pretrain.run`, `VQTokenizer.fit` and the examples read it
 /// (from Lua as `mpm.tasks.preset(name)`).
 ///
 /// ```swift
