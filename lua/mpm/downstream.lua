@@ -424,9 +424,9 @@ function downstream.sweep(o)
 end
 
 --- mpm.downstream.plot_sweep{rows=, x=, y=, group=, out=, xlabel=, ylabel=, title=, logx=true,
---- baseline=} -> path or nil, message: y against x with one line per group (mean over the rows
---- sharing x, error bars = its standard error over seeds); the baseline group (random init) is
---- drawn dashed.
+--- baseline=, chance=, caption=} -> path or nil, message: y against x with one line per group
+--- (mean over the rows sharing x, error bars = its standard error over seeds); the baseline
+--- group (random init) is drawn dashed, the chance level dotted, the caption under the plot.
 function downstream.plot_sweep(o)
   local groups, order = {}, {}
   for _, row in ipairs(o.rows) do
@@ -450,7 +450,8 @@ function downstream.plot_sweep(o)
     series[#series + 1] = s
   end
   return plot.lines { out = o.out, series = series, title = o.title, xlabel = o.xlabel, ylabel = o.ylabel,
-    logx = o.logx ~= false, key = "outside right top" }
+    logx = o.logx ~= false, key = "outside right top", caption = o.caption,
+    hlines = o.chance and { { y = o.chance, title = "chance" } } or nil }
 end
 
 --- mpm.downstream.list(text [, convert [, option]]) -> list: "a,b,c" split at commas; convert
@@ -715,10 +716,13 @@ function downstream.protocol(p, args)
   local rows = downstream.sweep { runs = runs, run = run, csv = files.join(o.out, "sweep.csv"), columns = columns,
     quiet = o.quiet }
   if not mpm.distributed.is_main() then return rows end
-  local png = p.figure and downstream.plot_sweep { rows = rows, x = p.size.column, y = metric, group = "backbone",
-    baseline = "random", out = files.join(o.out, p.figure), xlabel = p.size.label, ylabel = p.metric.label, title = p.title }
   local entries = {}
   for i, r in ipairs(runs) do entries[i] = { run = r, result = downstream.read_result(files.join(r.out, "result.json")) } end
+  local chance = entries[1] and entries[1].result.metrics.chance
+  local png = p.figure and downstream.plot_sweep { rows = rows, x = p.size.column, y = metric, group = "backbone",
+    baseline = "random", out = files.join(o.out, p.figure), xlabel = p.size.label,
+    ylabel = p.metric.label .. " (mean +- standard error over seeds)", title = p.title,
+    chance = chance and chance[metric] or nil, caption = downstream.ARMS }
   if p.curves then
     local rows_out = {}
     for _, curve in ipairs(p.curves) do

@@ -217,17 +217,22 @@ local function labels(body, o)
 end
 
 --- mpm.plot.lines{out=, series={{x=, y=, yerr=, title=, style=}...}, title=, xlabel=, ylabel=,
---- logx=false, logy=false, key="top right", terminal=, width=900, height=560} -> path (or the
---- terminal kind) or nil, message: line plot of one or more series; a series with yerr (one
---- half-width per point) gets error bars. key is any gnuplot key placement ("outside right",
---- "bottom left").
+--- logx=false, logy=false, key="top right", hlines={{y=, title=}}, caption=, terminal=,
+--- width=900, height=560} -> path (or the terminal kind) or nil, message: line plot of one or
+--- more series; a series with yerr (one half-width per point) gets error bars; the x axis spans
+--- the data with a margin. hlines are dotted reference levels (chance); caption is a line of
+--- small text under the plot. key is any gnuplot key placement ("outside right", "bottom left").
 ---   mpm.plot.lines{out = "loss.png", series = {{x = {1, 2, 3}, y = {0.9, 0.5, 0.4}, title = "train"}}, logy = true}
 function plot.lines(o)
   options.check_names("plot.lines", o, { out = true, series = true, title = true, xlabel = true, ylabel = true,
-    logx = true, logy = true, key = true, terminal = true, width = true, height = true }, 2)
+    logx = true, logy = true, key = true, terminal = true, width = true, height = true, hlines = true, caption = true }, 2)
   local body = {}
   labels(body, o)
   if o.logx then body[#body + 1] = "set logscale x" end
+  if o.caption then
+    body[#body + 1] = "set bmargin 6"
+    body[#body + 1] = "set label " .. gp_string(o.caption) .. " at screen 0.02, screen 0.03 font ',9'"
+  end
   if o.logy then body[#body + 1] = "set logscale y" end
   if o.key then body[#body + 1] = "set key " .. o.key end
   local width, height = size_of("lines", o, 900, 560)
@@ -255,10 +260,32 @@ function plot.lines(o)
     checked[i] = { rows = rows, using = err and "1:2:3" or "1:2", style = s.style or (err and "yerrorlines" or "lines"),
       title = title }
   end
+  -- The x axis spans the data with a margin, so no point (nor its error bar) sits on the frame.
+  local lo, hi, xs, distinct = math.huge, -math.huge, {}, {}
+  for _, c in ipairs(checked) do
+    for _, row in ipairs(c.rows) do
+      local x = tonumber(row:match("^(%S+)"))
+      lo, hi = math.min(lo, x), math.max(hi, x)
+      if not distinct[x] then distinct[x] = true; xs[#xs + 1] = ("%.9g"):format(x) end
+    end
+  end
+  if hi > lo then
+    local a, b = lo - 0.05 * (hi - lo), hi + 0.05 * (hi - lo)
+    if o.logx then a, b = lo / (hi / lo) ^ 0.05, hi * (hi / lo) ^ 0.05 end
+    body[#body + 1] = ("set xrange [%.9g:%.9g]"):format(a, b)
+  end
+  -- A log axis over a few sizes (a sweep) is labelled at those sizes, not at powers of ten.
+  if o.logx and #xs <= 12 then body[#body + 1] = "set xtics (" .. table.concat(xs, ", ") .. ")" end
+  body[#body + 1] = "set offsets 0, 0, graph 0.05, graph 0.05"
   local files, parts = {}, {}
   for i, c in ipairs(checked) do
     files[i] = data_file(c.rows)
     parts[i] = ("%s using %s with %s lw 2 title %s"):format(gp_string(files[i]), c.using, c.style, gp_string(c.title))
+  end
+  -- Reference levels (chance, a baseline) as dotted horizontal lines across the plot.
+  for _, line in ipairs(o.hlines or {}) do
+    if type(line) ~= "table" or not finite(line.y) then refuse("plot.lines: each of hlines is {y = number, title = text}") end
+    parts[#parts + 1] = ("%.9g with lines dt 3 lw 2 lc rgb 'gray40' title %s"):format(line.y, gp_string(line.title or ""))
   end
   body[#body + 1] = "plot " .. table.concat(parts, ", ")
   return render("lines", body, files, o, width, height)

@@ -81,6 +81,14 @@ T.equal(entries(), 3, "a rerun with another --lr is a new entry, not an earlier 
 script("jetclass", "--sweep", "--backbones", a, "--sizes", "32", "--seeds", "1", "--out", sweep, "--lr", "1e-3")
 T.equal(entries(), 3, "the identical rerun reuses its entry")
 
+-- The sweep figure: log x fitted to the sizes, a chance line and the arms' settings as a caption.
+if mpm.plot.available() then
+  T.equal(files.kind(sweep .. "/accuracy_vs_jets.png"), "file", "the sweep figure")
+  T.raises(function()
+    mpm.plot.lines { out = base .. "_p.png", series = { { x = { 1, 2 }, y = { 1, 2 } } }, hlines = { { y = 0 / 0 } } }
+  end, "each of hlines is {y = number, title = text}")
+end
+
 -- Data that does not fit the protocol, named in one line.
 T.raises(function() script("jetclass", "--data", data("btag_train.h5"), "--out", base .. "_bad1") end,
   "^%-%-data .*btag_train%.h5 holds btag jets %(classes light, charm, bottom%); the jetclass protocol needs jetclass jets$")
