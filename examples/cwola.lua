@@ -2,7 +2,7 @@
 -- a true label. Two mixed samples are built from the training file: background (QCD) jet i
 -- goes to sample i % 2, and the first --n-signal signal jets (TTBar) all go to sample 1. A
 -- one-logit head learns to tell the samples apart (BCE, targets smoothed by up to 0.05, a
--- fixed number of steps, no early stopping, the last weights); on the test set with true
+-- fixed 10 epochs (--epochs), no early stopping, the last weights); on the test set with true
 -- labels, the significance improvement SIC = tpr / sqrt(fpr + 1e-12) at fpr closest to 0.01
 -- measures how much signal it found.
 --
@@ -56,7 +56,7 @@ return mpm.downstream.protocol({
   name = "cwola", kind = "jetclass", synopsis = "mpmlua examples/cwola.lua [options]",
   classes = 1, class_names = "background,signal",
   defaults = { ["n-signal"] = 300, data = "data/jetclass_train.h5", val = "data/jetclass_val.h5",
-    test = "data/jetclass_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "50,100,200,300", steps = 100,
+    test = "data/jetclass_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "50,100,200,300", epochs = 10,
     patience = false },
   size = { option = "n-signal", column = "n_signal", label = "number of signal jets in the mixed sample",
     help = "signal jets mixed into sample 1" },

@@ -46,7 +46,7 @@ struct DistributedTests {
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let data = { (name: String) in TestPaths.root.appendingPathComponent("data/\(name)").path }
         let (r, _) = try Self.run(ranks: 2, [TestPaths.root.appendingPathComponent("examples/btag.lua").path, "--sweep",
-            "--backbones", "random", "--sizes", "64,128", "--seeds", "1,2", "--preset", "tiny", "--steps", "3",
+            "--backbones", "random", "--sizes", "64,128", "--seeds", "1,2", "--preset", "tiny", "--epochs", "1",
             "--batch-size", "32", "--val-jets", "64", "--quiet", "--out", dir, "--data", data("btag_train.h5"),
             "--val", data("btag_val.h5"), "--test", data("btag_test.h5")], timeout: 120)
         #expect(r.status == 0, "\(Self.report(r))")

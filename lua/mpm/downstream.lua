@@ -38,11 +38,11 @@ downstream.OPTIONS = {
   { "mode", "finetune", "string", "finetune (frozen, then caught up) or frozen (pre-trained backbones only)" },
   { "train-jets", 1000, "integer", "training jets (the first N of --data)" },
   { "seed", 1, "integer", "seed (head init, data order)" },
-  { "steps", 100, "integer", "training steps (early stopping may end sooner)" },
+  { "epochs", 100, "integer", "the most passes over the training jets (early stopping ends a converged run sooner)" },
   { "batch-size", 64, "integer", "jets per batch" },
   { "lr", 0, "number", ("learning rate (0: %g for a pre-trained backbone, %g for random and none)"):format(
     downstream.LEARNING_RATES.pretrained, downstream.LEARNING_RATES.random) },
-  { "patience", 5, "integer", "validations without a better loss before stopping early" },
+  { "patience", 10, "integer", "validations (one per epoch) without a lower loss before stopping, counted once the backbone has caught up" },
   { "preset", "small", "string", "encoder size for --backbone random" },
   { "preprocessing", "", "string", "fitted preprocessing (default: the backbone's; for random and none one fitted on --fit-data)" },
   { "data", "data/jetclass_train.h5", "string", "training jets" },
@@ -283,7 +283,7 @@ local function check_run(o)
     end
   end
   at_least("train-jets", o.train_jets, 1)
-  at_least("steps", o.steps, 1)
+  at_least("epochs", o.epochs, 1)
   at_least("batch-size", o.batch_size, 1)
   at_least("val-jets", o.val_jets, 1)
   at_least("test-jets", o.test_jets, 0)
@@ -367,21 +367,28 @@ function downstream.classify(given)
   if task.prepare then task.prepare(loader) end
   local head = task.head(record.dim, record)
   local lr = downstream.learning_rate(o.lr, record.kind)
+  -- The budget is in epochs, validated once per epoch (at most every 500 steps); early stopping
+  -- ends a run that has converged, so both arms of a comparison stop at their own best.
+  local per_epoch = math.max(1, o.train_jets // math.min(o.batch_size, o.train_jets))
   local fit = finetune.run { backbone = backbone, head = head, mode = mode, loader = loader,
-    val_loader = val_loader, steps = o.steps, lr = lr, loss = task.loss or o.loss, patience = o.patience,
-    keep_best = o.keep_best, out = files.join(o.out, "train"), overwrite = true, quiet = o.quiet,
-    input = task.input, accuracy = task.accuracy }
+    val_loader = val_loader, steps = o.epochs * per_epoch, val_every = math.min(per_epoch, 500), lr = lr,
+    loss = task.loss or o.loss, patience = o.patience, keep_best = o.keep_best, out = files.join(o.out, "train"),
+    overwrite = true, quiet = o.quiet, input = task.input, accuracy = task.accuracy }
   local t_train = mpm.clock() - t0
+  -- The learning curves beside the result: a number is only as good as the run that made it.
+  local curve = plot.loss_curve(fit.metrics, files.join(o.out, "curve.png"), ("%s: %s, %d training jets"):format(
+    o.protocol, record.kind == "file" and o.backbone or record.kind, o.train_jets))
   local metrics, test_jets = task.evaluate(fit, test_loader, test_ds, record, pre_path)
   local result = {
     protocol = o.protocol, metrics = metrics, key = key, key_digest = digest, arms = downstream.ARMS,
     backbone = { spec = o.backbone, kind = record.kind, task = record.task, preset = record.preset or o.preset,
       preprocessing = pre_path },
     options = { mode = mode, train_jets = o.train_jets, val_jets = o.val_jets, test_jets = test_jets,
-      seed = o.seed, steps = o.steps, batch_size = o.batch_size, lr = lr,
+      seed = o.seed, epochs = o.epochs, batch_size = o.batch_size, lr = lr,
       loss = type(task.loss) == "string" and task.loss or (task.loss and "task" or o.loss), patience = o.patience,
       train = train_ds.path, val = val_ds.path, test = test_ds.path },
-    training = { steps = fit.step, best_step = fit.best and fit.best.step, best_val_loss = fit.best and fit.best.loss,
+    training = { steps = fit.step, steps_per_epoch = per_epoch, budget_steps = o.epochs * per_epoch,
+      curve = curve, metrics = fit.metrics, best_step = fit.best and fit.best.step, best_val_loss = fit.best and fit.best.loss,
       best_val_accuracy = fit.best and fit.best.accuracy, stopped_early = fit.stopped_early },
     times = { train_seconds = t_train, total_seconds = mpm.clock() - t0 },
     extra = o.extra or nil,
@@ -489,8 +496,14 @@ local function glance(p, result, backbone, size, reused, path)
   if metric == "accuracy" and m.accuracy_se then text = text .. (" +- %.4f"):format(m.accuracy_se) end
   text = text .. (" on %d test jets"):format(result.options.test_jets)
   if m.chance and m.chance[metric] then text = text .. (", chance %.4f"):format(m.chance[metric]) end
-  return text .. (" (%s, %s %d, lr %g, mode %s)%s; %s"):format(backbone, p.size.column, size, result.options.lr,
+  text = text .. (" (%s, %s %d, lr %g, mode %s)%s; %s"):format(backbone, p.size.column, size, result.options.lr,
     result.options.mode, reused and ", from an earlier run of the same experiment" or "", path)
+  local t = result.training
+  if result.options.patience and t and t.stopped_early == false then
+    text = text .. ("\n%s: it ran all %d epochs without stopping early: its validation loss may still be falling (%s); raise --epochs"):format(
+      p.name, result.options.epochs, t.curve or "OUT/train/metrics.csv")
+  end
+  return text
 end
 
 -- A random-init result of the same experiment beside out (a sibling run or an entry of a sweep
@@ -540,14 +553,21 @@ local function summarise(rows, size_column, metric)
       groups[id] = { backbone = row.backbone, [size_column] = row[size_column], values = {} }
       order[#order + 1] = groups[id]
     end
-    table.insert(groups[id].values, row[metric])
+    -- A run whose metric is not a number (no signal jet passed) is left out of the mean, not zero.
+    local v = row[metric]
+    if type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge then table.insert(groups[id].values, v) end
   end
   local random = {}
+  local kept = {}
   for _, g in ipairs(order) do
-    local s = stats.summary(g.values)
-    g.seeds, g.mean, g.se, g.values = s.n, s.mean, s.se, nil
-    if g.backbone == "random" then random[g[size_column]] = g end
+    if #g.values > 0 then
+      local s = stats.summary(g.values)
+      g.seeds, g.mean, g.se, g.values = s.n, s.mean, s.se, nil
+      if g.backbone == "random" then random[g[size_column]] = g end
+      kept[#kept + 1] = g
+    end
   end
+  order = kept
   for _, g in ipairs(order) do
     local r = random[g[size_column]]
     if r and g ~= r then g.vs_random, g.vs_random_se = g.mean - r.mean, math.sqrt(g.se ^ 2 + r.se ^ 2) end

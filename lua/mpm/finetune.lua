@@ -43,7 +43,7 @@ finetune.OPTIONS = {
   { "val_every", false, false, "validate every N steps (default steps/10)" },
   { "val_batches", 1000000, false, "validation batches (default all)" },
   { "log_every", false, false, "log every N steps (default steps/50)" },
-  { "patience", 5, "integer", "validations without a better loss before stopping early (false: none)" },
+  { "patience", 5, "integer", "validations without a lower loss before stopping early, counted from the backbone's catch-up on (false: none)" },
   { "keep_best", true, false, "hand back the weights of the best validation" },
   { "out", false, false, "run directory" }, { "resume", false, false, "continue the run in out" },
   { "overwrite", false, false, "replace a run in out" }, { "metrics", "csv", false, "csv or jsonl" },
@@ -172,6 +172,9 @@ function finetune.run(given)
     tostring(head:num_parameters()), backbone and tostring(backbone:num_parameters()) or "none", o.mode, o.steps,
     start > 0 and (" (resuming after step " .. start .. ")") or ""))
 
+  -- Early stopping waits for a backbone that joins late to have caught up: before that, a flat
+  -- validation loss says nothing about what the whole network can do.
+  local patience_from = (backbone and o.mode == "finetune") and (o.unfreeze_at + o.catchup) or 0
   local function validate(step)
     local correct, count = 0, 0
     local val = train.validate { loader = o.val_loader, batches = o.val_batches, modules = { head, backbone },
@@ -186,7 +189,7 @@ function finetune.run(given)
     if val.loss < best.loss then
       best = { loss = val.loss, step = step, bad = 0, accuracy = val.accuracy, head = clone_state(head),
         backbone = backbone and clone_state(backbone) or nil }
-    else
+    elseif step >= patience_from then
       best.bad = best.bad + 1
     end
     return val

@@ -8,7 +8,7 @@ local files = mpm.files
 local base = os.tmpname()
 os.remove(base)
 local function data(name) return root .. "/data/" .. name end
-local small = { "--preset", "tiny", "--steps", "2", "--batch-size", "32", "--val-jets", "32", "--test-jets", "64", "--quiet" }
+local small = { "--preset", "tiny", "--epochs", "2", "--batch-size", "32", "--val-jets", "32", "--test-jets", "64", "--quiet" }
 local function script(name, ...)
   local args = { ... }
   for _, a in ipairs(small) do args[#args + 1] = a end

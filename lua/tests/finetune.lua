@@ -83,6 +83,18 @@ end)
 T.close(sum / n, r.best.loss, 1e-5, "the kept weights give the best validation loss")
 T.equal(r.best.step <= r.step, true, "best step within the run")
 
+-- Early stopping waits for a late-joining backbone to catch up: with a flat validation loss
+-- (lr 0) and patience 1 a run would stop at its second validation; in finetune mode it runs on
+-- until unfreeze_at + catchup (8) and stops at the first validation without a lower loss after it.
+bb, head = parts()
+local flat = ft.run { backbone = bb, head = head, loader = loader, val_loader = val, steps = 30, lr = 0, unfreeze_at = 4,
+  catchup = 4, val_every = 1, patience = 1, quiet = true }
+T.equal(flat.stopped_early, true, "a flat run stops early")
+T.equal(flat.step, 8, "but not before the backbone has caught up")
+bb, head = parts()
+T.equal(ft.run { backbone = bb, head = head, mode = "full", loader = loader, val_loader = val, steps = 30, lr = 0,
+  val_every = 1, patience = 1, quiet = true }.step, 2, "with everything trained from step 1 it stops at once")
+
 -- Resume: a run that fails after its checkpoint at step 4 and is resumed gives the losses of
 -- an uninterrupted one.
 local function resumable(out, fail_at, resume)
@@ -126,7 +138,7 @@ mpm.save(base .. "_notbb.h5", { x = mpm.zeros(2) })
 T.raises(function() mpm.backbone.from_spec(base .. "_notbb.h5") end, "is not a saved MPM backbone")
 T.raises(function() mpm.backbone.from_spec(base .. "_nothing.h5") end, "no such file")
 local function script(name, ...) return T.script(root .. "/examples/" .. name .. ".lua", ...) end
-local common = { "--preset", "tiny", "--steps", "4", "--batch-size", "32", "--val-jets", "64", "--quiet" }
+local common = { "--preset", "tiny", "--epochs", "1", "--batch-size", "32", "--val-jets", "64", "--quiet" }
 T.raises(function() script("jetclass", "--train-jets", "5000", "--out", base .. "_big", table.unpack(common)) end,
   "%-%-train%-jets 5000: .* has only 3000 jets")
 T.raises(function() script("cwola", "--n-signal", "400", "--out", base .. "_cw_big", table.unpack(common)) end,

@@ -91,7 +91,7 @@ T.raises(function() mpm.finetune.run { head = head, loader = loader, steps = 1, 
 
 -- Both protocols end to end, tiny.
 local function script(name, ...) return T.script(root .. "/examples/" .. name .. ".lua", ...) end
-local common = { "--preset", "tiny", "--steps", "4", "--batch-size", "32", "--val-jets", "64", "--train-jets", "128", "--quiet" }
+local common = { "--preset", "tiny", "--epochs", "1", "--batch-size", "32", "--val-jets", "64", "--train-jets", "128", "--quiet" }
 local vx = script("vertexing", "--backbone", "random", "--out", base .. "_vx", table.unpack(common))
 T.equal(type(vx.metrics.ari), "number", "vertexing: standard ARI")
 T.equal(type(vx.metrics.ari_reference), "number", "and the reference ARI, named apart")
@@ -107,7 +107,7 @@ T.equal(#tr.metrics.class_weights, 4, "inverse-frequency class weights")
 T.raises(function() script("tracks", "--class-weights", "flat", "--out", base .. "_bad", table.unpack(common)) end,
   "%-%-class%-weights must be reference or inverse")
 local sweep = { "--sweep", "--backbones", "random,none", "--seeds", "1,2", "--sizes", "128", "--out", base .. "_sw",
-  "--preset", "tiny", "--steps", "3", "--batch-size", "32", "--val-jets", "64", "--quiet" }
+  "--preset", "tiny", "--epochs", "1", "--batch-size", "32", "--val-jets", "64", "--quiet" }
 local rows = script("vertexing", table.unpack(sweep))
 T.equal(#rows, 4, "2 backbones x 2 seeds")
 local t0 = mpm.clock()
