@@ -24,11 +24,14 @@ public struct JetKinematics: Equatable, Sendable {
         }
     }
 
-    static func sum(features f: UnsafeBufferPointer<Float>, offsets o: [Int]) -> [JetKinematics] {
+    /// One entry per jet of packed rows `f` of `columns` features whose first three are pt,
+    /// deta, dphi (physical units), jet j owning rows `o[j]..<o[j + 1]`.
+    public static func sum(features f: UnsafeBufferPointer<Float>, offsets o: [Int],
+                           columns: Int = JetSchema.featureCount) -> [JetKinematics] {
         (0..<(o.count - 1)).map { j in
             var px = 0.0, py = 0.0, pz = 0.0, e = 0.0
             for i in o[j]..<o[j + 1] {
-                let pt = Double(f[i * 7]), eta = Double(f[i * 7 + 1]), phi = Double(f[i * 7 + 2])
+                let pt = Double(f[i * columns]), eta = Double(f[i * columns + 1]), phi = Double(f[i * columns + 2])
                 px += pt * cos(phi)
                 py += pt * sin(phi)
                 pz += pt * sinh(eta)

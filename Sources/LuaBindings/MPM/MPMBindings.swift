@@ -26,6 +26,7 @@ enum MPMBindings {
         let metrics = lua.top
         MetricsBinding.register(lua, in: metrics)
         MetricsBinding.registerPairs(lua, in: metrics)
+        GenerativeMetricsBinding.register(lua, in: metrics)
         lua.setRawField(mpm, "metrics")
 
         lua.newTable()
