@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages mpmlua builds and tests with, and the Python packages of the
-# metrics oracle, when any is missing.
+# metrics oracles, when any is missing.
 # Run as root (CI does); otherwise it prints the apt-get command to run.
 set -eu
 # NumPy and scikit-learn: the independent oracle of mpm.metrics (tools/metrics_oracle.py, run by
@@ -9,6 +9,17 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, sklearn" >/
     echo "installing numpy and scikit-learn (pip)"
     python3 -m pip install -q --only-binary=:all: scikit-learn numpy \
         || echo "could not install scikit-learn; lua/tests/metrics.lua will skip its comparison" >&2
+fi
+# jetnet: the oracle of the generative metrics (tools/generative_oracle.py, run by
+# lua/tests/generative.lua, which skips its comparison with a message when it cannot be
+# imported). PyTorch's CPU wheel first: jetnet needs torch, and plain torch pulls ~3 GB of
+# CUDA. jetnet's EnergyFlow pulls Wasserstein 1.0.1, built for NumPy 1; 1.1 imports under
+# NumPy 2 but declares numpy<2, hence --no-deps (it would downgrade NumPy for everything else).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import jetnet" >/dev/null 2>&1; then
+    echo "installing PyTorch (CPU) and jetnet (pip)"
+    { python3 -m pip install -q torch==2.13.0+cpu && python3 -m pip install -q jetnet \
+        && python3 -m pip install -q --no-deps --only-binary=:all: "wasserstein>=1.1"; } \
+        || echo "could not install jetnet; lua/tests/generative.lua will skip its comparison" >&2
 fi
 PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin libssl-dev"
 missing=""
