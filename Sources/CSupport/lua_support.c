@@ -3,6 +3,7 @@
 
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -146,11 +147,146 @@ void mpm_interrupt_clear(void) { interrupt_flag = 0; }
 
 // --- message handler -------------------------------------------------------------------------
 
+static char *library_source = NULL;  // "@<folder>/mpm/": the chunk names of the library's files
+static char *library_path = NULL;    // "<folder>/mpm/": the same, as it appears inside messages
+static lua_CFunction error_function = NULL, assert_function = NULL;
+static int show_tracebacks = 0;
+
+void mpm_errors_show_tracebacks(int on) { show_tracebacks = on; }
+
+static lua_CFunction global_c_function(lua_State *L, const char *name) {
+    lua_pushglobaltable(L);
+    lua_pushstring(L, name);
+    lua_rawget(L, -2);
+    lua_CFunction function = lua_tocfunction(L, -1);
+    lua_pop(L, 2);
+    return function;
+}
+
+void mpm_errors_setup(lua_State *L, const char *library_folder) {
+    error_function = global_c_function(L, "error");
+    assert_function = global_c_function(L, "assert");
+    free(library_source);
+    free(library_path);
+    library_source = library_path = NULL;
+    if (library_folder == NULL) return;
+    size_t length = strlen(library_folder) + 8;
+    library_source = malloc(length);
+    library_path = malloc(length);
+    if (library_source == NULL || library_path == NULL) return;
+    snprintf(library_source, length, "@%s/mpm/", library_folder);
+    snprintf(library_path, length, "%s/mpm/", library_folder);
+}
+
+static int in_library(const lua_Debug *ar) {
+    return library_source != NULL && strncmp(ar->source, library_source, strlen(library_source)) == 0;
+}
+
+static int ends_with(const char *text, const char *suffix) {
+    size_t n = strlen(text), m = strlen(suffix);
+    return n >= m && strcmp(text + n - m, suffix) == 0;
+}
+
+// Length of a leading "name:123: " (a Lua position), 0 when the message has none.
+static size_t position_length(const char *message) {
+    const char *p = message;
+    while (*p != '\0' && *p != ':' && *p != '\n') p++;
+    if (*p != ':' || p == message || p[1] < '0' || p[1] > '9') return 0;
+    p++;
+    while (*p >= '0' && *p <= '9') p++;
+    return (p[0] == ':' && p[1] == ' ') ? (size_t)(p + 2 - message) : 0;
+}
+
+// Length of a leading position in a file of the library ("<folder>/mpm/x.lua:12: ", or as Lua
+// shortens a long path, "...er/mpm/x.lua:12: "), 0 when there is none.
+static size_t library_position_length(const char *text) {
+    if (library_path == NULL) return 0;
+    size_t length = position_length(text);
+    if (length == 0) return 0;
+    if (strncmp(text, library_path, strlen(library_path)) == 0) return length;
+    if (strncmp(text, "...", 3) != 0) return 0;
+    // The shortened path's folder, up to its last "/mpm/", must end the library's folder.
+    const char *folder_end = NULL;
+    for (const char *p = text + 3; p < text + length; p++)
+        if (strncmp(p, "/mpm/", 5) == 0) folder_end = p + 5;
+    if (folder_end == NULL) return 0;
+    size_t tail = (size_t)(folder_end - (text + 3)), whole = strlen(library_path);
+    return tail <= whole && strncmp(library_path + whole - tail, text + 3, tail) == 0 ? length : 0;
+}
+
+// Whether the error being handled is a user's mistake reported by the library; sets *skip to
+// the length of the library position the message starts with (0: none).
+static int is_users_mistake(lua_State *L, const char *message, size_t *skip) {
+    lua_Debug ar;
+    *skip = 0;
+    // Level 1 raised the error: a runtime error has a Lua function there, a deliberate one the
+    // C function `error`, `assert` or the trampoline of a Swift function.
+    if (!lua_getstack(L, 1, &ar)) return 0;
+    lua_getinfo(L, "f", &ar);
+    lua_CFunction raiser = lua_tocfunction(L, -1);
+    lua_pop(L, 1);
+    int deliberate = raiser != NULL && (raiser == trampoline || raiser == error_function ||
+                                        (raiser == assert_function && !ends_with(message, "assertion failed!")));
+    if (!deliberate) return 0;
+    // The message starts with the position of the frame it blames (error's level, a Swift
+    // function's caller): the error is the library's when that frame is in the library.
+    for (int level = 2; level < 64 && lua_getstack(L, level, &ar); level++) {
+        lua_getinfo(L, "Sl", &ar);
+        if (ar.currentline <= 0) continue;
+        char where[LUA_IDSIZE + 32];
+        int n = snprintf(where, sizeof where, "%s:%d: ", ar.short_src, ar.currentline);
+        if (n > 0 && (size_t)n < sizeof where && strncmp(message, where, (size_t)n) == 0) {
+            *skip = (size_t)n;
+            return in_library(&ar);
+        }
+    }
+    int from_library = lua_getstack(L, 2, &ar) && lua_getinfo(L, "S", &ar) && in_library(&ar);
+    // A position of a frame no longer on the stack (an error the library caught with pcall and
+    // passes on): the user's mistake when it is the library's own position; any other keeps its
+    // traceback.
+    if (position_length(message) > 0) {
+        *skip = from_library ? library_position_length(message) : 0;
+        return *skip > 0;
+    }
+    // No position: error(message, 0) is a message meant for the user wherever it is raised
+    // (its author removed the position); an assert or a Swift function only from the library.
+    return raiser == error_function || from_library;
+}
+
+// Pushes `message` without the library's positions inside it, as when the library wraps an
+// error it caught ("loading x: <folder>/mpm/y.lua:12: no such file").
+static void push_without_library_positions(lua_State *L, const char *message) {
+    luaL_Buffer buffer;
+    luaL_buffinit(L, &buffer);
+    const char *p = message;
+    for (const char *q = message; *q != '\0'; q++) {
+        size_t length = (q == message || q[-1] == ' ') ? library_position_length(q) : 0;
+        if (length == 0) continue;
+        luaL_addlstring(&buffer, p, (size_t)(q - p));
+        p = q + length;
+        q = p - 1;
+    }
+    luaL_addstring(&buffer, p);
+    luaL_pushresult(&buffer);
+}
+
 int mpm_traceback_handler(lua_State *L) {
     const char *message = lua_tostring(L, 1);
     if (message == NULL) {
         if (luaL_callmeta(L, 1, "__tostring") && lua_type(L, -1) == LUA_TSTRING) return 1;
         message = lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, 1));
+    }
+    if (!show_tracebacks) {
+        // Ctrl-C: the hook's "interrupted!", or a Swift loop's "...: interrupted".
+        if (interrupt_flag && (ends_with(message, "interrupted!") || ends_with(message, ": interrupted"))) {
+            lua_pushliteral(L, "interrupted");
+            return 1;
+        }
+        size_t skip;
+        if (is_users_mistake(L, message, &skip)) {
+            push_without_library_positions(L, message + skip);
+            return 1;
+        }
     }
     luaL_traceback(L, L, message, 1);
     return 1;

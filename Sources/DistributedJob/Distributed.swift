@@ -47,15 +47,41 @@ public enum Distributed {
         atexit { _ = mpm_mpi_finalize() }
     }
 
-    /// Ends every rank of the job after `message` went to standard error (MPI_Abort); a process
-    /// outside a job just exits with `code`.
-    public static func abort(code: Int32 = 1) -> Never {
-        if started && mpm_mpi_active() != 0 { mpm_mpi_abort(code) }
+    /// How long a failed rank waits for the others to fail too before it ends the job alone.
+    static let failureGraceSeconds = 3.0
+
+    /// Ends this process, and the job with it, after this rank failed with `message`, which
+    /// `write(label, message)` prints (label "" or "rank N: "); a process outside a job just
+    /// prints and exits with `code`. In a job one rank reports: when every rank fails within
+    /// a few seconds (the same user error everywhere: a bad option, a missing file), rank 0
+    /// prints its message and another rank only a different one; when some rank goes on (it
+    /// would wait in a collective for this one), this rank prints with its label. Then MPI_Abort
+    /// ends every rank, its Open MPI banner silenced (mpm_mpi_init), and mpirun exits with `code`.
+    /// (Ranks that all finalize and exit non-zero make mpirun print two banners of its own.)
+    ///
+    /// ```swift
+    /// Distributed.fail(message: "--data: no such file x.h5") { print("mpmlua: \($0)\($1)") }
+    /// ```
+    public static func fail(message: String, code: Int32 = 1, write: (_ label: String, _ message: String) -> Void) -> Never {
+        guard started, size > 1, mpm_mpi_active() != 0 else {
+            write("", message)
+            exit(code)
+        }
+        var digests = [Int64](repeating: 0, count: size)
+        let everyRankFailed = mpm_mpi_failure_vote(digest(message), failureGraceSeconds, &digests) == 1
+        let label = rank == 0 ? "" : "rank \(rank): "
+        if !everyRankFailed || rank == 0 || digests[rank] != digests[0] { write(label, message) }
+        if everyRankFailed { mpm_mpi_failure_barrier() }  // every report is out before the abort
+        mpm_mpi_abort(code)
         exit(code)
     }
 
-    /// "rank 1: " inside a job of several ranks, "" otherwise: the prefix of error reports.
-    public static var reportPrefix: String { started && size > 1 ? "rank \(rank): " : "" }
+    /// FNV-1a of the text: equal messages on two ranks give equal digests.
+    static func digest(_ text: String) -> Int64 {
+        var hash: UInt64 = 0xcbf29ce484222325
+        for byte in text.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100000001b3 }
+        return Int64(bitPattern: hash)
+    }
 
     static func check(_ code: Int32, _ what: String) throws {
         guard code != 0 else { return }

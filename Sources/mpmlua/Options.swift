@@ -10,6 +10,7 @@ struct Options {
     var interactive = false           // -i
     var showVersion = false           // -v / --version
     var showHelp = false              // -h / --help
+    var showTraceback = false         // --traceback
     var script: String?               // path, or "-" for standard input
     /// Index in the full argument list of the script (the `arg[0]` of Lua's `arg` table).
     var scriptIndex: Int?
@@ -22,10 +23,12 @@ struct Options {
           -i             enter the interactive REPL after running the script
           -v, --version  print the version
           -h, --help     print this help
+          --traceback    show the Lua traceback of every error (a user's mistake is one line)
           --             stop handling options
           -              stop handling options and run standard input
         With no script: the REPL on a terminal, or standard input as a script otherwise.
         Environment: MPMLUA_PATH  folder holding the Lua library (lua/, with mpm/init.lua)
+                     MPMLUA_TRACEBACK=1  as --traceback
         """
 
     struct UsageError: Error, CustomStringConvertible { let description: String }
@@ -43,6 +46,7 @@ struct Options {
             case "-i": options.interactive = true
             case "-v", "--version": options.showVersion = true
             case "-h", "--help": options.showHelp = true
+            case "--traceback": options.showTraceback = true
             case "-e", "-l":
                 guard index + 1 < arguments.count else {
                     throw UsageError(description: "'\(argument)' needs an argument")

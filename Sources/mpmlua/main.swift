@@ -30,7 +30,7 @@ if options.showVersion {
 }
 
 // Under mpirun or srun, MPI starts before any script runs, so that a failure on any rank can
-// end the whole job (Distributed.abort) instead of leaving the other ranks waiting.
+// end the whole job (Distributed.fail) instead of leaving the other ranks waiting.
 do {
     try Distributed.startIfLaunched()
 } catch {
@@ -38,23 +38,31 @@ do {
     exit(1)
 }
 
-/// Exits after a reported error: inside an MPI job of several ranks, every rank ends.
-func fail() -> Never { Distributed.abort(code: 1) }
+let environmentTraceback = ProcessInfo.processInfo.environment["MPMLUA_TRACEBACK"] ?? ""
+LuaHost.showsTracebacks = options.showTraceback || !["", "0"].contains(environmentTraceback)
 
 let host = LuaHost()
 host.setArgTable(arguments, scriptIndex: options.scriptIndex)
 
+/// Reports the error the host ran into and exits: inside an MPI job one rank reports for all,
+/// and every rank ends.
+func fail() -> Never {
+    Distributed.fail(message: host.lastError ?? "failed", code: 1) { label, message in
+        FileHandle.standardError.write("mpmlua: \(label)\(message)\n".data(using: .utf8)!)
+    }
+}
+
 for action in options.actions {
     let ok: Bool
     switch action {
-    case .execute(let code): ok = host.runChunk(code: code, name: "=(command line)")
-    case .require(let name): ok = host.requireGlobal(name)
+    case .execute(let code): ok = host.runChunk(code: code, name: "=(command line)", reportErrors: false)
+    case .require(let name): ok = host.requireGlobal(name, reportErrors: false)
     }
     if !ok { fail() }
 }
 
 if let script = options.script, let index = options.scriptIndex {
-    if !host.runScript(script, arguments: Array(arguments[(index + 1)...])) { fail() }
+    if !host.runScript(script, arguments: Array(arguments[(index + 1)...]), reportErrors: false) { fail() }
 }
 
 let ranSomething = options.script != nil || !options.actions.isEmpty || options.showVersion
@@ -63,7 +71,7 @@ if options.interactive {
 } else if !ranSomething {
     if isatty(STDIN_FILENO) != 0 {
         REPL(host: host).run()
-    } else if !host.runScript("-", arguments: []) {
+    } else if !host.runScript("-", arguments: [], reportErrors: false) {
         fail()
     }
 }

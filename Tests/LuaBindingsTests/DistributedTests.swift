@@ -118,15 +118,71 @@ struct DistributedTests {
     }
 
     /// A failure on rank 1 (a Lua error, a NaN loss) ends both ranks within seconds, the
-    /// message naming the rank, while rank 0 waits in an allreduce.
+    /// message naming the rank, while rank 0 waits in an allreduce; no Open MPI banner.
     @Test(arguments: [("lua", "rank 1: "), ("nan", "rank 1: step 3: loss is NaN (task cfm)")])
     func failureOnOneRankEndsTheJob(_ kind: String, _ expected: String) throws {
         if Self.skipped() { return }
         let (r, seconds) = try Self.run(ranks: 2, [Self.script("fail.lua"), kind], timeout: 60)
-        #expect(r.status != 0, "\(Self.report(r))")
-        #expect(r.error.contains("mpmlua: " + expected), "\(Self.report(r))")
+        #expect(r.status == 1, "\(Self.report(r))")
+        #expect(r.error.hasPrefix("mpmlua: " + expected), "\(Self.report(r))")
         if kind == "lua" { #expect(r.error.contains("failing on purpose"), "\(Self.report(r))") }
+        if kind == "nan" { #expect(r.error == "mpmlua: \(expected)\n", "one line: \(Self.report(r))") }
+        Self.expectNoLauncherBanner(r)
         #expect(!r.output.contains("rank 0 was not stopped"), "\(Self.report(r))")
         #expect(seconds < 30, "the job took \(seconds) s to end")
+    }
+
+    /// The same user's mistake on every rank (a missing backbone, a bad option) is one line,
+    /// from rank 0, and mpirun exits with status 1 without banners; different messages are
+    /// rank 0's and then the other rank's, labelled.
+    @Test func userMistakeOnEveryRankIsOneLine() throws {
+        if Self.skipped() { return }
+        let (same, _) = try Self.run(ranks: 2, [Self.script("user_error.lua"), "same"], timeout: 60)
+        #expect(same.status == 1, "\(Self.report(same))")
+        #expect(same.error == "mpmlua: --data: no such file nosuch.h5\n", "\(Self.report(same))")
+        Self.expectNoLauncherBanner(same)
+        let (different, _) = try Self.run(ranks: 2, [Self.script("user_error.lua"), "different"], timeout: 60)
+        #expect(different.status == 1, "\(Self.report(different))")
+        #expect(different.error.split(separator: "\n").sorted() ==
+                ["mpmlua: --data: shard 0 is missing", "mpmlua: rank 1: --data: shard 1 is missing"], "\(Self.report(different))")
+        Self.expectNoLauncherBanner(different)
+        // Through the library: a protocol script given a backbone that does not exist.
+        let jetclass = TestPaths.root.appendingPathComponent("examples/jetclass.lua").path
+        let (backbone, _) = try Self.run(ranks: 2, [jetclass, "--backbone", "nosuch.h5"], timeout: 60)
+        #expect(backbone.status == 1, "\(Self.report(backbone))")
+        #expect(backbone.error.hasPrefix("mpmlua: --backbone: ") && backbone.error.split(separator: "\n").count == 1,
+                "\(Self.report(backbone))")
+        Self.expectNoLauncherBanner(backbone)
+    }
+
+    /// Open MPI hands the ranks a terminal for standard output, yet "auto" progress in a job
+    /// writes plain lines: no carriage return, no escape code in mpirun's output.
+    @Test func progressUnderMpirunIsPlainLines() throws {
+        if Self.skipped() { return }
+        let (lines, _) = try Self.run(ranks: 2, [Self.script("progress_lines.lua")], timeout: 60)
+        #expect(lines.status == 0, "\(Self.report(lines))")
+        #expect(lines.output.contains("stdout is a terminal: true"), "the test needs Open MPI's pty: \(lines.output)")
+        #expect(lines.output.components(separatedBy: "step 3/3\n").count == 3, "\(lines.output)")
+        let dir = NSTemporaryDirectory() + "mpmlua-mpi-progress-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let data = { (name: String) in TestPaths.root.appendingPathComponent("data/\(name)").path }
+        let (run, _) = try Self.run(ranks: 2, [TestPaths.root.appendingPathComponent("examples/train_cfm.lua").path,
+            "--preset", "tiny", "--steps", "6", "--batch-size", "8", "--val-jets", "16", "--log-every", "2",
+            "--max-jets", "200", "--preprocessing-jets", "200", "--data", data("jetclass_train.h5"),
+            "--val", data("jetclass_val.h5"), "--out", dir], timeout: 120)
+        #expect(run.status == 0, "\(Self.report(run))")
+        #expect(run.output.contains("step 6/6"), "\(run.output)")
+        for output in [lines.output, run.output, lines.error, run.error] {
+            // Bytes, not Characters: "\r\n" is one Character that a search for "\r" would miss.
+            #expect(!output.utf8.contains(13) && !output.utf8.contains(27), "control codes in \(output.debugDescription)")
+        }
+    }
+
+    /// What Open MPI 4 prints around a job that ends with an error, silenced by the host.
+    static func expectNoLauncherBanner(_ r: RunResult, sourceLocation: SourceLocation = #_sourceLocation) {
+        for banner in ["MPI_ABORT", "ORTE", "PRRTE", "mpirun detected", "Primary job", "-----"] {
+            #expect(!r.error.contains(banner) && !r.output.contains(banner), "\(banner): \(report(r))", sourceLocation: sourceLocation)
+        }
     }
 }

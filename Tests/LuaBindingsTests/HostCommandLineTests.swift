@@ -97,6 +97,75 @@ struct HostCommandLineTests {
         #expect(result.error.components(separatedBy: "stack traceback:").count == 2)
     }
 
+    /// A user's mistake reported by the library is one line without the library's file:line;
+    /// a bug keeps its position and traceback (docs/architecture.md, "Errors"). The library here
+    /// is a stand-in folder, so the rule is tested apart from what lua/mpm says today.
+    @Test func userMistakesAreOneLineAndBugsKeepTheirTraceback() throws {
+        let library = NSTemporaryDirectory() + "mpmlib-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: library + "/mpm", withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: library) }
+        try """
+            local core = require "mpm.core"
+            function core.refuse() error("--backbone: no such file nosuch.h5") end
+            function core.refuse_plainly() error("--out: runs/x is a file", 0) end
+            function core.check(path) return core.files.exists(path) end   -- Swift refuses a directory
+            function core.pass_on()
+              local ok, message = pcall(core.refuse)
+              error("loading the backbone: " .. message, 0)
+            end
+            function core.rethrow() local ok, message = pcall(core.refuse); error(message, 0) end
+            function core.bug() local t = nil; return t.field end
+            function core.call(f) return f() end
+            function core.check_jets(n) assert(n > 0, "--jets must be at least 1") end
+            function core.broken_invariant() assert(false) end
+            return core
+            """.write(toFile: library + "/mpm/init.lua", atomically: true, encoding: .utf8)
+        let environment = ["MPMLUA_PATH": library]
+        func run(_ code: String, _ extra: [String: String] = [:], arguments: [String] = []) throws -> RunResult {
+            try runHost(arguments + ["-e", code], environment: environment.merging(extra) { $1 })
+        }
+        for (code, line) in [("mpm.refuse()", "mpmlua: --backbone: no such file nosuch.h5\n"),
+                             ("mpm.refuse_plainly()", "mpmlua: --out: runs/x is a file\n"),
+                             ("mpm.check('/')", "mpmlua: /: not a regular file (a directory)\n"),
+                             ("mpm.pass_on()", "mpmlua: loading the backbone: --backbone: no such file nosuch.h5\n"),
+                             ("mpm.rethrow()", "mpmlua: --backbone: no such file nosuch.h5\n"),
+                             ("mpm.check_jets(0)", "mpmlua: --jets must be at least 1\n"),
+                             ("error('bad input', 0)", "mpmlua: bad input\n")] {
+            let result = try run(code)
+            #expect(result.status == 1)
+            #expect(result.error == line, "\(code)")
+        }
+        // --traceback and MPMLUA_TRACEBACK=1 show where the library raised it.
+        for result in [try run("mpm.refuse()", arguments: ["--traceback"]), try run("mpm.refuse()", ["MPMLUA_TRACEBACK": "1"])] {
+            #expect(result.error.hasPrefix("mpmlua: \(library)/mpm/init.lua:2: --backbone: no such file"), "\(result.error)")
+            #expect(result.error.contains("stack traceback:"))
+        }
+        // Bugs: a runtime error in the library, and the script's own errors, even through the library.
+        for (code, position) in [("mpm.bug()", "\(library)/mpm/init.lua:10: attempt to index a nil value"),
+                                 ("mpm.broken_invariant()", "\(library)/mpm/init.lua:13: assertion failed!"),
+                                 ("local t = nil; print(t.x)", "(command line):1: attempt to index a nil value"),
+                                 ("error('broken')", "(command line):1: broken"),
+                                 ("assert(false, 'broken')", "(command line):1: broken"),
+                                 ("mpm.call(function() error('broken') end)", "(command line):1: broken"),
+                                 ("mpm.tensor{1, 2}:narrow(1, 5, 3)", "(command line):1: narrow:"),
+                                 ("mpm.files.exists('/')", "(command line):1: /: not a regular file")] {
+            let result = try run(code)
+            #expect(result.status == 1)
+            #expect(result.error.hasPrefix("mpmlua: " + position), "\(code): \(result.error)")
+            #expect(result.error.components(separatedBy: "stack traceback:").count == 2, "\(code): \(result.error)")
+        }
+    }
+
+    /// The library's own refusals through an example script: one line, no lua/mpm position.
+    @Test func exampleRefusalsAreOneLine() throws {
+        let script = TestPaths.root.appendingPathComponent("examples/train_cfm.lua").path
+        let result = try runHost([script, "--data", "nosuch.h5"])
+        #expect(result.status == 1)
+        #expect(result.error.hasPrefix("mpmlua: "), "\(result.error)")
+        #expect(result.error.split(separator: "\n").count == 1, "\(result.error)")
+        #expect(result.error.contains("nosuch.h5") && !result.error.contains("lua/mpm"), "\(result.error)")
+    }
+
     @Test func tableErrorValueIsNamed() throws {
         let result = try runHost(["-e", "error({})"])
         #expect(result.status == 1)

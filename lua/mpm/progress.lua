@@ -1,5 +1,6 @@
 -- mpm.progress: what a long job shows (a training run, an embedding pass). On a terminal one
--- line redrawn in place (at most four times a second), elsewhere plain log lines, or nothing.
+-- line redrawn in place (at most four times a second), elsewhere (a file, a pipe, mpirun's
+-- ranks) plain log lines, or nothing.
 --   local progress = require "mpm.progress"
 --   local p = progress.new("auto"); p:tick(function() return "step 10/100" end); p:finish()
 local mpm = require "mpm.core"
@@ -19,14 +20,18 @@ end
 local Progress = {}
 Progress.__index = Progress
 
---- mpm.progress.new(mode [, quiet]) -> progress: mode "auto" (a line on a terminal, plain
---- otherwise), "line", "plain" or "none"; quiet means "none".
+--- mpm.progress.new(mode [, quiet]) -> progress: mode "auto" (a line redrawn in place when
+--- standard output is a terminal and no launcher started this process, plain lines otherwise:
+--- no carriage returns or escape codes in a log or under mpirun, whose ranks may be given a
+--- terminal), "line", "plain" or "none"; quiet means "none".
 --- progress:say(text) prints a whole line; progress:log(text [, keep]) shows a progress line
 --- (kept on screen when keep); progress:tick(make_text) redraws the line when due;
 --- progress:finish() ends an open line.
 ---   local p = mpm.progress.new("plain"); p:log("step 10/100"); p:say("done")
 function progress.new(mode, quiet)
-  if mode == "auto" then mode = mpm.files.isatty(1) and "line" or "plain" end
+  if mode == "auto" then
+    mode = (mpm.files.isatty(1) and not mpm.distributed.launched()) and "line" or "plain"
+  end
   if quiet then mode = "none" end
   return setmetatable({ mode = mode, line_open = false, last_draw = 0 }, Progress)
 end

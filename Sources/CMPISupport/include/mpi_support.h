@@ -4,6 +4,7 @@
 // to MPI_ERRORS_RETURN at initialisation, so a failure returns instead of aborting silently.
 #pragma once
 #include <stddef.h>
+#include <stdint.h>
 
 /// Element kinds of a buffer: 0 float32, 1 int64, 2 bytes.
 enum { MPM_MPI_FLOAT = 0, MPM_MPI_INT64 = 1, MPM_MPI_BYTE = 2 };
@@ -12,7 +13,8 @@ enum { MPM_MPI_SUM = 0, MPM_MPI_MAX = 1, MPM_MPI_MIN = 2 };
 
 /// 1 when MPI_Init has run (and MPI_Finalize has not).
 int mpm_mpi_active(void);
-/// MPI_Init (thread level FUNNELED) and MPI_ERRORS_RETURN on MPI_COMM_WORLD; safe to call twice.
+/// MPI_Init (thread level FUNNELED), MPI_ERRORS_RETURN on MPI_COMM_WORLD and the failed ranks'
+/// communicator; safe to call twice.
 int mpm_mpi_init(void);
 int mpm_mpi_finalize(void);
 int mpm_mpi_rank(int *rank);
@@ -28,3 +30,9 @@ int mpm_mpi_allgather(const void *send, int bytes, void *out);
 void mpm_mpi_error_string(int code, char *buffer, int length);
 /// MPI_Abort on MPI_COMM_WORLD: ends every rank of the job.
 void mpm_mpi_abort(int code);
+/// After this rank failed: gathers every rank's `digest` (of its error report) into `digests`
+/// (one per rank) on a communicator of its own, waiting at most `seconds` for the other ranks
+/// to fail too. Returns 1 when every rank took part (all failed), 0 otherwise.
+int mpm_mpi_failure_vote(int64_t digest, double seconds, int64_t *digests);
+/// Waits for every failed rank (after a vote every rank took part in).
+void mpm_mpi_failure_barrier(void);

@@ -93,8 +93,21 @@ static inline int mpm_loadbuffer(lua_State *L, const char *s, size_t n, const ch
 }
 static inline int mpm_loadfile(lua_State *L, const char *path) { return luaL_loadfile(L, path); }
 
-/// Message handler for lua_pcall at the top level: adds one traceback to string errors,
-/// uses __tostring for other values (as lua.c does).
+// ---------------------------------------------------------------------------------------------
+// Error reports (docs/architecture.md, "Errors"): a user's mistake in one line, a bug with its
+// position and traceback.
+
+/// Message handler for lua_pcall at the top level. A string error raised on purpose (`error`,
+/// `assert` with a message, or a Swift function) from the library's own code is a user's
+/// mistake: the message alone, without the library's file:line. An interruption (Ctrl-C) is
+/// "interrupted". Anything else (a runtime error anywhere, an error raised in a script or REPL
+/// chunk) gets one traceback. Other values use __tostring (as lua.c does).
 int mpm_traceback_handler(lua_State *L);
+/// Tells the handler where the library lives (the folder holding mpm/init.lua; NULL: nowhere)
+/// and which `error` and `assert` are the base library's (read from L's globals). Call once the
+/// standard libraries are open, before any Swift frame is live.
+void mpm_errors_setup(lua_State *L, const char *library_folder);
+/// Non-zero: every string error gets its traceback (mpmlua --traceback, MPMLUA_TRACEBACK=1).
+void mpm_errors_show_tracebacks(int on);
 
 #endif

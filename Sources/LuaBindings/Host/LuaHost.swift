@@ -1,10 +1,10 @@
 import CLua
 import CSupport
-import DistributedJob
 import Foundation
 
 /// One Lua state with the standard libraries and mpm loaded, and the ways the command line
-/// runs code in it. Errors are reported as `mpmlua: message` plus one traceback.
+/// runs code in it. Errors are reported as `mpmlua: message`: one line for a user's mistake
+/// reported by the library, with one traceback for anything else (docs/architecture.md, "Errors").
 ///
 /// ```swift
 /// let host = LuaHost()
@@ -15,6 +15,14 @@ public final class LuaHost {
     public let libraryPath: String?
     /// Where error reports go (standard error by default; tests capture them).
     public var reportSink: (String) -> Void = { FileHandle.standardError.write($0.data(using: .utf8)!) }
+    /// The message of the last error a chunk or script ended with.
+    public private(set) var lastError: String?
+
+    /// Whether every error shows its traceback (`mpmlua --traceback`, MPMLUA_TRACEBACK=1); by
+    /// default a user's mistake reported by the library is one line.
+    nonisolated(unsafe) public static var showsTracebacks = false {
+        didSet { mpm_errors_show_tracebacks(showsTracebacks ? 1 : 0) }
+    }
 
     /// Creates the state. `libraryPath` overrides the search for the Lua library folder.
     public init(libraryPath: String? = LibraryPath.find()) {
@@ -24,6 +32,7 @@ public final class LuaHost {
         }
         lua = LuaState(state)
         luaL_openlibs(state)
+        mpm_errors_setup(state, libraryPath)
         MPMLibrary.open(lua)
         self.libraryPath = libraryPath
         if let libraryPath { prependPackagePath(libraryPath) }
@@ -63,37 +72,38 @@ public final class LuaHost {
         let top = lua.top
         defer { lua.setTop(top) }
         guard mpm_loadbuffer(lua.state, code, code.utf8.count, name) == LUA_OK else {
-            if reportErrors { reportError() }
+            if reportErrors { reportError() } else { takeError() }
             return false
         }
         for argument in arguments { lua.push(argument) }
         guard callChunk(arguments: Int32(arguments.count), results: 0) else {
-            if reportErrors { reportError() }
+            if reportErrors { reportError() } else { takeError() }
             return false
         }
         return true
     }
 
-    /// Runs a script file (or standard input for "-") with `arguments` as `...`.
-    public func runScript(_ path: String, arguments: [String]) -> Bool {
+    /// Runs a script file (or standard input for "-") with `arguments` as `...`; on error
+    /// reports it (by default).
+    public func runScript(_ path: String, arguments: [String], reportErrors: Bool = true) -> Bool {
         let top = lua.top
         defer { lua.setTop(top) }
         guard mpm_loadfile(lua.state, path == "-" ? nil : path) == LUA_OK else {
-            reportError()
+            if reportErrors { reportError() } else { takeError() }
             return false
         }
         for argument in arguments { lua.push(argument) }
         guard callChunk(arguments: Int32(arguments.count), results: 0) else {
-            reportError()
+            if reportErrors { reportError() } else { takeError() }
             return false
         }
         return true
     }
 
     /// `require(name)` into the global named by its last component, as `lua -l`.
-    public func requireGlobal(_ name: String) -> Bool {
+    public func requireGlobal(_ name: String, reportErrors: Bool = true) -> Bool {
         runChunk(code: "local name = ...; _G[name:match('[^.]+$')] = require(name)",
-                 name: "=(command line)", arguments: [name])
+                 name: "=(command line)", arguments: [name], reportErrors: reportErrors)
     }
 
     /// Builds Lua's global `arg`: arg[0] is the script, negative indices the interpreter and
@@ -110,9 +120,15 @@ public final class LuaHost {
 
     // MARK: Reporting
 
+    /// Reports the error on top of the stack (`mpmlua: message`) and pops it.
     public func reportError() {
-        let message = lua.plainString(-1) ?? "(error object is a \(lua.typeName(-1)) value)"
-        reportSink("mpmlua: \(Distributed.reportPrefix)\(message)\n")
+        takeError()
+        reportSink("mpmlua: \(lastError!)\n")
+    }
+
+    /// Pops the error on top of the stack into `lastError`.
+    private func takeError() {
+        lastError = lua.plainString(-1) ?? "(error object is a \(lua.typeName(-1)) value)"
         lua.pop()
     }
 
