@@ -2,8 +2,9 @@ import Foundation
 
 /// PyTorch-style printing: `tensor([[1.0000, 2.0000], [3.0000, 4.0000]], requires_grad=True)`.
 /// More than 1000 elements print the first and last 3 entries of each dim around `...`; a summarised
-/// print formats (and sizes its columns from) only the elements it shows, so a [51610, 128] tensor
-/// prints in milliseconds.
+/// print reads, formats (and sizes its columns from) only the elements it shows, straight from the
+/// view's storage: a [2000000, 64] tensor, or an expanded view of any size, prints at once and
+/// copies nothing.
 extension Tensor: CustomStringConvertible {
     public var description: String {
         let body: String
@@ -12,12 +13,11 @@ extension Tensor: CustomStringConvertible {
             body = String(repeating: "[", count: Swift.max(dim, 1)) + String(repeating: "]", count: Swift.max(dim, 1))
         } else {
             let summarize = numel > 1000
-            let strides = Tensor.contiguousStrides(shape)
-            let shown = summarize ? Tensor.shownOffsets(shape: shape, strides: strides) : nil
-            let formatted = Tensor.formatElements(contiguous(), summarize: summarize, only: shown)
+            let shown = Tensor.shownOffsets(shape: shape, strides: strides, summarize: summarize)
+            let formatted = formatElements(at: shown)
             var lookup: [Int: Int] = [:]
-            if let shown { for (k, o) in shown.enumerated() { lookup[o] = k } }
-            body = Tensor.render({ o in shown == nil ? formatted[o] : formatted[lookup[o] ?? 0] }, shape: shape, dim: 0, offset: 0,
+            for (k, o) in shown.enumerated() { lookup[o] = k }
+            body = Tensor.render({ o in formatted[lookup[o] ?? 0] }, shape: shape, dim: 0, offset: 0,
                                  strides: strides, summarize: summarize, indent: 7)
         }
         var extras: [String] = []
@@ -27,32 +27,37 @@ extension Tensor: CustomStringConvertible {
         return "tensor(" + ([body] + extras).joined(separator: ", ") + ")"
     }
 
-    /// Flat (contiguous) offsets of the elements a summarised print shows: per dim the first and
-    /// last 3 indices when the dim is longer than 6, every index otherwise.
-    static func shownOffsets(shape: [Int], strides: [Int]) -> [Int] {
+    /// Offsets from the first element (with the view's `strides`) of the elements a print shows:
+    /// every element, or when summarising, per dim the first and last 3 indices of a dim longer
+    /// than 6.
+    static func shownOffsets(shape: [Int], strides: [Int], summarize: Bool) -> [Int] {
         var offsets = [0]
         for (d, n) in shape.enumerated() {
-            let idx = n > 6 ? [0, 1, 2, n - 3, n - 2, n - 1] : Array(0..<n)
+            let idx = summarize && n > 6 ? [0, 1, 2, n - 3, n - 2, n - 1] : Array(0..<n)
             offsets = offsets.flatMap { o in idx.map { o + $0 * strides[d] } }
         }
         return offsets
     }
 
-    /// Formats every element (or, with `only`, just the elements at those flat offsets) to a
-    /// common width; the number style (fixed, integral, scientific) is chosen from the same elements.
-    static func formatElements(_ t: Tensor, summarize: Bool, only: [Int]? = nil) -> [String] {
-        func pick<T>(_ a: [T]) -> [T] { only.map { $0.map { a[$0] } } ?? a }
-        switch t.dtype {
-        case .bool: return pad(pick(t.toBoolArray()).map { $0 ? "True" : "False" })
-        case .i64: return pad(pick(t.toInt64Array()).map { String($0) })
+    /// Formats the elements at these offsets from the first element to a common width; the
+    /// number style (fixed, integral, scientific) is chosen from the same elements.
+    func formatElements(at offsets: [Int]) -> [String] {
+        switch dtype {
+        case .bool:
+            let p = pointer(Bool.self)
+            return Tensor.pad(offsets.map { p[$0] ? "True" : "False" })
+        case .i64:
+            let p = pointer(Int64.self)
+            return Tensor.pad(offsets.map { String(p[$0]) })
         case .f32:
-            let v = pick(t.toFloatArray())
+            let p = pointer(Float.self)
+            let v = offsets.map { p[$0] }
             let finite = v.filter { $0.isFinite }
             let absMax = finite.map { Swift.abs($0) }.max() ?? 0
             let absMin = finite.filter { $0 != 0 }.map { Swift.abs($0) }.min() ?? 0
             let integral = finite.allSatisfy { $0.rounded() == $0 }
             let sci = absMax >= 1e8 || (absMin > 0 && absMin < 1e-4) || (absMin > 0 && absMax / absMin > 1000 && !integral)
-            return pad(v.map { x in
+            return Tensor.pad(v.map { x in
                 if x.isNaN { return "nan" }
                 if x.isInfinite { return x > 0 ? "inf" : "-inf" }
                 if integral && !sci { return String(format: "%.0f.", Double(x)) }

@@ -80,10 +80,28 @@ final class REPL {
         if compiles("return " + first) { return "return " + first }
         var source = first
         while isIncomplete(source) {
+            // `t = x:totable(); t`: statements, then an expression to print. Lua alone reads the
+            // bare `t` as a statement cut short.
+            if let printing = returningLastExpression(source) { return printing }
             guard let more = readLine(prompt: ">> ") else { return source }
             source += "\n" + more
         }
         return source
+    }
+
+    /// `statements; expression` as `statements; return expression`, when that compiles (the
+    /// last `;` that gives a chunk that compiles; none inside a string can).
+    private func returningLastExpression(_ source: String) -> String? {
+        var end = source.endIndex
+        while let semicolon = source[..<end].lastIndex(of: ";") {
+            let expression = source[source.index(after: semicolon)...]
+            if !expression.trimmingCharacters(in: .whitespaces).isEmpty {
+                let candidate = String(source[...semicolon]) + " return " + expression
+                if compiles(candidate) { return candidate }
+            }
+            end = semicolon
+        }
+        return nil
     }
 
     private func compiles(_ source: String) -> Bool {

@@ -14,6 +14,25 @@ struct REPLTests {
         #expect(result.output == "42\n1\n2\n")
     }
 
+    /// `statements; expression` on one line runs and prints the expression, instead of waiting
+    /// at `>>` for more and swallowing the next line.
+    @Test func statementThenExpressionOnOneLine() throws {
+        let result = try runHost(["-i"], input: "x = mpm.tensor{1, 2}; t = x:tolist(); t\nlocal s = 'a;b'; s\nt[2];\n'next line runs'\n")
+        #expect(result.output == "{1, 2}\n\"a;b\"\n\"next line runs\"\n", "\(result.output)\(result.error)")
+        #expect(result.error == "")
+    }
+
+    /// A user's mistake reported by the library is one line in the REPL too; the chunk's own
+    /// bug keeps its traceback.
+    @Test func userMistakesAreOneLine() throws {
+        let result = try runHost(["-i"], input: "mpm.explore.embed('nosuch.h5', 'data.h5')\nlocal t = nil; t.x = 1\n'still here'\n")
+        let lines = result.error.split(separator: "\n").map(String.init)
+        #expect(lines.first == "explore.embed: no such backbone file nosuch.h5", "\(result.error)")
+        #expect(lines.count > 1 && lines[1].hasPrefix("stdin:1: attempt to index a nil value"), "\(result.error)")
+        #expect(lines.count > 2 && lines[2] == "stack traceback:", "\(result.error)")
+        #expect(result.output == "\"still here\"\n")
+    }
+
     @Test func underscoreHoldsLastResult() throws {
         let result = try runHost(["-i"], input: "6 * 7\n_ + 1\n")
         #expect(result.output == "42\n43\n")
@@ -109,9 +128,24 @@ struct REPLTests {
         tmux.send(keys: ["while true do end", "Enter"])
         Thread.sleep(forTimeInterval: 0.5)
         tmux.send(keys: ["C-c"])
-        try tmux.waitFor("interrupted!")
+        try tmux.waitFor("interrupted")
         tmux.send(keys: ["print('alive' .. 1)", "Enter"])
         try tmux.waitFor("alive1")
+        #expect(!tmux.screen().contains("stack traceback"), "an interruption is one line: \(tmux.screen())")
+        #expect(!tmux.screen().contains("interrupted!"), "\(tmux.screen())")
+
+        // Ctrl-C during an embedding pass is an interruption, not the backbone's failure.
+        tmux.send(keys: ["Slow = mpm.nn.Module:extend('Slow'); function Slow:forward() while true do end end; E = mpm.explore.embed(Slow(), mpm.data.open('\(TestPaths.root.path)/data/jetclass_test.h5'), {jets = 64})", "Enter"])
+        Thread.sleep(forTimeInterval: 1.5)
+        tmux.send(keys: ["C-c"])
+        let deadline = Date().addingTimeInterval(10)
+        while tmux.screen().components(separatedBy: "interrupted").count < 3 && Date() < deadline {
+            Thread.sleep(forTimeInterval: 0.1)
+        }
+        tmux.send(keys: ["print('alive' .. 3)", "Enter"])
+        try tmux.waitFor("alive3")
+        #expect(!tmux.screen().contains("failed"), "\(tmux.screen())")
+        #expect(!tmux.screen().contains("stack traceback"), "\(tmux.screen())")
 
         // Ctrl-C at the prompt discards the line being typed.
         tmux.send(keys: ["discarded", "C-c"])
