@@ -228,19 +228,21 @@ static int is_users_mistake(lua_State *L, const char *message, size_t *skip) {
     int deliberate = raiser != NULL && (raiser == trampoline || raiser == error_function ||
                                         (raiser == assert_function && !ends_with(message, "assertion failed!")));
     if (!deliberate) return 0;
+    int from_library = lua_getstack(L, 2, &ar) && lua_getinfo(L, "S", &ar) && in_library(&ar);
     // The message starts with the position of the frame it blames (error's level, a Swift
-    // function's caller): the error is the library's when that frame is in the library.
+    // function's caller): in the library, that position means nothing to the user; in a script
+    // that called the library (`error(message, 2)` in the library), it says which call, and
+    // stays.
     for (int level = 2; level < 64 && lua_getstack(L, level, &ar); level++) {
         lua_getinfo(L, "Sl", &ar);
         if (ar.currentline <= 0) continue;
         char where[LUA_IDSIZE + 32];
         int n = snprintf(where, sizeof where, "%s:%d: ", ar.short_src, ar.currentline);
         if (n > 0 && (size_t)n < sizeof where && strncmp(message, where, (size_t)n) == 0) {
-            *skip = (size_t)n;
-            return in_library(&ar);
+            if (in_library(&ar)) *skip = (size_t)n;
+            return in_library(&ar) || from_library;
         }
     }
-    int from_library = lua_getstack(L, 2, &ar) && lua_getinfo(L, "S", &ar) && in_library(&ar);
     // A position of a frame no longer on the stack (an error the library caught with pcall and
     // passes on): the user's mistake when it is the library's own position; any other keeps its
     // traceback.

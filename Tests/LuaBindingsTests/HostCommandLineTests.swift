@@ -118,6 +118,7 @@ struct HostCommandLineTests {
             function core.call(f) return f() end
             function core.check_jets(n) assert(n > 0, "--jets must be at least 1") end
             function core.broken_invariant() assert(false) end
+            function core.load(path) error("load: " .. path .. ": file is truncated", 2) end
             return core
             """.write(toFile: library + "/mpm/init.lua", atomically: true, encoding: .utf8)
         let environment = ["MPMLUA_PATH": library]
@@ -130,6 +131,8 @@ struct HostCommandLineTests {
                              ("mpm.pass_on()", "mpmlua: loading the backbone: --backbone: no such file nosuch.h5\n"),
                              ("mpm.rethrow()", "mpmlua: --backbone: no such file nosuch.h5\n"),
                              ("mpm.check_jets(0)", "mpmlua: --jets must be at least 1\n"),
+                             // The library blames the script's call: its position stays, to say which call.
+                             ("mpm.load('x.h5')", "mpmlua: (command line):1: load: x.h5: file is truncated\n"),
                              ("error('bad input', 0)", "mpmlua: bad input\n")] {
             let result = try run(code)
             #expect(result.status == 1)
