@@ -11,13 +11,19 @@ BLASCore.ensureFastKernels()
 
 setvbuf(stdout, nil, _IOLBF, 0)
 
+/// Writes an error report: `label` is "rank N: " when one rank of a job reports its own.
+func writeReport(_ label: String, _ message: String) {
+    FileHandle.standardError.write("mpmlua: \(label)\(message)\n".data(using: .utf8)!)
+}
+
 let arguments = CommandLine.arguments
 let options: Options
 do {
     options = try Options.parse(arguments)
 } catch {
-    FileHandle.standardError.write("mpmlua: \(error)\n\(Options.usage)\n".data(using: .utf8)!)
-    exit(1)
+    // Under mpirun every rank would print it: with MPI started, one rank reports for all.
+    try? Distributed.startIfLaunched()
+    Distributed.fail(message: "\(error)\n\(Options.usage)", code: 1, write: writeReport)
 }
 if options.showHelp {
     print(Options.usage)
@@ -47,9 +53,7 @@ host.setArgTable(arguments, scriptIndex: options.scriptIndex)
 /// Reports the error the host ran into and exits: inside an MPI job one rank reports for all,
 /// and every rank ends.
 func fail() -> Never {
-    Distributed.fail(message: host.lastError ?? "failed", code: 1) { label, message in
-        FileHandle.standardError.write("mpmlua: \(label)\(message)\n".data(using: .utf8)!)
-    }
+    Distributed.fail(message: host.lastError ?? "failed", code: 1, write: writeReport)
 }
 
 for action in options.actions {
