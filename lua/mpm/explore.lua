@@ -184,7 +184,11 @@ function explore.embed(backbone, data, options)
     parts.kinematics[#parts.kinematics + 1] = batch.jets
     if pre then batch = pre:transform(batch, o.seed + first - 1) end
     local ok, particles, with_registers, register_offsets = pcall(bb, batch)
-    if not ok then fail("explore.embed: the backbone failed on jets %d..%d: %s", first, first + count - 1, one_line(particles)) end
+    if not ok then
+      -- Ctrl-C is the user's, not the backbone's failure: let it through as it came.
+      if tostring(particles):find("interrupted!$") then error(particles, 0) end
+      fail("explore.embed: the backbone failed on jets %d..%d: %s", first, first + count - 1, one_line(particles))
+    end
     local v = pool(particles, batch, with_registers, register_offsets)
     if not mpm.is_tensor(v) or v:dim() ~= 2 or v:size(1) ~= count then
       fail("explore.embed: pool must return [B, D] = [%d, D]", count)
