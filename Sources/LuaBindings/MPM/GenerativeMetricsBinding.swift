@@ -96,6 +96,7 @@ enum GenerativeMetricsBinding {
             The Frechet distance of Gaussians fitted to the rows of x [N, F] and y [M, F] (mean and
             unbiased covariance): |mu_x - mu_y|^2 + tr(S_x + S_y - 2 (S_x S_y)^(1/2)), on all the
             rows, without normalising or resampling (mpm.metrics.fpd does both).
+              mpm.metrics.frechet_distance(x, x + 2)   --> 4 * F (a shift of 2 in each of F features)
             """) { lua in
             let f = "frechet_distance"
             lua.push(try Generative.frechetDistance(try matrix(lua, 1, "x", f, minimumRows: 2), try matrix(lua, 2, "y", f, minimumRows: 2),
@@ -103,14 +104,15 @@ enum GenerativeMetricsBinding {
             return 1
         }
         lua.register("fpd", in: table, doc: """
-            mpm.metrics.fpd(real, generated [, {min_samples = 20000, max_samples = 50000, batches = 20,
-                            points = 10, seed = 42}]) -> value, error
+            mpm.metrics.fpd(real, generated [, options]) -> value, error
+            options: {min_samples = 20000, max_samples = 50000, batches = 20, points = 10, seed = 42}.
             The Frechet physics distance of jetnet.evaluation.fpd: features [N, F] divided by the
             largest |value| of each feature in real; at points sample sizes evenly spaced in 1/N,
             the mean mpm.metrics.frechet_distance of batches resamplings (with replacement); the
             value is the intercept of a line a + b/N (a, b >= 0) fitted through them (infinite
             samples), the error its standard error. Agrees with jetnet within the errors (the
             resampling draws differ).
+              local value, error = mpm.metrics.fpd(mpm.metrics.efps(x, o), mpm.metrics.efps(y, o))
             """) { lua in
             let f = "fpd"
             let settings = try frechetSettings(lua, 3, f)
@@ -124,6 +126,7 @@ enum GenerativeMetricsBinding {
             The unbiased estimate of the squared maximum mean discrepancy of the rows of x [N, F] and
             y [M, F] under the polynomial kernel k(a, b) = (a.b / F + 1)^degree, on all rows
             (jetnet's _mmd_poly_quadratic_unbiased; jetnet's KPD uses degree 4).
+              mpm.metrics.mmd(x, y, {degree = 3})   -- the paper's cubic kernel
             """) { lua in
             let f = "mmd"
             try lua.checkOptions(3, allowed: ["degree"], function: f)
@@ -133,12 +136,14 @@ enum GenerativeMetricsBinding {
             return 1
         }
         lua.register("kpd", in: table, doc: """
-            mpm.metrics.kpd(real, generated [, {batches = 10, batch_size = 5000, degree = 4, seed = 42}]) -> value, error
+            mpm.metrics.kpd(real, generated [, options]) -> value, error
+            options: {batches = 10, batch_size = 5000, degree = 4, seed = 42}.
             The kernel physics distance of jetnet.evaluation.kpd: features [N, F] divided by the
             largest |value| of each feature in real; mpm.metrics.mmd on batches blocks of
             batch_size rows drawn with replacement from each; the value is the median over the
             blocks, the error half their 16.275-83.725 percentile spread. Agrees with jetnet within
             the errors (the resampling draws differ).
+              local value, error = mpm.metrics.kpd(real_features, generated_features, {batch_size = 1000})
             """) { lua in
             let f = "kpd"
             let k = try kernelSettings(lua, 3, f)

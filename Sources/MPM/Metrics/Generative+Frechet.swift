@@ -53,6 +53,10 @@ extension Generative {
     /// infinite samples) and the error the fit's standard error of a (scipy's curve_fit
     /// covariance). The resampling uses this package's generator, so values agree with
     /// jetnet's to within their errors, not digit for digit.
+    ///
+    /// ```swift
+    /// let e = try Generative.fpd(Generative.efps(real), Generative.efps(generated))   // e.value, e.error
+    /// ```
     public static func fpd(_ x: FeatureMatrix, _ y: FeatureMatrix, settings: FrechetSettings = FrechetSettings(),
                            function: String = "fpd") throws -> Estimate {
         try sameColumns(x, y, function: function)

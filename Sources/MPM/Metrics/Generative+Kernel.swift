@@ -52,6 +52,10 @@ extension Generative {
     /// the spread between their 16.275th and 83.725th percentiles (numpy's linear
     /// interpolation). The blocks come from this package's generator, so values agree with
     /// jetnet's to within their errors, not digit for digit.
+    ///
+    /// ```swift
+    /// let e = try Generative.kpd(Generative.efps(real), Generative.efps(generated), batchSize: 1000)
+    /// ```
     public static func kpd(_ x: FeatureMatrix, _ y: FeatureMatrix, batches: Int = 10, batchSize: Int = 5000, degree: Int = 4,
                            seed: UInt64 = 42, function: String = "kpd") throws -> Estimate {
         try sameColumns(x, y, function: function)

@@ -134,6 +134,11 @@ extension Generative {
     /// reference and, for equal jet counts, the sample size, and a generated jet never meets
     /// the real jet it completes (a reconstruction keeps the visible particles of its jet,
     /// which would make the two samples look closer than independent jets are).
+    ///
+    /// ```swift
+    /// let report = try Generative.evaluate(real: truth, generated: completed)
+    /// report.value.w1p[1] / report.floor.w1p[1]   // deta: 1 = as close as other real jets
+    /// ```
     public static func evaluate(real: Sample, generated: Sample, settings: Settings = Settings()) throws -> Report {
         let function = "generative"
         guard real.columns == generated.columns else {
