@@ -48,7 +48,10 @@ T.raises(function() M.generative { real = jets, generated = jets, kpd = { size =
 T.raises(function() M.generative { real = jets, generated = { features = pair, offsets = mpm.tensor({ 0, 2, 4 }, { dtype = "int64" }) } } end,
   "generative: generated offsets end at 4 but the packed tensor has 3 rows")
 T.raises(function() M.fpd(mpm.randn(10, 3), mpm.randn(10, 4)) end, "fpd: real has 3 features but generated has 4")
-T.raises(function() M.kpd(mpm.randn(10, 3), mpm.randn(10, 3), { batch_size = 1 }) end, "kpd: needs batches >= 1 and batch_size >= 2")
+T.raises(function() M.kpd(mpm.randn(10, 3), mpm.randn(10, 3), { batch_size = 1 }) end, "kpd: needs batches in 1..1000 and batch_size in 2..50000")
+T.raises(function() M.kpd(mpm.randn(10, 3), mpm.randn(10, 3), { batch_size = 2 ^ 40 }) end, "batch_size in 2..50000, got 10 and 1099511627776")
+T.raises(function() M.mmd(mpm.randn(10, 3), mpm.randn(10, 3), { degree = 2 ^ 40 }) end, "mmd: degree must be between 1 and 10")
+T.raises(function() M.fpd(mpm.randn(10, 3), mpm.randn(10, 3), { max_samples = 2 ^ 40 }) end, "fpd: needs 2 <= min_samples <= max_samples <= 1000000")
 T.raises(function() M.mmd(mpm.randn(1, 3), mpm.randn(10, 3)) end, "mmd: x has shape %[1,3%]; it needs at least 2 rows")
 
 -- A perfect generator scores about its floor; a collapsed one does not. Smoke check on the

@@ -22,8 +22,7 @@ enum GenerativeMetricsBinding {
             the jets' mass, GeV), fpd =, fpd_error =, kpd =, kpd_error = (mpm.metrics.fpd and kpd
             on mpm.metrics.efps of the jets), floor = {the same keys}, jets = {reference =, real =,
             generated =}, particles = {reference =, real =, generated =}}. fpd and kpd take the
-            options of mpm.metrics.fpd and kpd; kpd.batch_size defaults to the smaller half's jets
-            (at most 5000).
+            options of mpm.metrics.fpd and kpd.
               local r = mpm.metrics.generative{real = truth, generated = reconstructed}
               print(r.w1m, r.floor.w1m)
             """) { lua in
@@ -137,7 +136,7 @@ enum GenerativeMetricsBinding {
         }
         lua.register("kpd", in: table, doc: """
             mpm.metrics.kpd(real, generated [, options]) -> value, error
-            options: {batches = 10, batch_size = 5000, degree = 4, seed = 42}.
+            options: {batches = 10, batch_size = the smaller sample's rows, at most 5000, degree = 4, seed = 42}.
             The kernel physics distance of jetnet.evaluation.kpd: features [N, F] divided by the
             largest |value| of each feature in real; mpm.metrics.mmd on batches blocks of
             batch_size rows drawn with replacement from each; the value is the median over the
@@ -148,7 +147,7 @@ enum GenerativeMetricsBinding {
             let f = "kpd"
             let k = try kernelSettings(lua, 3, f)
             let e = try Generative.kpd(try matrix(lua, 1, "real", f), try matrix(lua, 2, "generated", f), batches: k.batches,
-                                       batchSize: k.batchSize ?? 5000, degree: k.degree, seed: k.seed, function: f)
+                                       batchSize: k.batchSize, degree: k.degree, seed: k.seed, function: f)
             lua.push(e.value)
             lua.push(e.error)
             return 2

@@ -61,9 +61,11 @@ extension Generative {
                            function: String = "fpd") throws -> Estimate {
         try sameColumns(x, y, function: function)
         guard x.rows >= 1, y.rows >= 1 else { throw TensorError("\(function): a sample is empty (\(x.rows) and \(y.rows) rows)") }
-        guard settings.minSamples >= 2, settings.maxSamples >= settings.minSamples, settings.batches >= 1, settings.points >= 3 else {
-            throw TensorError("\(function): needs 2 <= min_samples <= max_samples, batches >= 1 and points >= 3 (a line and its error), "
-                              + "got \(settings.minSamples), \(settings.maxSamples), \(settings.batches), \(settings.points)")
+        // The upper limits keep a mistyped option from allocating without bound or running for hours.
+        guard settings.minSamples >= 2, settings.maxSamples >= settings.minSamples, settings.maxSamples <= 1_000_000,
+              (1...1000).contains(settings.batches), (3...100).contains(settings.points) else {
+            throw TensorError("\(function): needs 2 <= min_samples <= max_samples <= 1000000, batches in 1..1000 and points in 3..100 "
+                              + "(a line and its error), got \(settings.minSamples), \(settings.maxSamples), \(settings.batches), \(settings.points)")
         }
         let (a, b) = x.normalising(y)
         // numpy's linspace of 1/N, then int32 truncation of its inverse, as jetnet does.

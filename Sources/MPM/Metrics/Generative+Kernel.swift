@@ -15,7 +15,7 @@ extension Generative {
     public static func mmd(_ x: FeatureMatrix, _ y: FeatureMatrix, degree: Int = 4, function: String = "mmd") throws -> Double {
         try sameColumns(x, y, function: function)
         guard x.rows >= 2, y.rows >= 2 else { throw TensorError("\(function): needs at least 2 rows on each side (got \(x.rows) and \(y.rows))") }
-        guard degree >= 1 else { throw TensorError("\(function): degree must be at least 1, got \(degree)") }
+        guard (1...10).contains(degree) else { throw TensorError("\(function): degree must be between 1 and 10, got \(degree)") }
         let gamma = 1 / Double(x.columns)
         func kernel(_ g: Double) -> Double {
             let base = g * gamma + 1
@@ -47,8 +47,9 @@ extension Generative {
     }
 
     /// KPD as jetnet's `kpd` computes it: both feature sets divided by the largest |value| of
-    /// each feature in `x` (the real one), `mmd` on `batches` blocks of `batchSize` rows drawn
-    /// with replacement from each; the value is the median over blocks and the error half
+    /// each feature in `x` (the real one), `mmd` on `batches` blocks of `batchSize` rows (by
+    /// default as many as the smaller sample has, at most jetnet's 5000) drawn with replacement
+    /// from each; the value is the median over blocks and the error half
     /// the spread between their 16.275th and 83.725th percentiles (numpy's linear
     /// interpolation). The blocks come from this package's generator, so values agree with
     /// jetnet's to within their errors, not digit for digit.
@@ -56,12 +57,15 @@ extension Generative {
     /// ```swift
     /// let e = try Generative.kpd(Generative.efps(real), Generative.efps(generated), batchSize: 1000)
     /// ```
-    public static func kpd(_ x: FeatureMatrix, _ y: FeatureMatrix, batches: Int = 10, batchSize: Int = 5000, degree: Int = 4,
+    public static func kpd(_ x: FeatureMatrix, _ y: FeatureMatrix, batches: Int = 10, batchSize: Int? = nil, degree: Int = 4,
                            seed: UInt64 = 42, function: String = "kpd") throws -> Estimate {
         try sameColumns(x, y, function: function)
         guard x.rows >= 1, y.rows >= 1 else { throw TensorError("\(function): a sample is empty (\(x.rows) and \(y.rows) rows)") }
-        guard batches >= 1, batchSize >= 2 else {
-            throw TensorError("\(function): needs batches >= 1 and batch_size >= 2, got \(batches) and \(batchSize)")
+        // Blocks of 5000 (jetnet's) drawn from a few hundred jets would mostly repeat them.
+        let batchSize = batchSize ?? Swift.max(2, Swift.min(5000, x.rows, y.rows))
+        // The upper limits keep a mistyped option from allocating without bound or running for hours.
+        guard (1...1000).contains(batches), (2...50_000).contains(batchSize) else {
+            throw TensorError("\(function): needs batches in 1..1000 and batch_size in 2..50000, got \(batches) and \(batchSize)")
         }
         let (a, b) = x.normalising(y)
         var random = Xoshiro256(seed: seed)

@@ -116,8 +116,7 @@ extension Generative {
     }
 
     /// The resampling settings of FPD and KPD (jetnet's defaults, except that a KPD block
-    /// holds at most the smaller sample's number of jets when `kpdBatchSize` is nil: drawing
-    /// 5000 of 500 jets would mostly repeat them).
+    /// holds at most the smaller half's number of jets when `kpdBatchSize` is nil, see `kpd`).
     public struct Settings: Sendable {
         public var fpd = FrechetSettings()
         public var kpdBatches = 10
@@ -155,10 +154,9 @@ extension Generative {
             }
             let w1m = try wasserstein1(reference.masses, other.masses, function: "\(function): w1m")
             let features = efps(other)
-            let batchSize = settings.kpdBatchSize ?? Swift.max(2, Swift.min(5000, referenceFeatures.rows, features.rows))
             return Scores(w1p: w1p, w1m: w1m,
                           fpd: try fpd(referenceFeatures, features, settings: settings.fpd, function: "\(function): fpd"),
-                          kpd: try kpd(referenceFeatures, features, batches: settings.kpdBatches, batchSize: batchSize,
+                          kpd: try kpd(referenceFeatures, features, batches: settings.kpdBatches, batchSize: settings.kpdBatchSize,
                                        degree: settings.kpdDegree, seed: settings.kpdSeed, function: "\(function): kpd"))
         }
         func particles(_ s: Sample) -> Int { s.particles?.count ?? s.offsets.last! }
