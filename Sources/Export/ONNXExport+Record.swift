@@ -1,0 +1,66 @@
+import Foundation
+import JetData
+import MPM
+import NN
+
+/// Networks from the records mpmlua saves, without a Lua state: a backbone record
+/// (model:save_backbone) or a fine-tuned classifier (mpm.downstream.save_model, OUT/model.h5).
+extension ONNXExport {
+    /// The network saved at `path` and the preprocessing file it expects (the record's, found
+    /// as saved or beside the record, as mpm.load_backbone finds it), or nil when it names none.
+    ///
+    /// ```swift
+    /// let (network, preprocessing) = try ONNXExport.load(record: "runs/jc/model.h5")
+    /// ```
+    public static func load(record path: String) throws -> (Network, preprocessing: String?) {
+        let record: Record
+        do {
+            record = try Record.load(.finetunedModel, from: path)
+        } catch let e as DataError where e.message.hasSuffix("it holds a saved \(RecordKind.backbone.noun))") {
+            let (backbone, saved) = try MPMBackbone.load(record: path)
+            return (.backbone(backbone), try preprocessing(saved["preprocessing"], record: path))
+        }
+        guard case .table(let head)? = record["head"] else { throw ExportError("\(path): the fine-tuned model has no head") }
+        func field(_ name: String) -> ValueFile.Node? { head.first(where: { $0.0 == .string(name) })?.1 }
+        guard case .string(let type)? = field("type"), type == "ClassAttentionClassifier" else {
+            throw ExportError("\(path): cannot export a head of type \(field("type").map { "\($0)" } ?? "(none)") at head (the exporter knows "
+                              + knownModules.joined(separator: ", ") + ")")
+        }
+        guard case .int(let dim)? = field("dim"), case .int(let classes)? = field("classes"), let state = field("state") else {
+            throw ExportError("\(path): the head record lacks dim, classes or state")
+        }
+        let classifier = try ClassAttentionClassifier(inputDim: Int(dim), classes: Int(classes))
+        try classifier.loadStateDict(ValueFile.stateDict(state), strict: true)
+        var backbone: MPMBackbone?
+        if case .table(let saved)? = record["backbone"] {
+            func part(_ name: String) -> ValueFile.Node? { saved.first(where: { $0.0 == .string(name) })?.1 }
+            guard let config = part("config"), let weights = part("state") else { throw ExportError("\(path): the backbone record lacks config or state") }
+            let bb = try MPMBackbone(config: try MPMConfig(node: config, source: path))
+            try bb.loadStateDict(ValueFile.stateDict(weights), strict: true)
+            backbone = bb
+        }
+        return (.classifier(backbone: backbone, head: classifier, classNames: names(record["class_names"])),
+                try preprocessing(record["preprocessing"], record: path))
+    }
+
+    /// Class names saved as a list or as one comma-separated string.
+    static func names(_ node: ValueFile.Node?) -> [String] {
+        switch node {
+        case .string(let s)?: return s.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        case .table(let entries)?:
+            let listed = entries.compactMap { entry -> (Int64, String)? in
+                if case .int(let i) = entry.0, case .string(let s) = entry.1 { return (i, s) } else { return nil }
+            }
+            return listed.sorted { $0.0 < $1.0 }.map(\.1)
+        default: return []
+        }
+    }
+
+    static func preprocessing(_ node: ValueFile.Node?, record: String) throws -> String? {
+        guard case .string(let saved)? = node, !saved.isEmpty else { return nil }
+        if FileKind.of(saved) == .file { return saved }
+        let url = URL(fileURLWithPath: record).deletingLastPathComponent().appendingPathComponent(URL(fileURLWithPath: saved).lastPathComponent)
+        if FileKind.of(url.path) == .file { return url.path }
+        throw ExportError("\(record) names the preprocessing file \(saved), which is missing (export with preprocessing = false to leave it out)")
+    }
+}
