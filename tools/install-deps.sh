@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages mpmlua builds and tests with, and the Python packages of the
-# metrics oracle, when any is missing.
+# metrics and ONNX oracles, when any is missing.
 # Run as root (CI does); otherwise it prints the apt-get command to run.
 set -eu
 # NumPy and scikit-learn: the independent oracle of mpm.metrics (tools/metrics_oracle.py, run by
@@ -10,7 +10,15 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, sklearn" >/
     python3 -m pip install -q --only-binary=:all: scikit-learn numpy \
         || echo "could not install scikit-learn; lua/tests/metrics.lua will skip its comparison" >&2
 fi
-PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin"
+# onnx and ONNX Runtime (with h5py to read the test's jets): the oracle of mpm.onnx.export
+# (tools/onnx_oracle.py, run by lua/tests/onnx_export.lua, which skips its comparison without them).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime, h5py" >/dev/null 2>&1; then
+    echo "installing onnx, onnxruntime and h5py (pip)"
+    python3 -m pip install -q --only-binary=:all: onnx onnxruntime h5py numpy \
+        || echo "could not install onnx and onnxruntime; lua/tests/onnx_export.lua will skip its comparison" >&2
+fi
+# libonnx-dev: the ONNX schema (onnx.proto); protobuf-c: the library and compiler Export is built on.
+PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin libonnx-dev libprotobuf-c-dev protobuf-c-compiler"
 missing=""
 for package in $PACKAGES; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

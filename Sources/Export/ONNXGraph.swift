@@ -1,14 +1,15 @@
 import Tensors
 
-/// Why an export was refused, in one line for the user ("onnx export: ...").
+/// Why an export was refused, in one line for the user; printed as "onnx export: MESSAGE"
+/// (mpm.onnx.export puts its own name in front of the message instead).
 ///
 /// ```swift
 /// do { try ONNXExport.write(.backbone(bb), to: "bb.onnx") } catch let e as ExportError { print(e) }
 /// ```
 public struct ExportError: Error, CustomStringConvertible, Equatable {
     public let message: String
-    public init(_ message: String) { self.message = "onnx export: " + message }
-    public var description: String { message }
+    public init(_ message: String) { self.message = message }
+    public var description: String { "onnx export: " + message }
 }
 
 /// An ONNX graph being built in Swift: nodes in execution order, the weights and constants as
@@ -100,7 +101,7 @@ public final class ONNXGraph {
         let t = transposed ? try tensor.detach().transpose(0, 1) : tensor.detach()
         let values = t.withElements(as: Float.self) { Array($0) }
         if let bad = values.firstIndex(where: { !$0.isFinite }) {
-            throw ExportError("the model has a non-finite weight (\(values[bad])) in \(name); nothing was written")
+            throw ExportError("the model has a non-finite weight (\(values[bad].isNaN ? "NaN" : "\(values[bad])")) in \(name); nothing was written")
         }
         let stored = fresh(name)
         initializers.append(Initializer(name: stored, type: .float, dims: t.shape, bytes: Self.bytes(values)))

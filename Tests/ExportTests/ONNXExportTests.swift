@@ -39,7 +39,7 @@ struct ONNXExportTests {
         let bb = try Self.tinyBackbone()
         let w = bb.encoder.finalNorm!.weight!
         w.elementPointer(as: Float.self)[3] = .nan
-        #expect(throws: ExportError("the model has a non-finite weight (nan) in encoder.final_norm.weight; nothing was written")) {
+        #expect(throws: ExportError("the model has a non-finite weight (NaN) in encoder.final_norm.weight; nothing was written")) {
             try ONNXExport.write(.backbone(bb), to: dir + "/nan.onnx")
         }
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir).isEmpty)

@@ -53,6 +53,7 @@ downstream.OPTIONS = {
   { "fit-data", false, "string", "jets a preprocessing is fitted on for random and none (default --data)" },
   { "out", "runs/downstream", "string", "output directory" },
   { "quiet", false, "flag", "no progress output" },
+  { "export-onnx", false, "string", "after the run, write the fine-tuned classifier (best weights) to this ONNX file, replacing it (mpm.onnx.export)" },
   { "classes", false, false, "number of classes (1: one logit, labels 1 = background, 2 = signal)" },
   { "class_names", false, false, "comma-separated class names for predictions.h5" },
   { "task", false, false, "a fine-tuning task replacing the classification (below)" },
@@ -177,7 +178,12 @@ end
 function downstream.classify(given)
   local o = options.check("downstream.classify", given, defaults, 2)
   local result_path = files.join(o.out, "result.json")
-  if files.exists(result_path) then return downstream.read_result(result_path), true end
+  if o.export_onnx and o.task then error("--export-onnx: this protocol's heads have no ONNX export yet (classifiers only)", 0) end
+  local function export(result, reused)
+    if o.export_onnx then mpm.onnx.export(files.join(o.out, "model.h5"), o.export_onnx, { overwrite = true }) end
+    return result, reused
+  end
+  if files.exists(result_path) then return export(downstream.read_result(result_path), true) end
   local task = o.task or classification(o)
   local t0 = mpm.clock()
   files.mkdir(o.out)
@@ -221,7 +227,7 @@ function downstream.classify(given)
     extra = o.extra or nil,
   }
   files.write(result_path, mpm.json.encode(result))
-  return result, false
+  return export(result, false)
 end
 
 --- mpm.downstream.sweep{runs=, csv=, columns=, run=, quiet=} -> rows: calls run(r) for each
