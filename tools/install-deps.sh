@@ -10,11 +10,11 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, sklearn" >/
     python3 -m pip install -q --only-binary=:all: scikit-learn numpy \
         || echo "could not install scikit-learn; lua/tests/metrics.lua will skip its comparison" >&2
 fi
-# onnx and ONNX Runtime (with h5py to read the test's jets): the oracle of mpm.onnx.export
+# onnx and ONNX Runtime (with h5py and scipy for the test's jets and preprocessing): the oracle of mpm.onnx.export
 # (tools/onnx_oracle.py, run by lua/tests/onnx_export.lua, which skips its comparison without them).
-if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime, h5py" >/dev/null 2>&1; then
-    echo "installing onnx, onnxruntime and h5py (pip)"
-    python3 -m pip install -q --only-binary=:all: onnx onnxruntime h5py numpy \
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime, h5py, scipy" >/dev/null 2>&1; then
+    echo "installing onnx, onnxruntime, h5py and scipy (pip)"
+    python3 -m pip install -q --only-binary=:all: onnx onnxruntime h5py scipy numpy \
         || echo "could not install onnx and onnxruntime; lua/tests/onnx_export.lua will skip its comparison" >&2
 fi
 # libonnx-dev: the ONNX schema (onnx.proto); protobuf-c: the library and compiler Export is built on.

@@ -34,6 +34,18 @@ struct ONNXExportTests {
         #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["bb.onnx"])
     }
 
+    @Test func exportsABackboneRecordWithoutLua() throws {
+        let dir = try Self.folder()
+        try Self.tinyBackbone().saveRecord(to: dir + "/backbone.h5")
+        let (network, preprocessing) = try ONNXExport.load(record: dir + "/backbone.h5")
+        guard case .backbone(let bb) = network else { Issue.record("not a backbone: \(network)"); return }
+        #expect(bb.config.encoderDim == 16 && preprocessing == nil)
+        let graph = try ONNXExport.graph(network)
+        #expect(graph.inputs.map(\.name) == ["features", "types", "mask"])
+        #expect(graph.outputs.map(\.name) == ["particles", "registers", "pooled"])
+        #expect(graph.initializers.contains { $0.name == "encoder.layers.1.attn.qkv.weight" && $0.dims == [16, 48] })
+    }
+
     @Test func refusesNaNWeightsWithoutWriting() throws {
         let dir = try Self.folder()
         let bb = try Self.tinyBackbone()

@@ -1,6 +1,7 @@
 -- mpm.onnx.export and --export-onnx, with ONNX and ONNX Runtime as the oracle (tools/onnx_oracle.py):
 -- onnx.checker passes, ONNX Runtime's outputs equal mpmlua's on bundled jets of mixed
--- multiplicity (max absolute difference <= 1e-4; padding changes nothing), and what the exporter
+-- multiplicity (max absolute difference <= 1e-4; padding changes nothing), the numpy preprocessing
+-- of docs/export.md equals mpmlua's on the same jets, and what the exporter
 -- refuses, in one line with nothing written. Without python3, onnx and onnxruntime (make deps
 -- installs them) the comparison is skipped with a message; the refusals are checked anyway.
 local T = require "mpm.testing"
@@ -32,6 +33,8 @@ local predict, record = mpm.downstream.load_model(at("run/model.h5"))
 local pre = mpm.data.preprocessing { file = record.preprocessing }
 local batch = mpm.data.open(bundled("jetclass_test.h5")):loader { batch_size = 64, preprocessing = pre, max_jets = 64, seed = 3 }:iter()()
 local padded = batch:padded()
+local raw = mpm.data.open(bundled("jetclass_test.h5")):loader { batch_size = 64, max_jets = 64, seed = 3 }:iter()()
+T.equal(raw.jet_indices:tolist(), batch.jet_indices:tolist(), "the same jets in physical units")
 
 -- A second network whose encoder matters (LayerScale 0.5 instead of 1e-3), exported from the
 -- modules: the backbone alone, the classifier on it, and a head without a backbone.
@@ -52,7 +55,7 @@ local case = mpm.no_grad(function()
     for k = 1, r do rows[#rows + 1] = offsets[b]:item() + k end
   end
   return {
-    features = padded.features, types = padded.types - 1, mask = padded.mask,
+    features = padded.features, types = padded.types - 1, mask = padded.mask, raw_features = raw:padded().features,
     classifier_logits = predict(batch), classifier_scores = mpm.softmax(predict(batch), 2),
     particles = particles, pooled = particles:segment_mean(batch.offsets),
     registers = with_registers:index_select(1, mpm.tensor(rows):long()):reshape(-1, r, particles:size(2)),
@@ -94,12 +97,13 @@ T.raises(function() mpm.onnx.export(spoilt, at("x.onnx")) end,
 T.equal(listing(), before, "a refused export leaves nothing in the folder (no file, no temporary)")
 T.equal(mpm.onnx.export(bb, at("backbone.onnx"), { overwrite = true }).path, at("backbone.onnx"), "overwrite replaces")
 
-if not os.execute("python3 -c 'import onnx, onnxruntime, h5py, numpy' >/dev/null 2>&1") then
-  print("onnx_export.lua: SKIPPED the ONNX Runtime comparison: python3 cannot import onnx, onnxruntime, h5py and numpy "
-    .. "(make deps installs them: python3 -m pip install --only-binary=:all: onnx onnxruntime h5py)")
+if not os.execute("python3 -c 'import onnx, onnxruntime, h5py, numpy, scipy' >/dev/null 2>&1") then
+  print("onnx_export.lua: SKIPPED the ONNX Runtime comparison: python3 cannot import onnx, onnxruntime, h5py, numpy and scipy "
+    .. "(make deps installs them: python3 -m pip install --only-binary=:all: onnx onnxruntime h5py scipy)")
   return
 end
 local command = table.concat({ "python3", files.quote(root .. "/tools/onnx_oracle.py"), files.quote(at("case.h5")),
+  "--preprocessing", files.quote(at("classifier.preprocessing.h5")),
   files.quote(at("classifier.onnx") .. ":logits=classifier_logits,scores=classifier_scores"),
   files.quote(at("backbone.onnx") .. ":particles=particles,pooled=pooled,registers=registers"),
   files.quote(at("strong.onnx") .. ":logits=logits"), files.quote(at("bare.onnx") .. ":logits=bare_logits") }, " ")
