@@ -23,8 +23,9 @@ extension ONNXExport {
         guard case .table(let head)? = record["head"] else { throw ExportError("\(path): the fine-tuned model has no head") }
         func field(_ name: String) -> ValueFile.Node? { head.first(where: { $0.0 == .string(name) })?.1 }
         guard case .string(let type)? = field("type"), type == "ClassAttentionClassifier" else {
-            throw ExportError("\(path): cannot export a head of type \(field("type").map { "\($0)" } ?? "(none)") at head (the exporter knows "
-                              + knownModules.joined(separator: ", ") + ")")
+            var type = "a head of no type"
+            if case .string(let name)? = field("type") { type = name }
+            throw unknown(type, at: "head")
         }
         guard case .int(let dim)? = field("dim"), case .int(let classes)? = field("classes"), let state = field("state") else {
             throw ExportError("\(path): the head record lacks dim, classes or state")

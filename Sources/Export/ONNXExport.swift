@@ -61,6 +61,16 @@ public enum ONNXExport {
     /// The networks the exporter knows, for messages.
     public static let knownModules = ["MPMBackbone", "ClassAttentionClassifier (alone or on an MPMBackbone)"]
 
+    /// The refusal of a module (or saved head) of type `typeName` at `path` ("" for the top).
+    ///
+    /// ```swift
+    /// ONNXExport.unknown("PerTrackMLP", at: "head")   // cannot export PerTrackMLP at head (the exporter knows ...)
+    /// ```
+    public static func unknown(_ typeName: String, at path: String) -> ExportError {
+        ExportError("cannot export \(typeName) at \(path.isEmpty ? "the top" : path) (the exporter knows "
+                    + knownModules.joined(separator: ", ") + ")")
+    }
+
     /// Refuses a module tree holding a module the exporter has no nodes for, naming the first
     /// one and its path below `prefix` ("head.mlp.layers.1").
     public static func check(_ module: Module, prefix: String) throws {

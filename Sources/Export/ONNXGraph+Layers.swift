@@ -90,8 +90,5 @@ extension ONNXGraph {
     }
 
     /// The refusal of a module the exporter has no nodes for, naming it and where it sits.
-    static func unknown(_ m: Module, path: String) -> ExportError {
-        ExportError("cannot export \(m.typeName) at \(path.isEmpty ? "the top" : path) (the exporter knows "
-                    + ONNXExport.knownModules.joined(separator: ", ") + ")")
-    }
+    static func unknown(_ m: Module, path: String) -> ExportError { ONNXExport.unknown(m.typeName, at: path) }
 }

@@ -71,7 +71,7 @@ enum ONNXLibrary {
             switch m {
             case let backbone as MPMBackbone: return .backbone(backbone)
             case let head as ClassAttentionClassifier: return .classifier(backbone: nil, head: head, classNames: [])
-            default: throw ExportError("cannot export \(m.typeName) at the top (the exporter knows " + ONNXExport.knownModules.joined(separator: ", ") + ")")
+            default: throw ONNXExport.unknown(m.typeName, at: "")
             }
         }
         guard lua.type(index) == LUA_TTABLE else {
@@ -84,14 +84,14 @@ enum ONNXLibrary {
             throw LuaError.argument(index, "\(function): the table needs head = a ClassAttentionClassifier")
         }
         guard let head = headModule as? ClassAttentionClassifier else {
-            throw ExportError("cannot export \(headModule.typeName) at head (the exporter knows " + ONNXExport.knownModules.joined(separator: ", ") + ")")
+            throw ONNXExport.unknown(headModule.typeName, at: "head")
         }
         lua.rawField(index, "backbone")
         defer { lua.pop() }
         var backbone: MPMBackbone?
         if let m = try ModuleClass.module(lua, lua.top) {
             guard let bb = m as? MPMBackbone else {
-                throw ExportError("cannot export \(m.typeName) at backbone (the exporter knows " + ONNXExport.knownModules.joined(separator: ", ") + ")")
+                throw ONNXExport.unknown(m.typeName, at: "backbone")
             }
             backbone = bb
         } else if !(lua.isNoneOrNil(-1) || lua.type(-1) == LUA_TBOOLEAN && lua_toboolean(lua.state, -1) == 0) {
