@@ -8,8 +8,10 @@ CASE.h5 (written by the Lua test with mpm.save) holds padded inputs `features` [
 [B, N] (0-based; padding may hold anything) and `mask` [B, N], plus mpmlua's outputs on the same
 jets. For each model: onnx.checker (full check) must pass, the file loads in ONNX Runtime (CPU, 2
 threads), and each named output must equal its dataset within the tolerance (max absolute
-difference). An output `particles` is compared at the real particles only: the dataset holds them
-packed [T, D], in the padded array's row-major order. The same run with 5 more padded slots of
+difference). An output with one more dimension than its dataset (`particles` [B, N, D], a
+per-track head's `logits`) is compared at the real particles only: the dataset holds them packed
+[T, ...], in the padded array's row-major order. An output `edge_*` [B, N, N] is compared at the
+pairs i < j of real particles, set after set, as EdgeHead returns them packed. The same run with 5 more padded slots of
 random features and types must not move any output by more than 1e-5: padding never changes a
 real particle's output. With --preprocessing, `preprocess` below (the function docs/export.md
 gives users) applied to the case's `raw_features` (physical units) must give `features` for
@@ -98,8 +100,12 @@ def main():
             name, dataset = pair.split("=")
             got, expected = out[name], data[dataset].astype(np.float32)
             grown = more[name]
-            if name == "particles":
+            if got.ndim == expected.ndim + 1 and got.shape[:2] == mask.shape:   # per particle: the real ones
                 got, grown = got[mask], grown[:, :n][mask]
+            elif name.startswith("edge_"):   # per pair: i < j of real particles, set after set
+                def pairs(a):
+                    return np.concatenate([a[j, :k, :k][np.triu_indices(k, 1)] for j, k in enumerate(counts)])
+                got, grown = pairs(got), pairs(grown)
             diff = float(np.max(np.abs(got - expected)))
             pad = float(np.max(np.abs(grown - got)))
             ok = diff <= a.tolerance and pad <= 1e-5

@@ -54,13 +54,7 @@ extension ONNXExport {
                 try check(bb, prefix: "backbone")
                 (x, bias) = try encode(g, bb, prefix: "backbone.", batchSize: batchSize, particleBias: particleBias)
             } else {
-                let width = JetSchema.featureCount + JetSchema.particleTypes.count
-                guard head.inputDim == width else {
-                    throw ExportError("the head reads \(head.inputDim) inputs, but without a backbone it gets \(width) (features and a one-hot type)")
-                }
-                let oneHot = g.op("OneHot", [safeTypes(g), g.constant([JetSchema.particleTypes.count], name: "type_count"),
-                                             g.constant([0, 1], shape: [2], name: "one_hot_values")], name: "one_hot_types")
-                x = g.op("Concat", ["features", oneHot], name: "inputs", [("axis", .int(-1))])
+                x = try bareInputs(g, width: head.inputDim)
                 bias = g.op("Unsqueeze", [particleBias, g.constant([1, 2], name: "head_axes")], name: "key_bias")
             }
             let logits = try classify(g, head, x: x, keyBias: bias, batchSize: batchSize, path: "head")
@@ -68,12 +62,54 @@ extension ONNXExport {
                 : g.op("Softmax", [logits], name: "scores", [("axis", .int(-1))])
             g.output(logits, as: "logits", .float, [batch, .fixed(head.classes)])
             g.output(scores, as: "scores", .float, [batch, .fixed(head.classes)])
-            if !names.isEmpty {
-                let json = try JSONSerialization.data(withJSONObject: names)
-                g.metadata.append(("mpm.class_names", String(decoding: json, as: UTF8.self)))
+            try classNames(g, names)
+        case .particleHead(let bb, let head, let names):
+            try classNames(g, names)
+            try check(head, prefix: "head")
+            var x: String
+            if let bb {
+                try check(bb, prefix: "backbone")
+                let h = try encode(g, bb, prefix: "backbone.", batchSize: batchSize, particleBias: particleBias).0
+                x = g.op("Slice", [h, g.constant([bb.config.registers], name: "registers_end"), g.constant([Int(Int64.max)], name: "end"),
+                                   g.constant([1], name: "set_axis")], name: "backbone.particles")
+            } else {
+                x = try bareInputs(g, width: (head as? PerTrackMLP)?.inputDim ?? (head as? EdgeHead)?.inputDim ?? 0)
+            }
+            if let tracks = head as? PerTrackMLP {
+                let logits = try g.mlp(x, tracks.mlp, path: "head.mlp")
+                g.output(logits, as: "logits", .float, [batch, particles, .fixed(tracks.outputs)])
+                g.output(g.op("Softmax", [logits], name: "scores", [("axis", .int(-1))]), as: "scores", .float,
+                         [batch, particles, .fixed(tracks.outputs)])
+            } else if let edges = head as? EdgeHead {
+                let f = try g.mlp(x, edges.embedding.mlp, path: "head.embedding.mlp")
+                let pairs = g.op("Abs", [g.op("Sub", [g.op("Unsqueeze", [f, g.constant([2], name: "row_axis")], name: "head.pairs"),
+                                                      g.op("Unsqueeze", [f, g.constant([1], name: "column_axis")], name: "head.pairs")],
+                                              name: "head.pairs")], name: "head.pairs")       // [B, N, N, H]: |F(z_i) - F(z_j)|
+                let logits = g.op("Squeeze", [try g.linear(pairs, edges.output, path: "head.output"), g.constant([-1], name: "last_axis")],
+                                  name: "edge_logits")
+                g.output(logits, as: "edge_logits", .float, [batch, particles, particles])
+                g.output(g.op("Sigmoid", [logits], name: "edge_scores"), as: "edge_scores", .float, [batch, particles, particles])
             }
         }
         return g
+    }
+
+    /// The class names as a JSON list in the metadata (`mpm.class_names`), when there are any.
+    static func classNames(_ g: ONNXGraph, _ names: [String]) throws {
+        if names.isEmpty { return }
+        let json = try JSONSerialization.data(withJSONObject: names)
+        g.metadata.append(("mpm.class_names", String(decoding: json, as: UTF8.self)))
+    }
+
+    /// What a head reads without a backbone: the features and a one-hot of the type [B, N, 15].
+    static func bareInputs(_ g: ONNXGraph, width: Int) throws -> String {
+        let expected = JetSchema.featureCount + JetSchema.particleTypes.count
+        guard width == expected else {
+            throw ExportError("the head reads \(width) inputs, but without a backbone it gets \(expected) (features and a one-hot type)")
+        }
+        let oneHot = g.op("OneHot", [safeTypes(g), g.constant([JetSchema.particleTypes.count], name: "type_count"),
+                                     g.constant([0, 1], shape: [2], name: "one_hot_values")], name: "one_hot_types")
+        return g.op("Concat", ["features", oneHot], name: "inputs", [("axis", .int(-1))])
     }
 
     /// Types of padded slots set to 0, so a lookup never reads out of range (padding is masked).

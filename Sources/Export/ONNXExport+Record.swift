@@ -4,7 +4,9 @@ import MPM
 import NN
 
 /// Networks from the records mpmlua saves, without a Lua state: a backbone record
-/// (model:save_backbone) or a fine-tuned classifier (mpm.downstream.save_model, OUT/model.h5).
+/// (model:save_backbone) or a fine-tuned network (mpm.downstream.save_model, OUT/model.h5: a
+/// head of type ClassAttentionClassifier {dim, classes}, PerTrackMLP {dim, classes = outputs}
+/// or EdgeHead {dim}, with its state, on a saved backbone or on the inputs).
 extension ONNXExport {
     /// The network saved at `path` and the preprocessing file it expects (the record's, found
     /// as saved or beside the record, as mpm.load_backbone finds it), or nil when it names none.
@@ -20,27 +22,33 @@ extension ONNXExport {
             let (backbone, saved) = try MPMBackbone.load(record: path)
             return (.backbone(backbone), try preprocessing(saved["preprocessing"], record: path))
         }
-        guard case .table(let head)? = record["head"] else { throw ExportError("\(path): the fine-tuned model has no head") }
-        func field(_ name: String) -> ValueFile.Node? { head.first(where: { $0.0 == .string(name) })?.1 }
-        guard case .string(let type)? = field("type"), type == "ClassAttentionClassifier" else {
-            var type = "a head of no type"
-            if case .string(let name)? = field("type") { type = name }
-            throw unknown(type, at: "head")
+        guard case .table(let saved)? = record["head"] else { throw ExportError("\(path): the fine-tuned model has no head") }
+        func field(_ name: String) -> ValueFile.Node? { saved.first(where: { $0.0 == .string(name) })?.1 }
+        guard case .string(let type)? = field("type") else { throw unknown("a head of no type", at: "head") }
+        guard case .int(let dim)? = field("dim"), let state = field("state") else {
+            throw ExportError("\(path): the head record lacks dim or state")
         }
-        guard case .int(let dim)? = field("dim"), case .int(let classes)? = field("classes"), let state = field("state") else {
-            throw ExportError("\(path): the head record lacks dim, classes or state")
+        func classes() throws -> Int {
+            guard case .int(let n)? = field("classes") else { throw ExportError("\(path): the \(type) record lacks classes") }
+            return Int(n)
         }
-        let classifier = try ClassAttentionClassifier(inputDim: Int(dim), classes: Int(classes))
-        try classifier.loadStateDict(ValueFile.stateDict(state), strict: true)
+        let head: Module
+        switch type {
+        case "ClassAttentionClassifier": head = try ClassAttentionClassifier(inputDim: Int(dim), classes: try classes())
+        case "PerTrackMLP": head = try PerTrackMLP(inputDim: Int(dim), outputs: try classes())
+        case "EdgeHead": head = try EdgeHead(inputDim: Int(dim))
+        default: throw unknown(type, at: "head")
+        }
+        try head.loadStateDict(ValueFile.stateDict(state), strict: true)
         var backbone: MPMBackbone?
-        if case .table(let saved)? = record["backbone"] {
-            func part(_ name: String) -> ValueFile.Node? { saved.first(where: { $0.0 == .string(name) })?.1 }
+        if case .table(let parts)? = record["backbone"] {
+            func part(_ name: String) -> ValueFile.Node? { parts.first(where: { $0.0 == .string(name) })?.1 }
             guard let config = part("config"), let weights = part("state") else { throw ExportError("\(path): the backbone record lacks config or state") }
             let bb = try MPMBackbone(config: try MPMConfig(node: config, source: path))
             try bb.loadStateDict(ValueFile.stateDict(weights), strict: true)
             backbone = bb
         }
-        return (.classifier(backbone: backbone, head: classifier, classNames: names(record["class_names"])),
+        return (try network(backbone: backbone, head: head, classNames: names(record["class_names"])),
                 try preprocessing(record["preprocessing"], record: path))
     }
 

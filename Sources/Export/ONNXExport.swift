@@ -32,6 +32,12 @@ public enum ONNXExport {
         /// sigmoid of the one logit of a binary head). Without a backbone the head reads the
         /// features and a one-hot of the type, as mpm.backbone.inputs does.
         case classifier(backbone: MPMBackbone?, head: ClassAttentionClassifier, classNames: [String])
+        /// A per-particle head (vertexing, track identification) on the backbone's particle
+        /// outputs, or without a backbone on the inputs. PerTrackMLP: `logits` and `scores`
+        /// (softmax) [batch, particles, outputs]. EdgeHead: `edge_logits` and `edge_scores`
+        /// (sigmoid) [batch, particles, particles], G(|F(z_i) - F(z_j)|) for every pair (i, j);
+        /// the vertexing protocol reads i < j. Rows and columns of padded slots mean nothing.
+        case particleHead(backbone: MPMBackbone?, head: Module, classNames: [String])
     }
 
     public struct Options {
@@ -56,10 +62,23 @@ public enum ONNXExport {
     static let knownTypes: [Module.Type] = [
         MPMBackbone.self, ClassAttentionClassifier.self, Linear.self, Embedding.self, TransformerEncoder.self,
         ModuleList.self, TransformerLayer.self, LayerNorm.self, MultiheadAttention.self, SwiGLU.self, LayerScale.self,
-        ClassAttentionPooling.self,
+        ClassAttentionPooling.self, PerTrackMLP.self, EdgeHead.self, MLP.self, Sequential.self, Activation.self, Dropout.self,
     ]
     /// The networks the exporter knows, for messages.
-    public static let knownModules = ["MPMBackbone", "ClassAttentionClassifier (alone or on an MPMBackbone)"]
+    public static let knownModules = ["MPMBackbone", "ClassAttentionClassifier, PerTrackMLP, EdgeHead (alone or on an MPMBackbone)"]
+
+    /// The network of `head` on `backbone` (nil: on the inputs), or the refusal naming the head.
+    ///
+    /// ```swift
+    /// let network = try ONNXExport.network(backbone: bb, head: fit.head)
+    /// ```
+    public static func network(backbone: MPMBackbone?, head: Module, classNames: [String] = []) throws -> Network {
+        switch head {
+        case let classifier as ClassAttentionClassifier: return .classifier(backbone: backbone, head: classifier, classNames: classNames)
+        case is PerTrackMLP, is EdgeHead: return .particleHead(backbone: backbone, head: head, classNames: classNames)
+        default: throw unknown(head.typeName, at: backbone == nil ? "" : "head")
+        }
+    }
 
     /// The refusal of a module (or saved head) of type `typeName` at `path` ("" for the top).
     ///
@@ -128,6 +147,7 @@ public enum ONNXExport {
         switch network {
         case .backbone: return "mpm_backbone"
         case .classifier: return "mpm_classifier"
+        case .particleHead: return "mpm_particle_head"
         }
     }
 }

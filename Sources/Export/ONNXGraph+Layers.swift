@@ -89,6 +89,38 @@ extension ONNXGraph {
         return op("Add", [y, try scaled(f, "ls2")], name: path)
     }
 
+    /// An MLP's blocks in order (Linear, LayerNorm, activation; dropout is off).
+    func mlp(_ x: String, _ m: MLP, path: String) throws -> String {
+        var h = x
+        for (name, block) in m.layers.children {
+            let p = path + ".layers." + name
+            switch block {
+            case let l as Linear: h = try linear(h, l, path: p)
+            case let n as LayerNorm: h = try layerNorm(h, n, path: p)
+            case let a as Activation: h = activation(h, a.kind, path: p)
+            case is Dropout: continue
+            default: throw Self.unknown(block, path: p)
+            }
+        }
+        return h
+    }
+
+    /// An elementwise activation as Activation computes it (GELU exact, with erf).
+    func activation(_ x: String, _ kind: Activation.Kind, path: String) -> String {
+        switch kind {
+        case .relu: return op("Relu", [x], name: path)
+        case .silu: return op("Mul", [x, op("Sigmoid", [x], name: path)], name: path)
+        case .tanh: return op("Tanh", [x], name: path)
+        case .sigmoid: return op("Sigmoid", [x], name: path)
+        case .softplus: return op("Softplus", [x], name: path)
+        case .gelu:
+            let erf = op("Erf", [op("Mul", [x, constant([Float(1 / 2.0.squareRoot())], shape: [], name: path + ".sqrt_half")], name: path)],
+                         name: path)
+            let half = constant([0.5], shape: [], name: path + ".half"), one = constant([1], shape: [], name: path + ".one")
+            return op("Mul", [op("Mul", [x, half], name: path), op("Add", [erf, one], name: path)], name: path)
+        }
+    }
+
     /// The refusal of a module the exporter has no nodes for, naming it and where it sits.
     static func unknown(_ m: Module, path: String) -> ExportError { ONNXExport.unknown(m.typeName, at: path) }
 }

@@ -64,14 +64,15 @@ struct ONNXExportTests {
     }
 
     @Test func namesAnUnknownModuleAndItsPath() throws {
-        let known = "(the exporter knows MPMBackbone, ClassAttentionClassifier (alone or on an MPMBackbone))"
-        #expect(throws: ExportError("cannot export PerTrackMLP at head \(known)")) {
-            try ONNXExport.check(try PerTrackMLP(inputDim: 16, outputs: 4), prefix: "head")
+        let known = "(the exporter knows MPMBackbone, ClassAttentionClassifier, PerTrackMLP, EdgeHead (alone or on an MPMBackbone))"
+        #expect(throws: ExportError("cannot export Linear at head \(known)")) {
+            try ONNXExport.network(backbone: try Self.tinyBackbone(), head: try Linear(16, 4))
         }
         var o = TransformerOptions(); o.contextDim = 8
         #expect(throws: ExportError("cannot export AdaptiveLayerNorm at pool.layers.1.norm1 \(known)")) {
             try ONNXExport.check(try ClassAttentionPooling(dim: 16, heads: 2, depth: 1, options: o), prefix: "pool")
         }
         try ONNXExport.check(try ClassAttentionClassifier(inputDim: 15, classes: 3), prefix: "head")
+        try ONNXExport.check(try EdgeHead(inputDim: 15), prefix: "head")
     }
 }

@@ -28,6 +28,12 @@ mpm.downstream.classify { out = at("run"), classes = 10, steps = 3, train_jets =
 T.equal(files.kind(at("classifier.onnx")), "file", "--export-onnx wrote the classifier")
 T.equal(files.kind(at("classifier.preprocessing.h5")), "file", "and its preprocessing beside it")
 
+-- A per-particle protocol saves its network too (a PerTrackMLP head), and --export-onnx exports it.
+T.script(files.join(root, "examples/tracks.lua"), "--steps", "2", "--train-jets", "200", "--test-jets", "50", "--quiet",
+  "--out", at("tracks_run"), "--export-onnx", at("tracks_run.onnx"))
+T.equal(mpm.records.load(at("tracks_run/model.h5"), "finetuned-model").head.type, "PerTrackMLP", "tracks' model.h5")
+T.equal(files.kind(at("tracks_run.onnx")), "file", "--export-onnx on the tracks protocol")
+
 -- mpmlua's outputs on 64 test jets, preprocessed as the run did.
 local predict, record = mpm.downstream.load_model(at("run/model.h5"))
 local pre = mpm.data.preprocessing { file = record.preprocessing }
@@ -37,7 +43,8 @@ local raw = mpm.data.open(bundled("jetclass_test.h5")):loader { batch_size = 64,
 T.equal(raw.jet_indices:tolist(), batch.jet_indices:tolist(), "the same jets in physical units")
 
 -- A second network whose encoder matters (LayerScale 0.5 instead of 1e-3), exported from the
--- modules: the backbone alone, the classifier on it, and a head without a backbone.
+-- modules: the backbone alone, the classifier on it, heads without a backbone, and the
+-- per-particle heads (track identification on the backbone, vertexing on the inputs).
 local bb, spec = mpm.backbone.from_spec("random", { preset = "small" })
 mpm.no_grad(function()
   for name, p in bb:named_parameters() do
@@ -46,7 +53,8 @@ mpm.no_grad(function()
 end)
 local head = mpm.nn.ClassAttentionClassifier(spec.dim, 3)
 local bare = mpm.nn.ClassAttentionClassifier(mpm.backbone.INPUT_DIM, 1)
-for _, m in ipairs { bb, head, bare } do m:eval() end
+local tracks, edges = mpm.nn.PerTrackMLP(spec.dim, 4), mpm.nn.EdgeHead(mpm.backbone.INPUT_DIM)
+for _, m in ipairs { bb, head, bare, tracks, edges } do m:eval() end
 local case = mpm.no_grad(function()
   local particles, with_registers, offsets = bb(batch)
   local r = spec.config.registers
@@ -60,12 +68,15 @@ local case = mpm.no_grad(function()
     particles = particles, pooled = particles:segment_mean(batch.offsets),
     registers = with_registers:index_select(1, mpm.tensor(rows):long()):reshape(-1, r, particles:size(2)),
     logits = head(with_registers, offsets), bare_logits = bare(mpm.backbone.inputs(batch), batch.offsets),
+    track_logits = tracks(particles), edge_logits = edges(mpm.backbone.inputs(batch), batch.offsets),
   }
 end)
 mpm.save(at("case.h5"), case)
 mpm.onnx.export(bb, at("backbone.onnx"))
 mpm.onnx.export({ backbone = bb, head = head, class_names = { "a", "b", "c" } }, at("strong.onnx"))
 mpm.onnx.export(bare, at("bare.onnx"))
+mpm.onnx.export({ backbone = bb, head = tracks }, at("tracks.onnx"))
+mpm.onnx.export(edges, at("edges.onnx"))
 
 -- Refusals: one line, nothing written (no file, no temporary).
 local function listing()
@@ -77,6 +88,8 @@ end
 local before = listing()
 T.raises(function() mpm.onnx.export(mpm.nn.Linear(3, 4), at("x.onnx")) end,
   "%.lua:%d+: mpm%.onnx%.export: cannot export Linear at the top %(the exporter knows MPMBackbone, ClassAttentionClassifier")
+T.raises(function() mpm.onnx.export({ backbone = bb, head = mpm.nn.MLP(128, 4) }, at("x.onnx")) end,
+  "mpm%.onnx%.export: cannot export MLP at head ")
 local MyHead = mpm.nn.Module:extend "MyHead"
 function MyHead:init() self.lin = mpm.nn.Linear(128, 2) end
 function MyHead:forward(x) return self.lin(x) end
@@ -106,5 +119,6 @@ local command = table.concat({ "python3", files.quote(root .. "/tools/onnx_oracl
   "--preprocessing", files.quote(at("classifier.preprocessing.h5")),
   files.quote(at("classifier.onnx") .. ":logits=classifier_logits,scores=classifier_scores"),
   files.quote(at("backbone.onnx") .. ":particles=particles,pooled=pooled,registers=registers"),
-  files.quote(at("strong.onnx") .. ":logits=logits"), files.quote(at("bare.onnx") .. ":logits=bare_logits") }, " ")
+  files.quote(at("strong.onnx") .. ":logits=logits"), files.quote(at("bare.onnx") .. ":logits=bare_logits"),
+  files.quote(at("tracks.onnx") .. ":logits=track_logits"), files.quote(at("edges.onnx") .. ":edge_logits=edge_logits") }, " ")
 T.equal(os.execute(command), true, "ONNX Runtime's outputs equal mpmlua's (tools/onnx_oracle.py)")

@@ -16,10 +16,12 @@ enum ONNXLibrary {
             mpm.onnx.export(model, path [, {overwrite=false, preprocessing=}]) -> {path=, bytes=, preprocessing=}
             Writes `model` as an ONNX file (opset 17, fp32) for ONNX Runtime. model: a saved record's
             path (a fine-tuned classifier's OUT/model.h5, or a backbone.h5), a backbone module, a
-            ClassAttentionClassifier, or {backbone = module or false, head = ClassAttentionClassifier,
-            class_names = {...}}. Inputs: features [batch, particles, 7] (preprocessed), types
-            [batch, particles] int64 0-based as in the data files, mask [batch, particles] bool;
-            outputs: logits and scores [batch, classes] of a classifier, particles, registers and
+            head (ClassAttentionClassifier, PerTrackMLP, EdgeHead) on the inputs, or {backbone =
+            module or false, head = one of those heads, class_names = {...}}. Inputs: features
+            [batch, particles, 7] (preprocessed), types [batch, particles] int64 0-based as in the
+            data files, mask [batch, particles] bool; outputs: logits and scores [batch, classes]
+            of a classifier, [batch, particles, classes] of a PerTrackMLP, edge_logits and
+            edge_scores [batch, particles, particles] of an EdgeHead, particles, registers and
             pooled of a backbone. preprocessing: the file copied beside as NAME.preprocessing.h5
             (default: the record's; false for none). Refused in one line, with nothing written: a
             module the exporter does not know (named with its path), an existing file without
@@ -68,11 +70,8 @@ enum ONNXLibrary {
     /// The network of a module or of a {backbone=, head=, class_names=} table at `index`.
     static func network(_ lua: LuaState, _ index: Int32) throws -> ONNXExport.Network {
         if let m = try ModuleClass.module(lua, index) {
-            switch m {
-            case let backbone as MPMBackbone: return .backbone(backbone)
-            case let head as ClassAttentionClassifier: return .classifier(backbone: nil, head: head, classNames: [])
-            default: throw ONNXExport.unknown(m.typeName, at: "")
-            }
+            if let backbone = m as? MPMBackbone { return .backbone(backbone) }
+            return try ONNXExport.network(backbone: nil, head: m)
         }
         guard lua.type(index) == LUA_TTABLE else {
             throw lua.typeError(index, expected: "a record path, a module or {backbone=, head=}")
@@ -80,11 +79,8 @@ enum ONNXLibrary {
         try lua.checkOptions(index, allowed: ["backbone", "head", "class_names"], function: function)
         lua.rawField(index, "head")
         defer { lua.pop() }
-        guard let headModule = try ModuleClass.module(lua, lua.top) else {
-            throw LuaError.argument(index, "\(function): the table needs head = a ClassAttentionClassifier")
-        }
-        guard let head = headModule as? ClassAttentionClassifier else {
-            throw ONNXExport.unknown(headModule.typeName, at: "head")
+        guard let head = try ModuleClass.module(lua, lua.top) else {
+            throw LuaError.argument(index, "\(function): the table needs head = a module (ClassAttentionClassifier, PerTrackMLP, EdgeHead)")
         }
         lua.rawField(index, "backbone")
         defer { lua.pop() }
@@ -105,6 +101,6 @@ enum ONNXLibrary {
                 return try lua.string(lua.top)
             }
         } ?? []
-        return .classifier(backbone: backbone, head: head, classNames: names)
+        return try ONNXExport.network(backbone: backbone, head: head, classNames: names)
     }
 }
