@@ -53,7 +53,7 @@ downstream.OPTIONS = {
   { "fit-data", false, "string", "jets a preprocessing is fitted on for random and none (default --data)" },
   { "out", "runs/downstream", "string", "output directory" },
   { "quiet", false, "flag", "no progress output" },
-  { "export-onnx", false, "string", "after the run, write the fine-tuned classifier (best weights) to this ONNX file, replacing it (mpm.onnx.export)" },
+  { "export-onnx", false, "string", "after the run, write the fine-tuned network (best weights) to this ONNX file, replacing it (mpm.onnx.export)" },
   { "classes", false, false, "number of classes (1: one logit, labels 1 = background, 2 = signal)" },
   { "class_names", false, false, "comma-separated class names for predictions.h5" },
   { "task", false, false, "a fine-tuning task replacing the classification (below)" },
