@@ -92,6 +92,10 @@ public enum ONNXExport {
 
     /// Refuses a module tree holding a module the exporter has no nodes for, naming the first
     /// one and its path below `prefix` ("head.mlp.layers.1").
+    ///
+    /// ```swift
+    /// try ONNXExport.check(head, prefix: "head")   // cannot export AdaptiveLayerNorm at head.pool.layers.1.norm1 (...)
+    /// ```
     public static func check(_ module: Module, prefix: String) throws {
         var unknown: (String, Module)?
         module.visit(prefix: prefix.isEmpty ? "" : prefix + ".") { path, m in
@@ -115,6 +119,11 @@ public enum ONNXExport {
     /// over the name), with the preprocessing file beside it. Refused before anything is
     /// written: an existing file without `overwrite`, a folder that does not exist or cannot
     /// be written, NaN or infinite weights, a module the exporter does not know.
+    ///
+    /// ```swift
+    /// var o = ONNXExport.Options(); o.overwrite = true
+    /// let written = try ONNXExport.write(.backbone(backbone), to: "backbone.onnx", options: o)   // written.bytes
+    /// ```
     public static func write(_ network: Network, to path: String, options: Options = Options()) throws -> Written {
         let side = options.preprocessing.map { _ in preprocessingPath(for: path) }
         for target in [path] + (side.map { [$0] } ?? []) {

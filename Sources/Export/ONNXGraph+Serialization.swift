@@ -12,7 +12,7 @@ extension ONNXGraph {
     /// The serialised model.
     ///
     /// ```swift
-    /// try AtomicFile.write("model.onnx", bytes: try graph.serialized(name: "mpm_classifier"))
+    /// try AtomicFile.write("model.onnx", bytes: try graph.serialized(name: "mpm_classifier", producerVersion: "0.1.0"))
     /// ```
     public func serialized(name: String, producerVersion: String) throws -> [UInt8] {
         guard let model = mpm_onnx_model_new(Self.irVersion, Self.opset, "mpmlua", producerVersion, name) else {
