@@ -138,16 +138,22 @@ public enum ONNXExport {
         let graph = try self.graph(network)
         if let side { graph.metadata.append(("mpm.preprocessing", URL(fileURLWithPath: side).lastPathComponent)) }
         let bytes = try graph.serialized(name: graphName(network), producerVersion: options.producerVersion)
+        // A new preprocessing file is removed again when the model cannot be written, so a
+        // refused export leaves nothing new behind.
+        var newSide: String?
         do {
             if let source = options.preprocessing, let side {
                 guard let contents = FileManager.default.contents(atPath: source) else {
                     throw ExportError("cannot read the preprocessing file \(source)")
                 }
+                if FileKind.of(side) == nil { newSide = side }
                 try AtomicFile.write(side, bytes: [UInt8](contents))
             }
             try AtomicFile.write(path, bytes: bytes)
-        } catch let e as FileError {
-            throw ExportError(e.description)
+        } catch {
+            if let newSide { unlink(newSide) }
+            if let e = error as? FileError { throw ExportError(e.description) }
+            throw error
         }
         return Written(path: path, bytes: bytes.count, preprocessing: side)
     }
