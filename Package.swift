@@ -1,7 +1,7 @@
 // swift-tools-version:6.0
 // mpmlua: a Swift compute core for masked particle modelling, embedded in Lua 5.4.
 // Layers (see docs/architecture.md): system libraries -> CHDF5Support, CSupport, CMPISupport, CCPU -> Tensors -> NN
-// -> JetData -> MPM -> DistributedJob -> LuaBindings -> mpmlua. Each target imports only targets
+// -> JetData -> MPM -> DistributedJob -> Export -> LuaBindings -> mpmlua. Each target imports only targets
 // before it in that list; only LuaBindings and mpmlua see Lua (CLua, CSupport).
 import PackageDescription
 
@@ -31,6 +31,8 @@ let package = Package(
         // OpenSSL's libcrypto: SHA-256 content digests that key reusable results.
         .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
                        providers: [.apt(["libssl-dev"])]),
+        .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
+                       providers: [.apt(["libprotobuf-c-dev"])]),
         // HDF5 constants (macros over globals Swift cannot import), for the data layer. No Lua.
         .target(name: "CHDF5Support", dependencies: ["CHDF5"], cSettings: optimisedC),
         // C side of the Lua boundary: the trampoline, pending errors, the heap-tracking
@@ -39,6 +41,9 @@ let package = Package(
         // MPI over MPI_COMM_WORLD for DistributedJob: handle macros resolved in C, error codes
         // returned (MPI_ERRORS_RETURN). No Lua.
         .target(name: "CMPISupport", dependencies: ["CMPI"], cSettings: optimisedC),
+        // The ONNX schema in C: protoc-c's code for Debian's onnx.proto (tools/gen_onnx_proto.sh) and
+        // a builder that fills its messages for Export. No Lua.
+        .target(name: "CONNX", dependencies: ["CProtobufC"], cSettings: optimisedC),
         // cpuid flags (vendor, AVX2, AVX-512) for choosing OpenBLAS kernels. No Lua, no BLAS.
         .target(name: "CCPU", cSettings: optimisedC),
 
@@ -53,7 +58,9 @@ let package = Package(
         // The process's place in an MPI job and the collectives on tensors, with Swift errors
         // (not named Distributed: that is the Swift toolchain's module for distributed actors).
         .target(name: "DistributedJob", dependencies: ["CMPISupport", "Tensors"], swiftSettings: optimised),
-        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "JetData", "MPM", "DistributedJob"]),
+        // ONNX files of backbones and fine-tuned classifiers, from the Swift modules' weights. No Lua.
+        .target(name: "Export", dependencies: ["CONNX", "Tensors", "NN", "JetData", "MPM"], swiftSettings: optimised),
+        .target(name: "LuaBindings", dependencies: ["CLua", "CSupport", "Tensors", "NN", "JetData", "MPM", "DistributedJob", "Export"]),
         .executableTarget(name: "mpmlua", dependencies: ["LuaBindings", "DistributedJob", "Tensors", "CLua", "CEdit", "CSupport"]),
 
         .testTarget(name: "TensorsTests", dependencies: ["Tensors", "TestSupport"], swiftSettings: optimised),
@@ -62,6 +69,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "TestSupport"], swiftSettings: optimised),
         .testTarget(name: "JetDataTests", dependencies: ["JetData", "NN"], swiftSettings: optimised),
         .testTarget(name: "MPMTests", dependencies: ["MPM", "TestSupport"], swiftSettings: optimised),
+        .testTarget(name: "ExportTests", dependencies: ["Export", "MPM", "NN", "JetData", "Tensors"], swiftSettings: optimised),
         .testTarget(name: "LuaBindingsTests", dependencies: ["LuaBindings", "MPM", "JetData", "Tensors", "CLua", "CSupport"]),
     ],
     swiftLanguageModes: [.v5]

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages mpmlua builds and tests with, and the Python packages of the
-# metrics oracles, when any is missing.
+# metrics, generative-metrics and ONNX oracles, when any is missing.
 # Run as root (CI does); otherwise it prints the apt-get command to run.
 set -eu
 # NumPy and scikit-learn: the independent oracle of mpm.metrics (tools/metrics_oracle.py, run by
@@ -21,7 +21,16 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import jetnet" >/dev/null
         && python3 -m pip install -q --no-deps --only-binary=:all: "wasserstein>=1.1"; } \
         || echo "could not install jetnet; lua/tests/generative.lua will skip its comparison" >&2
 fi
-PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin libssl-dev"
+# onnx and ONNX Runtime (with h5py and scipy for the test's jets and preprocessing): the oracle of mpm.onnx.export
+# (tools/onnx_oracle.py, run by lua/tests/onnx_export.lua, which skips its comparison without them).
+if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime, h5py, scipy" >/dev/null 2>&1; then
+    echo "installing onnx, onnxruntime, h5py and scipy (pip)"
+    python3 -m pip install -q --only-binary=:all: onnx onnxruntime h5py scipy numpy \
+        || echo "could not install onnx and onnxruntime; lua/tests/onnx_export.lua will skip its comparison" >&2
+fi
+# libssl-dev: SHA-256 digests of results' inputs; libonnx-dev: the ONNX schema (onnx.proto);
+# protobuf-c: the library and compiler Export is built on.
+PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin libssl-dev libonnx-dev libprotobuf-c-dev protobuf-c-compiler"
 missing=""
 for package in $PACKAGES; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

@@ -54,6 +54,7 @@ downstream.OPTIONS = {
   { "out", "runs/downstream", "string", "output directory" },
   { "overwrite", false, "flag", "replace a result of another experiment in OUT (without it, that is an error)" },
   { "quiet", false, "flag", "no progress output" },
+  { "export-onnx", false, "string", "after the run, write the fine-tuned network (best weights) to this ONNX file, replacing it (mpm.onnx.export)" },
   { "classes", false, false, "number of classes (1: one logit, labels 1 = background, 2 = signal)" },
   { "class_names", false, false, "comma-separated class names for predictions.h5" },
   { "task", false, false, "a fine-tuning task replacing the classification (below)" },
@@ -156,9 +157,7 @@ local function classification(o)
   end
   return {
     head = function(dim) return nn.ClassAttentionClassifier(dim, o.classes) end,
-    evaluate = function(fit, test_loader, test_ds, record, pre_path)
-      downstream.save_model(files.join(o.out, "model.h5"), { backbone = fit.backbone, config = record.config,
-        head = fit.head, dim = record.dim, classes = o.classes, class_names = o.class_names, preprocessing = pre_path })
+    evaluate = function(fit, test_loader, test_ds)
       local scores, labels, indices = downstream.predict(fit.predict, test_loader)
       downstream.save_predictions(files.join(o.out, "predictions.h5"), scores, labels,
         { jet_indices = indices, classes = o.class_names or nil, file = test_ds.path })
@@ -168,13 +167,14 @@ local function classification(o)
 end
 
 --- mpm.downstream.save_model(path, {backbone=, config=, head=, dim=, classes=, class_names=,
---- preprocessing=}): a classifier fine-tuned by classify as a "finetuned-model" record
---- (mpm.records): the backbone's config and weights (none for a head on the inputs), the
---- class-attention head's sizes and weights, the class names and the preprocessing it expects.
+--- preprocessing=}): a network fine-tuned by classify as a "finetuned-model" record
+--- (mpm.records): the backbone's config and weights (none for a head on the inputs), the head's
+--- type (ClassAttentionClassifier, or PerTrackMLP and EdgeHead of the per-particle protocols),
+--- sizes and weights, the class names and the preprocessing it expects.
 function downstream.save_model(path, m)
   mpm.records.save(path, "finetuned-model", {
     backbone = m.backbone and { config = m.config, state = m.backbone:state_dict() } or nil,
-    head = { type = "ClassAttentionClassifier", dim = m.dim, classes = m.classes, state = m.head:state_dict() },
+    head = { type = m.head:type_name(), dim = m.dim, classes = m.classes, state = m.head:state_dict() },
     class_names = m.class_names or nil, preprocessing = m.preprocessing,
   })
 end
@@ -185,6 +185,9 @@ end
 ---   local predict, record = mpm.downstream.load_model("runs/jc/model.h5")
 function downstream.load_model(path)
   local saved = mpm.records.load(path, "finetuned-model")
+  if saved.head.type ~= "ClassAttentionClassifier" then
+    error(("load_model: %s holds a %s head; only classifiers load here (mpm.onnx.export takes any)"):format(path, saved.head.type), 2)
+  end
   local backbone = saved.backbone and model_file.new_backbone(saved.backbone.config) or false
   if backbone then backbone:load_state_dict(saved.backbone.state); backbone:eval() end
   local head = nn.ClassAttentionClassifier(saved.head.dim, saved.head.classes)
@@ -216,7 +219,7 @@ local function code()
 end
 
 -- The option values that decide a run's result (not where it is written or how it reports).
-local NOT_DECIDING = { out = true, quiet = true, overwrite = true, task = true, extra = true }
+local NOT_DECIDING = { out = true, quiet = true, overwrite = true, export_onnx = true, task = true, extra = true }
 
 --- mpm.downstream.experiment(options) -> key, digest: everything that decides the result of
 --- downstream.classify with these options: the content of the backbone, data and preprocessing
@@ -321,10 +324,11 @@ end
 --- in downstream.OPTIONS (the protocol scripts' command lines show the same ones): data, val
 --- and test are jet files (or opened datasets) whose labels are 1..classes; the head is
 --- mpm.nn.ClassAttentionClassifier. Writes out/result.json (metrics by name, options, backbone,
---- times), out/predictions.h5 and out/model.h5 (downstream.load_model). A run whose out/result.json exists is read back, not redone.
+--- times), out/predictions.h5 and out/model.h5 (downstream.save_model). A run whose out/result.json exists is read back, not redone.
 --- task = {head = function(dim, record) -> module, input = "set" | "particles", loss =
 --- function(logits, batch) -> loss, accuracy = function(logits, batch) -> correct, count,
---- evaluate = function(fit, test_loader, test_ds, record, preprocessing path) -> metrics, test_jets, prepare =
+--- evaluate = function(fit, test_loader, test_ds, record, preprocessing path) -> metrics, test_jets, classes=,
+--- class_names= (the head's outputs and their names, for model.h5), prepare =
 --- function(train_loader) called before the head is made (optional)} replaces the
 --- classification (head, loss, validation accuracy, test metrics and prediction files) by
 --- another fine-tuning task on the same run (examples/vertexing.lua, tracks.lua); classes is
@@ -335,9 +339,13 @@ function downstream.classify(given)
   check_run(o)
   local key, digest = downstream.experiment(o)
   local result_path = files.join(o.out, "result.json")
+  local function export(result, reused)
+    if o.export_onnx then mpm.onnx.export(files.join(o.out, "model.h5"), o.export_onnx, { overwrite = true }) end
+    return result, reused
+  end
   if files.exists(result_path) then
     local previous = downstream.read_result(result_path)
-    if previous.key_digest == digest then return previous, true end
+    if previous.key_digest == digest then return export(previous, true) end
     if not o.overwrite then
       error(("%s: %s holds the result of another experiment (%s); use another --out, or --overwrite to replace it"):format(
         o.protocol, o.out, differences(previous.key, key)), 0)
@@ -378,6 +386,9 @@ function downstream.classify(given)
   -- The learning curves beside the result: a number is only as good as the run that made it.
   local curve = plot.loss_curve(fit.metrics, files.join(o.out, "curve.png"), ("%s: %s, %d training jets"):format(
     o.protocol, record.kind == "file" and o.backbone or record.kind, o.train_jets))
+  downstream.save_model(files.join(o.out, "model.h5"), { backbone = fit.backbone, config = record.config, head = fit.head,
+    dim = record.dim, classes = task.classes or o.classes or nil, class_names = task.class_names or o.class_names or nil,
+    preprocessing = pre_path })
   local metrics, test_jets = task.evaluate(fit, test_loader, test_ds, record, pre_path)
   local result = {
     protocol = o.protocol, metrics = metrics, key = key, key_digest = digest, arms = downstream.ARMS,
@@ -394,7 +405,7 @@ function downstream.classify(given)
     extra = o.extra or nil,
   }
   files.write(result_path, mpm.json.encode(result))
-  return result, false
+  return export(result, false)
 end
 
 --- mpm.downstream.sweep{runs=, csv=, columns=, run=, quiet=} -> rows: calls run(r) for each

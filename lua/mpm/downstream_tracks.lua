@@ -224,7 +224,8 @@ function downstream.track_task(options)
   end
   local function prepare(loader) if not weights then weights = downstream.track_class_weights(loader) end end
   return { head = function(dim) return nn.PerTrackMLP(dim, track_classes) end, input = "particles", loss = loss,
-    accuracy = accuracy, evaluate = evaluate, prepare = prepare,
+    accuracy = accuracy, evaluate = evaluate, prepare = prepare, classes = track_classes,
+    class_names = table.concat(data.TRACK_ORIGINS, ","),
     key = { name = "tracks", weights = o.weights, label_smoothing = o.label_smoothing } }
 end
 

@@ -15,7 +15,7 @@
 local layers = {
   { level = 1, module = "mpm.core",
     owns = "the Swift half: tensors, Swift modules, data files and loaders, mpm.files, mpm.json, "
-      .. "mpm.records, mpm.distributed, mpm.metrics" },
+      .. "mpm.records, mpm.onnx, mpm.distributed, mpm.metrics" },
   { level = 2, module = "mpm.options", owns = "the option check of every function taking an options table",
     exports = { check_options = "check", check_option_names = "check_names" } },
   { level = 3, module = "mpm.autograd", owns = "grad-mode scopes, autograd.Function, autograd.grad",

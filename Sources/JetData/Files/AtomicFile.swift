@@ -18,12 +18,20 @@ public enum AtomicFile {
 
     /// Replaces `path` by `contents`, atomically.
     public static func write(_ path: String, contents: String) throws {
+        try write(path, bytes: Array(contents.utf8))
+    }
+
+    /// Replaces `path` by `bytes`, atomically (binary files: an exported ONNX model).
+    ///
+    /// ```swift
+    /// try AtomicFile.write("model.onnx", bytes: packed)
+    /// ```
+    public static func write(_ path: String, bytes: [UInt8]) throws {
         if let kind = FileKind.of(path), kind != .file { throw FileError(path, "not a regular file (a \(kind.rawValue))") }
         let temp = temporaryPath(for: path)
         let fd = open(temp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw FileError(path, errno: errno) }
         var failure: Int32 = 0
-        let bytes = Array(contents.utf8)
         var written = 0
         while written < bytes.count && failure == 0 {
             let n = bytes.withUnsafeBufferPointer { Foundation.write(fd, $0.baseAddress! + written, $0.count - written) }

@@ -27,6 +27,7 @@ public enum MPMLibrary {
         NNLibrary.register(lua, in: mpm)
         ValueFileLibrary.register(lua, in: mpm)
         RecordsLibrary.register(lua, in: mpm)
+        ONNXLibrary.register(lua, in: mpm)
         FunctionalLibrary.register(lua, in: mpm)
         DataLibrary.register(lua, in: mpm)
         FilesLibrary.register(lua, in: mpm)
