@@ -22,14 +22,14 @@ end
 -- A fine-tuned classifier: classify writes run/model.h5 and, with export_onnx, the ONNX file
 -- and its preprocessing beside it.
 mpm.manual_seed(5)
-mpm.downstream.classify { out = at("run"), classes = 10, steps = 3, train_jets = 200, val_jets = 50, test_jets = 64,
+mpm.downstream.classify { out = at("run"), classes = 10, epochs = 1, train_jets = 200, val_jets = 50, test_jets = 64,
   quiet = true, data = bundled("jetclass_train.h5"), val = bundled("jetclass_val.h5"), test = bundled("jetclass_test.h5"),
   export_onnx = at("classifier.onnx") }
 T.equal(files.kind(at("classifier.onnx")), "file", "--export-onnx wrote the classifier")
 T.equal(files.kind(at("classifier.preprocessing.h5")), "file", "and its preprocessing beside it")
 
 -- A per-particle protocol saves its network too (a PerTrackMLP head), and --export-onnx exports it.
-T.script(files.join(root, "examples/tracks.lua"), "--steps", "2", "--train-jets", "200", "--test-jets", "50", "--quiet",
+T.script(files.join(root, "examples/tracks.lua"), "--epochs", "1", "--train-jets", "200", "--test-jets", "50", "--quiet",
   "--out", at("tracks_run"), "--export-onnx", at("tracks_run.onnx"))
 T.equal(mpm.records.load(at("tracks_run/model.h5"), "finetuned-model").head.type, "PerTrackMLP", "tracks' model.h5")
 T.equal(files.kind(at("tracks_run.onnx")), "file", "--export-onnx on the tracks protocol")
