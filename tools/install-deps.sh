@@ -10,7 +10,7 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import numpy, sklearn" >/
     python3 -m pip install -q --only-binary=:all: scikit-learn numpy \
         || echo "could not install scikit-learn; lua/tests/metrics.lua will skip its comparison" >&2
 fi
-PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin"
+PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin"
 missing=""
 for package in $PACKAGES; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

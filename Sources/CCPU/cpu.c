@@ -37,11 +37,17 @@ void mpm_cpu_read_flags(mpm_cpu_flags *out) {
     int ymm = (xcr0 & 0x6) == 0x6;       // SSE + AVX state
     int zmm = ymm && (xcr0 & 0xE0) == 0xE0;  // opmask + ZMM_Hi256 + Hi16_ZMM
     __cpuid_count(7, 0, eax, ebx, ecx, edx);
+    // eax now holds the highest sub-leaf of leaf 7.
     out->avx2 = ymm && ((ebx >> 5) & 1);
     out->avx512f = zmm && ((ebx >> 16) & 1);
     out->avx512dq = zmm && ((ebx >> 17) & 1);
     out->avx512bw = zmm && ((ebx >> 30) & 1);
     out->avx512vl = zmm && ((ebx >> 31) & 1);
+    // Leaf 7 sub-leaf 1, EAX bit 5: the bf16 dot products and conversions (VDPBF16PS, VCVTNE2PS2BF16).
+    if (eax >= 1) {
+        __cpuid_count(7, 1, eax, ebx, ecx, edx);
+        out->avx512bf16 = zmm && ((eax >> 5) & 1);
+    }
 }
 #else
 void mpm_cpu_read_flags(mpm_cpu_flags *out) { memset(out, 0, sizeof *out); }
