@@ -93,6 +93,29 @@ return function(mpm)
     return new_scope(true)
   end
 
+  local push_precision, pop_precision = autograd._push_precision, autograd._pop_precision
+  local precision_scope_mt = { __close = function() pop_precision() end, __name = "precision scope" }
+
+  --- mpm.autocast(precision [, f, ...]): with f, calls f(...) with the matrix products of
+  --- linear layers, matmul and attention in `precision` and returns f's results; without f,
+  --- returns a scope for `local s <close> = mpm.autocast("bf16")`. "bf16" rounds a product's
+  --- inputs to bfloat16 and accumulates in fp32 (fp32 results), where that is faster (large
+  --- products; docs/architecture.md, "Matrix products"); "fp32" is the default. Weights,
+  --- optimiser state, reductions, softmax, norms and losses stay fp32, and each product's
+  --- backward runs in its forward's precision, wherever backward() is called. Where the CPU
+  --- has no bf16 instructions, bf16 products run in fp32: mpm.precision_support("bf16") says
+  --- so. A scope belongs to the thread that opened it: do not yield out of one.
+  ---   local loss = mpm.autocast("bf16", function() return task:loss(model(batch), target) end)
+  function mpm.autocast(precision, f, ...)
+    local ok, err = pcall(push_precision, precision)
+    if not ok then error("autocast: " .. tostring(err), 2) end
+    if f == nil then return setmetatable({}, precision_scope_mt) end
+    local results = table.pack(pcall(f, ...))
+    pop_precision()
+    if not results[1] then error(results[2], 0) end
+    return table.unpack(results, 2, results.n)
+  end
+
   --- mpm.autograd.Function{forward = f, backward = g [, name = "lua_function"]} -> fn:
   --- a differentiable function with a hand-written backward. fn(...) calls
   --- f(ctx, ...) with recording off (it returns one or more tensors) and records one node
