@@ -12,15 +12,17 @@ import Foundation
 /// BF16.float(0x3F81)         // 1.0078125
 /// ```
 package enum BF16 {
-    /// The bf16 bits nearest to `x` (ties to even).
+    /// The bf16 bits nearest to `x` (ties to even). Branch-free, so loops over it vectorise.
     @inline(__always)
     package static func round(_ x: Float) -> UInt16 {
         let bits = x.bitPattern
-        if bits & 0x7FFF_FFFF > 0x7F80_0000 { return UInt16(truncatingIfNeeded: bits >> 16) | 0x40 }
         // Adding 0x7FFF rounds up past the halfway point; the low bit of the kept part makes a
         // tie round up only when that part is odd. Overflow into the exponent is correct (the
-        // largest finite values round to infinity, as IEEE rounding does).
-        return UInt16(truncatingIfNeeded: (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16)
+        // largest finite values round to infinity, as IEEE rounding does). A NaN keeps its top
+        // bits with the quiet bit set, so no payload rounds it to infinity.
+        let nearest = (bits &+ 0x7FFF &+ ((bits >> 16) & 1)) >> 16
+        let quiet = (bits >> 16) | 0x40
+        return UInt16(truncatingIfNeeded: bits & 0x7FFF_FFFF > 0x7F80_0000 ? quiet : nearest)
     }
 
     /// The fp32 value of bf16 bits (exact).
@@ -32,26 +34,13 @@ package enum BF16 {
     package static func rounded(_ x: Float) -> Float { float(round(x)) }
 
     /// Rounds `rows` rows of `cols` floats, `ld` floats apart, into `out` (rows packed densely,
-    /// `cols` apart), 16 lanes at a time, split across the kernel threads when large.
+    /// `cols` apart), split across the kernel threads when large.
     package static func round(_ source: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
                               into out: UnsafeMutablePointer<UInt16>) {
-        typealias Bits = SIMD16<UInt32>
-        let lanes = Bits.scalarCount
         parallelFor(rows, work: rows * cols) { lo, hi in
             for r in lo..<hi {
-                let src = UnsafeRawPointer(source + r * ld), dst = out + r * cols
-                var j = 0
-                while j + lanes <= cols {
-                    let bits = src.loadUnaligned(fromByteOffset: j * 4, as: Bits.self)
-                    var kept = (bits &+ 0x7FFF &+ ((bits &>> 16) & 1)) &>> 16
-                    kept.replace(with: (bits &>> 16) | 0x40, where: (bits & 0x7FFF_FFFF) .> 0x7F80_0000)
-                    UnsafeMutableRawPointer(dst + j).storeBytes(of: SIMD16<UInt16>(truncatingIfNeeded: kept), as: SIMD16<UInt16>.self)
-                    j += lanes
-                }
-                while j < cols {
-                    dst[j] = round(source[r * ld + j])
-                    j += 1
-                }
+                let src = source + r * ld, dst = out + r * cols
+                for j in 0..<cols { dst[j] = round(src[j]) }
             }
         }
     }
