@@ -1,3 +1,4 @@
+import CCPU
 import Foundation
 
 /// bfloat16, the input format of bf16 products: the top 16 bits of an fp32 (sign, the same
@@ -5,7 +6,8 @@ import Foundation
 /// is rounded by rounding away the low 16 bits. Round to nearest, ties to even, as PyTorch's
 /// `tensor.to(torch.bfloat16)` and the AVX512_BF16 conversion (VCVTNE2PS2BF16) do; NaN stays a
 /// (quiet) NaN and infinities stay infinite. Written in plain Swift so it is the same on every
-/// CPU and tested without the hardware.
+/// CPU and tested without the hardware; products round whole operands with the CPU's own
+/// conversion where it has one (`round(_:rows:cols:ld:into:)`), the same but for subnormals.
 ///
 /// ```swift
 /// BF16.round(1.00390625)     // 0x3F80: 1 + 2^-8 is a tie, rounded to the even 1.0
@@ -33,11 +35,21 @@ package enum BF16 {
     @inline(__always)
     package static func rounded(_ x: Float) -> Float { float(round(x)) }
 
+    /// Whether this CPU converts with AVX512_BF16 (VCVTNE2PS2BF16, 32 floats per instruction;
+    /// the portable loop runs on 4-lane SSE2, the build's baseline).
+    package static let hasInstructions = CPUFlags.current().avx512bf16
+
     /// Rounds `rows` rows of `cols` floats, `ld` floats apart, into `out` (rows packed densely,
-    /// `cols` apart), split across the kernel threads when large.
+    /// `cols` apart), split across the kernel threads when large. With `instructions` (the
+    /// default where the CPU has them) subnormal inputs (below 2^-126, ~1.2e-38) become zero, as
+    /// the instruction reads them; otherwise every value is rounded as `round(_:)` does.
     package static func round(_ source: UnsafePointer<Float>, rows: Int, cols: Int, ld: Int,
-                              into out: UnsafeMutablePointer<UInt16>) {
+                              into out: UnsafeMutablePointer<UInt16>, instructions: Bool = hasInstructions) {
         parallelFor(rows, work: rows * cols) { lo, hi in
+            if instructions {
+                mpm_cpu_round_bf16(source + lo * ld, hi - lo, cols, ld, out + lo * cols)
+                return
+            }
             for r in lo..<hi {
                 let src = source + r * ld, dst = out + r * cols
                 for j in 0..<cols { dst[j] = round(src[j]) }
