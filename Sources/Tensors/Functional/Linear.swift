@@ -1,8 +1,9 @@
 import Foundation
 
 /// y = x W^T + b as one product: the output starts as the bias rows and the product layer adds
-/// x W^T onto them (beta = 1), in the thread's precision (Precision.swift). The composite (matmul, then a broadcast add) made OpenBLAS zero the output
-/// first (its beta = 0 pass) and then read and wrote it once more for the bias.
+/// x W^T onto them (beta = 1), in the thread's precision (Precision.swift). The composite
+/// (matmul, then a broadcast add) made OpenBLAS zero the output first (its beta = 0 pass) and
+/// then read and wrote it once more for the bias.
 
 extension Functional {
     /// x [..., in] times weight [out, in] transposed, plus bias [out]: [..., out], as nn.Linear.
