@@ -128,12 +128,13 @@ local function run_case(case)
     opt:step()
     return loss:item()
   end
-  local times = {}
+  -- CPU time (all threads) beside wall time: on a shared machine it moves less with the load.
+  local times, cpu = {}, {}
   for s = 1, warmup + steps do
-    local t0 = mpm.clock()
+    local t0, c0 = mpm.clock(), os.clock()
     mpm.autocast(child_precision, step)
     collectgarbage()
-    if s > warmup then times[#times + 1] = mpm.clock() - t0 end
+    if s > warmup then times[#times + 1], cpu[#cpu + 1] = mpm.clock() - t0, os.clock() - c0 end
   end
   -- Inference: the backbone embedding of whole jets, no gradients.
   model:eval()
@@ -149,8 +150,8 @@ local function run_case(case)
     end
   end)
   local memory = mpm.memory()
-  print(("RESULT %s@%s step=%.6f embed=%.6f params=%d rss=%d sgemm=%.3f"):format(case, child_precision, median(times), median(etimes), count,
-    memory.peak_rss, sgemm_rate()))
+  print(("RESULT %s@%s step=%.6f cpu=%.6f embed=%.6f params=%d rss=%d sgemm=%.3f"):format(case, child_precision, median(times),
+    median(cpu), median(etimes), count, memory.peak_rss, sgemm_rate()))
 end
 
 if child then
@@ -182,7 +183,7 @@ end
 local config = mpm.config()
 local cpu = capture("grep -m1 'model name' /proc/cpuinfo 2>/dev/null"):match(":%s*(.-)%s*$") or "?"
 local flags = {}
-for _, name in ipairs { "avx2", "avx512" } do if config.cpu[name] then flags[#flags + 1] = name end end
+for _, name in ipairs { "avx2", "avx512", "avx512_bf16" } do if config.cpu[name] then flags[#flags + 1] = name end end
 print(("CPU: %s (%s %s), %d threads; BLAS %s %s core %s%s"):format(cpu, config.cpu.vendor, table.concat(flags, " "),
   o.threads, config.blas, config.blas_version, config.blas_core,
   config.forced_core and " (set by mpmlua)" or ""))
@@ -226,6 +227,7 @@ for _, name in ipairs(names) do
         env, sh(exe), name, precision, o.steps_small, o.steps_paper, o.embed_calls))
       local r = parse(text)
       if not r[case] then io.stderr:write(text) error("bench-step: the mpmlua case " .. case .. " failed", 0) end
+      io.stderr:write(text:match("RESULT [^\n]+"), "\n")   -- progress, and the numbers if a later case fails
       keep_fastest(ours, case, r[case])
       if have_torch then
         local file = os.tmpname()
@@ -238,6 +240,7 @@ for _, name in ipairs(names) do
         os.remove(file)
         r = parse(text)
         if r[case] then keep_fastest(theirs, case, r[case]) else io.stderr:write(text) end
+        io.stderr:write("torch ", text:match("RESULT [^\n]+") or "failed", "\n")
       end
     end
   end
@@ -266,9 +269,9 @@ print(("embed = backbone embedding of the whole jets, no grad, median of %d call
 for _, name in ipairs(names) do
   local half, full, them = ours[name .. "@bf16"], ours[name .. "@fp32"], theirs[name .. "@bf16"]
   if half and full then
-    print(("%s bf16: step %.2fx mpmlua fp32%s; embedding %.2fx fp32%s"):format(name, full.step / half.step,
-      them and (", %.2fx torch bf16 autocast"):format(them.step / half.step) or "", full.embed / half.embed,
-      them and (", %.2fx torch bf16"):format(them.embed / half.embed) or ""))
+    print(("%s bf16: step %.2fx mpmlua fp32 (CPU time %.2fx)%s; embedding %.2fx fp32%s"):format(name, full.step / half.step,
+      full.cpu / half.cpu, them and (", %.2fx torch bf16 autocast (CPU time %.2fx)"):format(them.step / half.step, them.cpu / half.cpu) or "",
+      full.embed / half.embed, them and (", %.2fx torch bf16"):format(them.embed / half.embed) or ""))
   end
 end
 if torch_note then print(torch_note) end

@@ -8,7 +8,7 @@ losses run on the real rows only. The index maps of the padded layout are built 
 timed step (a loader would hand them over).
 
     python3 bench/step_torch.py --case small --preset small --multiplicities FILE --threads 2 --steps 8 [--precision bf16]
-prints: RESULT case step=SECONDS embed=SECONDS params=N rss=BYTES
+prints: RESULT case step=SECONDS cpu=SECONDS embed=SECONDS params=N rss=BYTES (cpu: the step's CPU time, all threads)
 --precision bf16 runs the step's forward and loss, and the embedding, under
 torch.autocast("cpu", dtype=torch.bfloat16), as the reference trains (fp32 master weights).
 """
@@ -180,12 +180,13 @@ def main():
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
 
-    times = []
+    times, cpu = [], []
     for s in range(warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         if s >= warmup:
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     model.eval()
     etimes = []
     with torch.no_grad(), autocast:
@@ -195,7 +196,7 @@ def main():
             if s >= warmup:
                 etimes.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"RESULT {a.case} step={statistics.median(times):.6f} embed={statistics.median(etimes):.6f} "
+    print(f"RESULT {a.case} step={statistics.median(times):.6f} cpu={statistics.median(cpu):.6f} embed={statistics.median(etimes):.6f} "
           f"params={count} rss={rss}")
 
 
