@@ -108,7 +108,7 @@ return function(mpm)
   ---   local loss = mpm.autocast("bf16", function() return task:loss(model(batch), target) end)
   function mpm.autocast(precision, f, ...)
     local ok, err = pcall(push_precision, precision)
-    if not ok then error("autocast: " .. tostring(err), 2) end
+    if not ok then error(err, 2) end
     if f == nil then return setmetatable({}, precision_scope_mt) end
     local results = table.pack(pcall(f, ...))
     pop_precision()

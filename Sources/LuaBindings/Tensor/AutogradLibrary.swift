@@ -22,7 +22,7 @@ enum AutogradLibrary {
             return 1
         }
         lua.register("_push_precision", in: autograd, doc: "internal: enters a precision scope (used by mpm.autocast)") { lua in
-            Precision.push(try precision(lua, 1))
+            Precision.push(try precision(lua, 1, function: "autocast"))
             return 0
         }
         lua.register("_pop_precision", in: autograd, doc: "internal: leaves a precision scope") { _ in
@@ -44,7 +44,7 @@ enum AutogradLibrary {
             oneDNN's bf16 kernels; elsewhere it runs in fp32), nil otherwise.
               local runs, note = mpm.precision_support("bf16"); if note then print(note) end
             """) { lua in
-            let asked = try precision(lua, 1)
+            let asked = try precision(lua, 1, function: "precision_support")
             lua.push(asked.effective.rawValue)
             if let note = asked.fallbackNote { lua.push(note) } else { lua.pushNil() }
             return 2
@@ -92,12 +92,12 @@ enum AutogradLibrary {
         lua.pop()
     }
 
-    /// A precision name: "fp32" or "bf16".
-    static func precision(_ lua: LuaState, _ index: Int32) throws -> Precision {
-        let name = try lua.string(index)
-        guard let precision = Precision(rawValue: name) else {
+    /// A precision name: "fp32" or "bf16"; anything else is "function: precision must be ...".
+    static func precision(_ lua: LuaState, _ index: Int32, function: String) throws -> Precision {
+        let name = lua.type(index) == LUA_TSTRING ? try lua.string(index) : nil
+        guard let name, let precision = Precision(rawValue: name) else {
             let names = Precision.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
-            throw LuaError.argument(index, "precision must be \(names), got \"\(name)\"")
+            throw LuaError.message("\(function): precision must be \(names), got \(name.map { "\"\($0)\"" } ?? lua.typeName(index))")
         }
         return precision
     }
