@@ -13,7 +13,9 @@ import Foundation
 ///   (attention's per-(set, head) ones, ~26 x 26 x 32) stay fp32: oneDNN's per-call cost and the
 ///   rounding pass outweigh its speed there.
 /// - fp32, at least 2^22 multiply-adds and one size at most 128 (the narrow projections of the
-///   small preset, weight gradients onto 128 columns): oneDNN's f32 kernels, 10-35% faster there.
+///   small preset, weight gradients onto 128 columns), on an AVX-512 CPU (where it was measured;
+///   elsewhere OpenBLAS stays, so fp32 is never slower than before): oneDNN's f32 kernels, 10-35%
+///   faster there.
 /// - everything else: OpenBLAS `cblas_sgemm`.
 ///
 /// Each choice is made once per call, on the whole product, so a product's blocks all use the
@@ -35,12 +37,14 @@ public enum Products {
     /// oneDNN's f32 kernels beat OpenBLAS's on products this large with a size at most `narrow`.
     static let oneDNNF32Threshold = 1 << 22
     static let narrow = 128
+    /// oneDNN's f32 route is taken only on the CPUs it was measured on (AVX-512, Zen 4).
+    static let oneDNNF32Measured = CPUFlags.current().avx512 && OneDNN.isUsable
 
     /// Where a product of this shape runs, asked for `precision` (the rule above).
     package static func route(m: Int, n: Int, k: Int, precision: Precision) -> Route {
         let work = Double(m) * Double(n) * Double(k)
         if precision.effective == .bf16 && work >= Double(bf16Threshold) { return .onednnBF16 }
-        if work >= Double(oneDNNF32Threshold) && Swift.min(m, n, k) <= narrow && OneDNN.isUsable { return .onednnF32 }
+        if work >= Double(oneDNNF32Threshold) && Swift.min(m, n, k) <= narrow && oneDNNF32Measured { return .onednnF32 }
         return .openblas
     }
 
