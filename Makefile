@@ -8,7 +8,7 @@ SWIFT_FLAGS = -c release -Xswiftc -enable-testing
 RELEASE_BIN = .build/release/mpmlua
 N ?= 100000
 
-.PHONY: all deps build test demo bench bench-step docs install uninstall data data-cwola clean
+.PHONY: all deps build test demo bench bench-step product-table docs install uninstall data data-cwola clean
 
 all: build
 
@@ -36,13 +36,22 @@ bench: build
 	$(RELEASE_BIN) bench/distributed.lua
 
 # The MPM training step and backbone inference (small and paper presets, B = 256, ID + CFM,
-# AdamW) against a PyTorch eager twin, in one run on the same threads (bench/step.lua; ~9 min).
+# AdamW) against a PyTorch eager twin, in one run on the same threads (bench/step.lua; ~9 min),
+# in fp32 and in bf16 mixed precision (mpm.autocast against torch.autocast).
 # Without PyTorch (it installs the CPU wheel when it can) the mpmlua half still runs.
 BENCH_THREADS ?= 2
 bench-step: build
 	@python3 -c "import torch" 2>/dev/null || python3 -m pip install -q torch==2.13.0+cpu 2>/dev/null \
 		|| echo "bench-step: PyTorch could not be installed; timing mpmlua only"
 	$(RELEASE_BIN) bench/step.lua --threads $(BENCH_THREADS)
+
+# The measurement behind the product layer's rule (docs/architecture.md, "Matrix products"):
+# OpenBLAS sgemm, oneDNN f32 and oneDNN bf16 on the training step's shapes, threaded as mpmlua
+# threads them (~30 s).
+product-table: deps
+	mkdir -p .build
+	$(CC) -O2 -o .build/product_table tools/product_table.c -lopenblas -ldnnl -lgomp -lpthread
+	.build/product_table
 
 # Generates larger JetClass-like and BTag-like sets with Pythia 8 into data/generated/
 # (make data N=100000 WORKERS=2); the bundled files in data/ stay as they are.

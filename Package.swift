@@ -33,6 +33,9 @@ let package = Package(
                        providers: [.apt(["libssl-dev"])]),
         .systemLibrary(name: "CProtobufC", pkgConfig: "libprotobuf-c",
                        providers: [.apt(["libprotobuf-c-dev"])]),
+        // oneDNN's matrix products (bf16 and f32) for the product layer; Debian ships no .pc file,
+        // its header and library are on the default paths.
+        .systemLibrary(name: "CDNNL", providers: [.apt(["libdnnl-dev"])]),
         // HDF5 constants (macros over globals Swift cannot import), for the data layer. No Lua.
         .target(name: "CHDF5Support", dependencies: ["CHDF5"], cSettings: optimisedC),
         // C side of the Lua boundary: the trampoline, pending errors, the heap-tracking
@@ -47,8 +50,8 @@ let package = Package(
         // cpuid flags (vendor, AVX2, AVX-512) for choosing OpenBLAS kernels. No Lua, no BLAS.
         .target(name: "CCPU", cSettings: optimisedC),
 
-        // Storage, kernels, autograd, random engines, raw access, errors and index conventions.
-        .target(name: "Tensors", dependencies: ["CBLAS", "CCPU"], swiftSettings: optimised),
+        // Storage, kernels (the product layer over OpenBLAS and oneDNN), autograd, random engines, raw access, errors and index conventions.
+        .target(name: "Tensors", dependencies: ["CBLAS", "CDNNL", "CCPU"], swiftSettings: optimised),
         // Modules, losses, optimiser kernels, state dicts.
         .target(name: "NN", dependencies: ["Tensors"], swiftSettings: optimised),
         // HDF5 files, jet datasets, packed batches, loaders, preprocessing, masking, and the

@@ -1,10 +1,13 @@
 -- make bench-step: the MPM training step and backbone inference, mpmlua against a PyTorch eager
 -- twin (bench/step_torch.py: same architecture, heads and parameter count, padded to the batch
 -- maximum with scaled_dot_product_attention and a key mask), on the same jets and threads.
---   mpmlua bench/step.lua [--threads 2] [--steps-small 5] [--steps-paper 2] [--embed-calls 5] [--rounds 2] [--no-torch] [--cases a,b]
+--   mpmlua bench/step.lua [--threads 2] [--steps-small 5] [--steps-paper 2] [--embed-calls 5] [--rounds 2] [--no-torch] [--cases a,b] [--precisions fp32,bf16]
+--                         [--precisions fp32,bf16]
 -- The step: B = 256 jets, multiplicities uniform in 10..64 (or the first 256 bundled JetClass-like
 -- jets), 40% of each jet dropped, ID (weight 0.3) + CFM heads, AdamW, gradient clipping at 1.0,
--- fp32. Each case runs in its own process (peak RSS per case); times are medians of the timed
+-- in each precision of --precisions: fp32, and bf16 mixed precision (mpmlua's step and embedding
+-- inside mpm.autocast("bf16"), the twin's inside torch.autocast("cpu", dtype=torch.bfloat16); a
+-- CPU without bf16 instructions runs mpmlua's "bf16" rows in fp32 and says so). Each case runs in its own process (peak RSS per case); times are medians of the timed
 -- steps (of --embed-calls backbone embeddings, 5 for every preset: one paper step takes as long
 -- as two of them, and two calls made a noisy median) after warm-up, the fastest of the rounds.
 -- GFLOP/s count the real (unpadded) matrix work only: linear layers and attention products,
@@ -18,10 +21,12 @@ local o = mpm.cli.options(arg, {
   { "rounds", 2, "integer", "runs of each case (the fastest is kept)" },
   { "no-torch", false, "flag", "skip the PyTorch twin" },
   { "cases", "small,paper,jetclass-small", "string", "comma-separated cases" },
+  { "precisions", "fp32,bf16", "string", "comma-separated precisions (fp32, bf16: mpm.autocast against torch.autocast)" },
   { "child", false, "string", "internal: run one case in this process" },
+  { "precision", "fp32", "string", "internal: the child's precision" },
 }, "mpmlua bench/step.lua [options]")
 if o == nil then return end
-local child = o.child
+local child, child_precision = o.child, o.precision
 
 local B, MASK, ID_WEIGHT = 256, 0.4, 0.3
 local PRESETS = {
@@ -118,12 +123,13 @@ local function run_case(case)
     opt:step()
     return loss:item()
   end
-  local times = {}
+  -- CPU time (all threads) beside wall time: on a shared machine it moves less with the load.
+  local times, cpu = {}, {}
   for s = 1, warmup + steps do
-    local t0 = mpm.clock()
-    step()
+    local t0, c0 = mpm.clock(), os.clock()
+    mpm.autocast(child_precision, step)
     collectgarbage()
-    if s > warmup then times[#times + 1] = mpm.clock() - t0 end
+    if s > warmup then times[#times + 1], cpu[#cpu + 1] = mpm.clock() - t0, os.clock() - c0 end
   end
   -- Inference: the backbone embedding of whole jets, no gradients.
   model:eval()
@@ -133,14 +139,14 @@ local function run_case(case)
   mpm.no_grad(function()
     for s = 1, warmup + o.embed_calls do
       local t0 = mpm.clock()
-      local emb = bb(features, types, offs)
+      local emb = mpm.autocast(child_precision, bb, features, types, offs)
       emb:release()
       if s > warmup then etimes[#etimes + 1] = mpm.clock() - t0 end
     end
   end)
   local memory = mpm.memory()
-  print(("RESULT %s step=%.6f embed=%.6f params=%d rss=%d sgemm=%.3f"):format(case, median(times), median(etimes), count,
-    memory.peak_rss, sgemm_rate()))
+  print(("RESULT %s@%s step=%.6f cpu=%.6f embed=%.6f params=%d rss=%d sgemm=%.3f"):format(case, child_precision, median(times),
+    median(cpu), median(etimes), count, memory.peak_rss, sgemm_rate()))
 end
 
 if child then
@@ -172,15 +178,22 @@ end
 local config = mpm.config()
 local cpu = capture("grep -m1 'model name' /proc/cpuinfo 2>/dev/null"):match(":%s*(.-)%s*$") or "?"
 local flags = {}
-for _, name in ipairs { "avx2", "avx512" } do if config.cpu[name] then flags[#flags + 1] = name end end
+for _, name in ipairs { "avx2", "avx512", "avx512_bf16" } do if config.cpu[name] then flags[#flags + 1] = name end end
 print(("CPU: %s (%s %s), %d threads; BLAS %s %s core %s%s"):format(cpu, config.cpu.vendor, table.concat(flags, " "),
   o.threads, config.blas, config.blas_version, config.blas_core,
   config.forced_core and " (set by mpmlua)" or ""))
 
 print(("sgemm 2048^3: %.0f GFLOP/s (each case measures it again beside its steps)"):format(sgemm_rate()))
+print(("products: %s, ISA %s; bf16 products %s"):format(config.onednn, config.onednn_isa,
+  config.bf16 and "native" or select(2, mpm.precision_support("bf16"))))
 
-local cases = {}
-for c in o.cases:gmatch("[^,]+") do cases[#cases + 1] = c end
+-- Rows are case@precision: every case in every precision.
+local names, precisions, cases = {}, {}, {}
+for p in o.precisions:gmatch("[^,]+") do precisions[#precisions + 1] = p end
+for c in o.cases:gmatch("[^,]+") do
+  names[#names + 1] = c
+  for _, p in ipairs(precisions) do cases[#cases + 1] = c .. "@" .. p end
+end
 local ours, theirs = {}, {}
 local torch_note
 local have_torch = not o.no_torch and os.execute("python3 -c 'import torch' 2>/dev/null")
@@ -200,39 +213,46 @@ local function keep_fastest(side, case, r)
     best.embed = math.min(best.embed, r.embed)
   end
 end
-for _, case in ipairs(cases) do
+-- A case's precisions alternate within each round, so they see the same load.
+for _, name in ipairs(names) do
   for _ = 1, o.rounds do
-    local text = capture(("%s%s bench/step.lua --child %s --steps-small %d --steps-paper %d --embed-calls %d 2>&1"):format(
-      env, sh(exe), case, o.steps_small, o.steps_paper, o.embed_calls))
-    local r = parse(text)
-    if not r[case] then io.stderr:write(text) error("bench-step: the mpmlua case " .. case .. " failed", 0) end
-    keep_fastest(ours, case, r[case])
-    if have_torch then
-      local file = os.tmpname()
-      local f = assert(io.open(file, "w"))
-      f:write(table.concat(multiplicities(case), ","))
-      f:close()
-      local preset = case:match("^jetclass%-(%a+)$") or case
-      text = capture(("%spython3 bench/step_torch.py --case %s --preset %s --multiplicities %s --threads %d --steps %d --embed-calls %d 2>&1"):format(
-        env, case, preset, file, o.threads, preset == "paper" and o.steps_paper or o.steps_small, o.embed_calls))
-      os.remove(file)
-      r = parse(text)
-      if r[case] then keep_fastest(theirs, case, r[case]) else io.stderr:write(text) end
+    for _, precision in ipairs(precisions) do
+      local case = name .. "@" .. precision
+      local text = capture(("%s%s bench/step.lua --child %s --precision %s --steps-small %d --steps-paper %d --embed-calls %d 2>&1"):format(
+        env, sh(exe), name, precision, o.steps_small, o.steps_paper, o.embed_calls))
+      local r = parse(text)
+      if not r[case] then io.stderr:write(text) error("bench-step: the mpmlua case " .. case .. " failed", 0) end
+      io.stderr:write(text:match("RESULT [^\n]+"), "\n")   -- progress, and the numbers if a later case fails
+      keep_fastest(ours, case, r[case])
+      if have_torch then
+        local file = os.tmpname()
+        local f = assert(io.open(file, "w"))
+        f:write(table.concat(multiplicities(name), ","))
+        f:close()
+        local preset = name:match("^jetclass%-(%a+)$") or name
+        text = capture(("%spython3 bench/step_torch.py --case %s --preset %s --multiplicities %s --threads %d --steps %d --embed-calls %d --precision %s 2>&1"):format(
+          env, case, preset, file, o.threads, preset == "paper" and o.steps_paper or o.steps_small, o.embed_calls, precision))
+        os.remove(file)
+        r = parse(text)
+        if r[case] then keep_fastest(theirs, case, r[case]) else io.stderr:write(text) end
+        io.stderr:write("torch ", text:match("RESULT [^\n]+") or "failed", "\n")
+      end
     end
   end
 end
 
 local function fmt(v, f) return v and f:format(v) or "-" end
-print(("\n%-15s %9s %9s %8s %9s %9s %8s %8s %8s %7s %11s %11s %7s"):format("case", "params", "torch", "s/step",
+print(("\n%-20s %9s %9s %8s %9s %9s %8s %8s %8s %7s %11s %11s %7s"):format("case", "params", "torch", "s/step",
   "torch", "steps/s", "RSS MB", "torch", "GFLOP/s", "%sgemm", "embed j/s", "torch", "ratio"))
 for _, case in ipairs(cases) do
-  local preset = case:match("^jetclass%-(%a+)$") or case
-  local n = multiplicities(case)
+  local name = case:match("^(.-)@")
+  local preset = name:match("^jetclass%-(%a+)$") or name
+  local n = multiplicities(name)
   local us, them = ours[case], theirs[case] or {}
   local g = flops(PRESETS[preset], n, true) / us.step / 1e9
   local gt = them.step and flops(PRESETS[preset], n, true) / them.step / 1e9
   local ej, ejt = #n / us.embed, them.embed and #n / them.embed
-  print(("%-15s %9d %9s %8.3f %9s %9s %8.0f %8s %8s %7s %11.0f %11s %7s"):format(case, us.params,
+  print(("%-20s %9d %9s %8.3f %9s %9s %8.0f %8s %8s %7s %11.0f %11s %7s"):format(case, us.params,
     fmt(them.params, "%d"), us.step, fmt(them.step, "%.3f"), them.step and ("%.2fx"):format(them.step / us.step) or "-",
     us.rss / 2 ^ 20, fmt(them.rss and them.rss / 2 ^ 20, "%.0f"),
     ("%.1f"):format(g) .. (gt and ("/%.1f"):format(gt) or ""), ("%.0f%%"):format(100 * g / us.sgemm), ej, fmt(ejt, "%.0f"),
@@ -240,4 +260,13 @@ for _, case in ipairs(cases) do
 end
 print("steps/s ratio = torch s/step / mpmlua s/step (above 1: mpmlua faster); GFLOP/s mpmlua/torch on real work;")
 print(("embed = backbone embedding of the whole jets, no grad, median of %d calls; ratio above 1: mpmlua faster. Medians of the timed steps."):format(o.embed_calls))
+-- Mixed precision against fp32 and against PyTorch's bf16 autocast, case by case.
+for _, name in ipairs(names) do
+  local half, full, them = ours[name .. "@bf16"], ours[name .. "@fp32"], theirs[name .. "@bf16"]
+  if half and full then
+    print(("%s bf16: step %.2fx mpmlua fp32 (CPU time %.2fx)%s; embedding %.2fx fp32%s"):format(name, full.step / half.step,
+      full.cpu / half.cpu, them and (", %.2fx torch bf16 autocast (CPU time %.2fx)"):format(them.step / half.step, them.cpu / half.cpu) or "",
+      full.embed / half.embed, them and (", %.2fx torch bf16"):format(them.embed / half.embed) or ""))
+  end
+end
 if torch_note then print(torch_note) end

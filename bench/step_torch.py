@@ -7,8 +7,10 @@ is scaled_dot_product_attention with a key mask, as a PyTorch user would write i
 losses run on the real rows only. The index maps of the padded layout are built once, outside the
 timed step (a loader would hand them over).
 
-    python3 bench/step_torch.py --case small --preset small --multiplicities FILE --threads 2 --steps 8
-prints: RESULT case step=SECONDS embed=SECONDS params=N rss=BYTES
+    python3 bench/step_torch.py --case small --preset small --multiplicities FILE --threads 2 --steps 8 [--precision bf16]
+prints: RESULT case step=SECONDS cpu=SECONDS embed=SECONDS params=N rss=BYTES (cpu: the step's CPU time, all threads)
+--precision bf16 runs the step's forward and loss, and the embedding, under
+torch.autocast("cpu", dtype=torch.bfloat16), as the reference trains (fp32 master weights).
 """
 import argparse
 import math
@@ -155,6 +157,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--steps", type=int, default=8)
     ap.add_argument("--embed-calls", type=int, default=5, help="timed backbone embeddings (after one warm-up)")
+    ap.add_argument("--precision", default="fp32", choices=["fp32", "bf16"])
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     torch.manual_seed(0)
@@ -166,31 +169,34 @@ def main():
     count = sum(q.numel() for q in params)
     opt = torch.optim.AdamW(params, lr=1e-4, weight_decay=1e-5)
     warmup = 1
+    autocast = torch.autocast("cpu", dtype=torch.bfloat16, enabled=a.precision == "bf16")
 
     def step():
-        decoded = model(*inputs)
-        loss = cfm.loss(decoded, x) + ID_WEIGHT * F.cross_entropy(idhead(decoded), types, label_smoothing=0.1)
+        with autocast:
+            decoded = model(*inputs)
+            loss = cfm.loss(decoded, x) + ID_WEIGHT * F.cross_entropy(idhead(decoded), types, label_smoothing=0.1)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
 
-    times = []
+    times, cpu = [], []
     for s in range(warmup + a.steps):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         if s >= warmup:
             times.append(time.perf_counter() - t0)
+            cpu.append(time.process_time() - c0)
     model.eval()
     etimes = []
-    with torch.no_grad():
+    with torch.no_grad(), autocast:
         for s in range(warmup + a.embed_calls):
             t0 = time.perf_counter()
             model.embed(*full)
             if s >= warmup:
                 etimes.append(time.perf_counter() - t0)
     rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-    print(f"RESULT {a.case} step={statistics.median(times):.6f} embed={statistics.median(etimes):.6f} "
+    print(f"RESULT {a.case} step={statistics.median(times):.6f} cpu={statistics.median(cpu):.6f} embed={statistics.median(etimes):.6f} "
           f"params={count} rss={rss}")
 
 

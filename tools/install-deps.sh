@@ -28,9 +28,10 @@ if command -v python3 >/dev/null 2>&1 && ! python3 -c "import onnx, onnxruntime,
     python3 -m pip install -q --only-binary=:all: onnx onnxruntime h5py scipy numpy \
         || echo "could not install onnx and onnxruntime; lua/tests/onnx_export.lua will skip its comparison" >&2
 fi
-# libssl-dev: SHA-256 digests of results' inputs; libonnx-dev: the ONNX schema (onnx.proto);
-# protobuf-c: the library and compiler Export is built on.
-PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin libssl-dev libonnx-dev libprotobuf-c-dev protobuf-c-compiler"
+# libdnnl-dev: oneDNN's bf16 and f32 matrix products; libssl-dev: SHA-256 digests of results'
+# inputs; libonnx-dev: the ONNX schema (onnx.proto); protobuf-c: the library and compiler Export
+# is built on.
+PACKAGES="pkg-config liblua5.4-dev libopenblas-dev libdnnl-dev libhdf5-dev hdf5-tools libedit-dev gnuplot-nox tmux libopenmpi-dev openmpi-bin libssl-dev libonnx-dev libprotobuf-c-dev protobuf-c-compiler"
 missing=""
 for package in $PACKAGES; do
     dpkg -s "$package" >/dev/null 2>&1 || missing="$missing $package"

@@ -12,35 +12,20 @@ import Foundation
 /// GradMode.push(enabled: false); defer { GradMode.pop() }
 /// ```
 public enum GradMode {
-    private final class Stack { var modes: [Bool] = [] }
-
-    private static let key: pthread_key_t = {
-        var key = pthread_key_t()
-        pthread_key_create(&key) { pointer in
-            if let pointer { Unmanaged<AnyObject>.fromOpaque(pointer).release() }
-        }
-        return key
-    }()
-
-    private static var current: Stack {
-        if let pointer = pthread_getspecific(key) { return Unmanaged<Stack>.fromOpaque(pointer).takeUnretainedValue() }
-        let stack = Stack()
-        pthread_setspecific(key, Unmanaged.passRetained(stack).toOpaque())
-        return stack
-    }
+    private static let scopes = ThreadLocalStack<Bool>()
 
     /// Whether ops are currently recorded on this thread.
-    public static var isEnabled: Bool { current.modes.last ?? true }
+    public static var isEnabled: Bool { scopes.top ?? true }
 
     /// Enters a scope with recording on or off (the bindings' `mpm.no_grad()` pushes false).
-    public static func push(enabled: Bool) { current.modes.append(enabled) }
+    public static func push(enabled: Bool) { scopes.push(enabled) }
 
     /// Leaves the innermost scope; unbalanced pops are ignored.
-    public static func pop() { _ = current.modes.popLast() }
+    public static func pop() { scopes.pop() }
 
     /// How many scopes are open on this thread (the Lua side saves a coroutine's own scopes
     /// above the depth it was resumed at, docs/reliability.md "Coroutines").
-    public static var depth: Int { current.modes.count }
+    public static var depth: Int { scopes.depth }
 }
 
 /// Runs `body` with gradient recording off.

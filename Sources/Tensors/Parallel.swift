@@ -43,15 +43,17 @@ package func parallelPieces(_ count: Int, work: Double, threshold: Double = Doub
 
 /// Runs `body(i)` for every i in 0..<iterations on the kernel threads and returns when all are
 /// done. Each iteration runs as a worker (what it calls runs whole on its thread) with the
-/// caller's gradient mode (GradMode is per thread).
+/// caller's gradient mode and product precision (GradMode and Precision are per thread).
 package func parallelRegion(iterations: Int, _ body: (Int) -> Void) {
     if iterations <= 0 { return }
-    let recording = GradMode.isEnabled
+    let recording = GradMode.isEnabled, precision = Precision.current
     DispatchQueue.concurrentPerform(iterations: iterations) { i in
         let outer = pthread_getspecific(workerKey)
         pthread_setspecific(workerKey, UnsafeRawPointer(bitPattern: 1))
         GradMode.push(enabled: recording)
+        Precision.push(precision)
         body(i)
+        Precision.pop()
         GradMode.pop()
         pthread_setspecific(workerKey, outer)
     }

@@ -89,8 +89,9 @@ public enum LinearAlgebra {
         try Tensor.checkFitsInMemory([n, m], dtype: .f32, op: "cdist")
         var g = [Float](repeating: 0, count: n * m)
         if n > 0 && m > 0 && d > 0 {
-            BLASThreads.sgemm(transA: false, transB: true, m: n, n: m, k: d, alpha: 1, a: x, lda: d, b: y, ldb: d,
-                              beta: 0, c: &g, ldc: m)
+            // fp32 in every precision scope: |a|^2 + |b|^2 - 2 a.b cancels for near points.
+            Products.gemm(transA: false, transB: true, m: n, n: m, k: d, alpha: 1, a: x, lda: d, b: y, ldb: d,
+                          beta: 0, c: &g, ldc: m, precision: .fp32)
         }
         func norms(_ v: [Float], _ rows: Int) -> [Float] {
             (0..<rows).map { r in var s: Float = 0; for c in 0..<d { s += v[r * d + c] * v[r * d + c] }; return s }

@@ -1,9 +1,9 @@
-import CBLAS
 import Foundation
 
-/// Matrix products on OpenBLAS: matmul (torch.matmul semantics: 1-D, 2-D, batched with
-/// broadcast batch dims), bmm, outer, dot. Transposed views go to sgemm as CblasTrans
-/// without a copy; other layouts are copied to contiguous first.
+/// Matrix products through the product layer (Products.swift, in the thread's precision): matmul
+/// (torch.matmul semantics: 1-D, 2-D, batched with broadcast batch dims), bmm, outer, dot.
+/// Transposed views go to the layer as transposes without a copy; other layouts are copied to
+/// contiguous first.
 
 extension Tensor {
     /// How sgemm can read the last two dims of this tensor: (transposed, leading dim), or nil
@@ -44,13 +44,13 @@ extension Tensor {
                 oa += i * a.strides[d]
                 ob += i * b.strides[d]
             }
-            BLASThreads.sgemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: Int(lda),
-                              b: pb + ob, ldb: Int(ldb), beta: 0, c: po + bi * m * n, ldc: n)
+            Products.gemm(transA: ta, transB: tb, m: m, n: n, k: k, alpha: 1, a: pa + oa, lda: Int(lda),
+                          b: pb + ob, ldb: Int(ldb), beta: 0, c: po + bi * m * n, ldc: n)
         }
         // Many small products (attention-like batches): one whole product per worker; a large
-        // one is split inside BLASThreads.sgemm instead.
+        // one is split inside Products.gemm instead.
         let each = Double(m) * Double(n) * Double(k)
-        if each < Double(BLASThreads.splitThreshold) && parallelPieces(B, work: each * Double(B), threshold: Double(BLASThreads.splitThreshold)) > 1 {
+        if each < Double(Products.splitThreshold) && parallelPieces(B, work: each * Double(B), threshold: Double(Products.splitThreshold)) > 1 {
             parallelRegion(iterations: B, item)
         } else {
             for bi in 0..<B { item(bi) }
@@ -64,10 +64,12 @@ extension Tensor {
         guard GradMode.isEnabled && (a.requiresGrad || b.requiresGrad) else { return out }
         let sa = Saved(a, op: "matmul"), sb = Saved(b, op: "matmul")
         let wantA = a.requiresGrad, wantB = b.requiresGrad
+        // The backward's products run in the forward's precision, wherever backward() is called.
+        let precision = Precision.current
         return record("matmul", out, [a, b]) { g in
             let av = try sa.get(), bv = try sb.get()
-            let ga = wantA ? try batchedGemm(g, try bv.transpose(-1, -2)) : nil
-            let gb = wantB ? try batchedGemm(try av.transpose(-1, -2), g) : nil
+            let ga = wantA ? try Precision.with(precision) { try batchedGemm(g, try bv.transpose(-1, -2)) } : nil
+            let gb = wantB ? try Precision.with(precision) { try batchedGemm(try av.transpose(-1, -2), g) } : nil
             // Expanded (broadcast) batch dims are summed back by expand's own backward.
             return [ga, gb]
         }

@@ -32,6 +32,7 @@ if options.showHelp {
 if options.showVersion {
     print("mpmlua \(MPMLibrary.version) (Lua 5.4)")
     print(BLASCore.summary)
+    print(OneDNN.summary)
     if options.actions.isEmpty && options.script == nil && !options.interactive { exit(0) }
 }
 

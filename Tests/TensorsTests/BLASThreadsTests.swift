@@ -1,13 +1,15 @@
 import XCTest
 @testable import Tensors
 
-/// Products split across the kernel threads (BLASThreads.sgemm: by rows, by columns, with
-/// transposed operands, and batches of small products one per worker) equal a plain loop.
+/// Products split across the kernel threads (Products.gemm: by rows, by columns, with
+/// transposed operands, on OpenBLAS and on oneDNN's f32 kernels, and batches of small products
+/// one per worker) equal a plain loop.
 final class BLASThreadsTests: XCTestCase {
     func testSplitProductsMatchPlainLoop() throws {
         // Large enough to split (> 2^19 multiply-adds): rows of C, columns of C, an odd size, and
-        // the shared dimension (a weight gradient's shape: k much longer than m and n).
-        for (m, n, k) in [(300, 70, 64), (20, 900, 64), (129, 129, 40), (24, 40, 3001)] {
+        // the shared dimension (a weight gradient's shape: k much longer than m and n); the last
+        // two are narrow enough and large enough for oneDNN (Products.route).
+        for (m, n, k) in [(300, 70, 64), (20, 900, 64), (129, 129, 40), (24, 40, 3001), (600, 128, 64), (64, 100, 1500)] {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
                 let a0 = try sample(ta ? [k, m] : [m, k], seed: 1), b0 = try sample(tb ? [n, k] : [k, n], seed: 2)
                 let a = ta ? try a0.t() : a0, b = tb ? try b0.t() : b0

@@ -1,6 +1,7 @@
--- mpm.autograd, the Lua half: grad-mode scopes (no_grad, enable_grad; init.lua also installs
--- them as mpm.no_grad and mpm.enable_grad) and functional gradients, on the Swift primitives
--- in the core's autograd table, which this module extends and returns.
+-- mpm.autograd, the Lua half: grad-mode and precision scopes (no_grad, enable_grad, autocast;
+-- init.lua also installs them as mpm.no_grad, mpm.enable_grad and mpm.autocast) and functional
+-- gradients, on the Swift primitives in the core's autograd table, which this module extends
+-- and returns.
 local mpm = require "mpm.core"
 local autograd = mpm.autograd
 local push, pop = autograd._push_grad_mode, autograd._pop_grad_mode
@@ -93,6 +94,29 @@ end
 function autograd.enable_grad(f, ...)
   if f ~= nil then return run_in_mode(true, f, ...) end
   return new_scope(true)
+end
+
+local push_precision, pop_precision = autograd._push_precision, autograd._pop_precision
+local precision_scope_mt = { __close = function() pop_precision() end, __name = "precision scope" }
+
+--- mpm.autocast(precision [, f, ...]): with f, calls f(...) with the matrix products of
+--- linear layers, matmul and attention in `precision` and returns f's results; without f,
+--- returns a scope for `local s <close> = mpm.autocast("bf16")`. "bf16" rounds a product's
+--- inputs to bfloat16 and accumulates in fp32 (fp32 results), where that is faster (large
+--- products; docs/architecture.md, "Matrix products"); "fp32" is the default. Weights,
+--- optimiser state, reductions, softmax, norms and losses stay fp32, and each product's
+--- backward runs in its forward's precision, wherever backward() is called. Where the CPU
+--- has no bf16 instructions, bf16 products run in fp32: mpm.precision_support("bf16") says
+--- so. A scope belongs to the thread that opened it: do not yield out of one.
+---   local loss = mpm.autocast("bf16", function() return task:loss(model(batch), target) end)
+function autograd.autocast(precision, f, ...)
+  local ok, err = pcall(push_precision, precision)
+  if not ok then error("autocast: " .. tostring(err), 2) end
+  if f == nil then return setmetatable({}, precision_scope_mt) end
+  local results = table.pack(pcall(f, ...))
+  pop_precision()
+  if not results[1] then error(results[2], 0) end
+  return table.unpack(results, 2, results.n)
 end
 
 --- mpm.autograd.Function{forward = f, backward = g [, name = "lua_function"]} -> fn:

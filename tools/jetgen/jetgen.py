@@ -129,20 +129,17 @@ def wrap(d):
 
 def particle_type(pid, charge):
     """0 photon, 1 negative hadron, 2 neutral hadron, 3 positive hadron,
-    4 electron, 5 positron, 6 muon, 7 antimuon (for tracks / cells)."""
-    if pid == 11:
-        return 4
-    if pid == -11:
-        return 5
-    if pid == 13:
-        return 6
-    if pid == -13:
-        return 7
-    if pid == 22:
-        return 0
-    if charge == 0:
-        return 2
-    return 1 if charge < 0 else 3
+    4 electron, 5 positron, 6 muon, 7 antimuon (for tracks / cells).
+    Vectorised: pid (int array) and charge (float array) -> int64 array."""
+    pid = np.asarray(pid)
+    t = np.where(charge < 0, 1, 3).astype(np.int64)
+    t[charge == 0] = 2
+    t[pid == 22] = 0
+    t[pid == 11] = 4
+    t[pid == -11] = 5
+    t[pid == 13] = 6
+    t[pid == -13] = 7
+    return t
 
 
 def heavy_flavour(aid):
@@ -161,9 +158,28 @@ def heavy_flavour(aid):
     return 0
 
 
+def heavy_flavour_array(aid):
+    """heavy_flavour() for an array of |pdg id| (same rules, element-wise)."""
+    aid = np.asarray(aid, np.int64)
+    q3, q2, q1 = (aid // 1000) % 10, (aid // 100) % 10, (aid // 10) % 10
+    hf = np.where((q3 == 5) | (q2 == 5), 5, np.where((q3 == 4) | (q2 == 4), 4, 0))
+    hf[(aid < 100) | ((q3 != 0) & (q1 == 0)) | ((q3 == 0) & (q2 == q1))] = 0
+    return hf
+
+
+_PYTHIA_TEMPLATE = None
+
+
 def make_pythia(settings, seed):
+    """A fresh Pythia with COMMON + settings and the given seed, initialised.
+    The default Settings/ParticleData (Pythia's XML database, ~0.07 s to read) are read
+    once per process and copied into each new instance (Pythia's copy constructor);
+    the instance is otherwise exactly Pythia("", False): same settings, same events."""
     import pythia8mc as p8
-    py = p8.Pythia("", False)
+    global _PYTHIA_TEMPLATE
+    if _PYTHIA_TEMPLATE is None:
+        _PYTHIA_TEMPLATE = p8.Pythia("", False)
+    py = p8.Pythia(_PYTHIA_TEMPLATE.settings, _PYTHIA_TEMPLATE.particleData, False)
     for s in COMMON + list(settings) + ["Random:setSeed = on", f"Random:seed = {seed}"]:
         if not py.readString(s):
             raise RuntimeError("Pythia rejected setting: " + s)
@@ -176,15 +192,27 @@ def make_pythia(settings, seed):
 PX, PY, PZ, E, Q, VX, VY, VZ, IDX = range(9)
 
 
+_PARTICLE_COLUMNS = None
+
+
 def extract(ev, idx):
-    n = len(idx)
+    """Columns PX..IDX (float64) and pdg ids of event particles idx. The bindings give
+    no bulk access cheaper than reading particle by particle (Pythia.nextBatch's awkward
+    record costs ~2 ms per event, more than reading a jet's constituents), so each
+    column is one C-level map of an unbound accessor over the particles."""
+    global _PARTICLE_COLUMNS
+    if _PARTICLE_COLUMNS is None:
+        import pythia8mc as p8
+        P = p8.Particle
+        _PARTICLE_COLUMNS = ((P.px, P.py, P.pz, P.e, P.charge, P.xProd, P.yProd, P.zProd), P.id)
+    cols, pid = _PARTICLE_COLUMNS
+    qs = list(map(ev.__getitem__, idx))
+    n = len(qs)
     a = np.empty((n, 9))
-    pid = np.empty(n, dtype=np.int64)
-    for k, i in enumerate(idx):
-        q = ev[i]
-        a[k] = (q.px(), q.py(), q.pz(), q.e(), q.charge(), q.xProd(), q.yProd(), q.zProd(), i)
-        pid[k] = q.id()
-    return a, pid
+    for c, f in enumerate(cols):
+        a[:, c] = np.fromiter(map(f, qs), np.float64, n)
+    a[:, IDX] = idx
+    return a, np.fromiter(map(pid, qs), np.int64, n)
 
 
 def smear_track_pt(a, rng):
@@ -243,7 +271,7 @@ def calo_reco(a, pid, rng):
     had = ~trk & ~em & (apid != 13)
     t = smear_track_pt(a[trk], rng)
     rows = [t]
-    types = [np.array([particle_type(int(p), c) for p, c in zip(pid[trk], t[:, Q])], dtype=np.int64)]
+    types = [particle_type(pid[trk], t[:, Q])]
     for sel, cell, emin, res, ctype in (
             (em, DET["ecal_cell"], DET["ecal_emin"], DET["ecal_res"], 0),
             (had, DET["hcal_cell"], DET["hcal_emin"], DET["hcal_res"], 2)):
@@ -403,19 +431,21 @@ def jetclass_chunk(task):
 
 
 def hf_hadrons(ev, ptmin):
-    """Weakly decaying (last of their flavour) b and c hadrons: (flavour, eta, phi)."""
+    """Weakly decaying (last of their flavour) b and c hadrons: (flavour, eta, phi).
+    The only per-particle step is reading every |id| (a C-level map over the event);
+    the few b/c hadron candidates are then checked one by one."""
+    import pythia8mc as p8
+    aid = np.fromiter(map(p8.Particle.idAbs, ev.particles()), np.int64)
+    hf = heavy_flavour_array(aid)
     out = []
-    for i in range(ev.size()):
+    for i in np.flatnonzero((hf > 0) & (aid >= 400)).tolist():
         q = ev[i]
-        aid = q.idAbs()
-        if aid < 400:
+        if q.pT() < ptmin:
             continue
-        hf = heavy_flavour(aid)
-        if hf == 0 or q.pT() < ptmin:
+        h = hf[i]
+        if any(hf[d] == h for d in q.daughterList()):
             continue
-        if any(heavy_flavour(ev[d].idAbs()) == hf for d in q.daughterList()):
-            continue
-        out.append((hf, q.eta(), q.phi()))
+        out.append((int(h), q.eta(), q.phi()))
     return out
 
 
@@ -509,7 +539,7 @@ def btag_chunk(task):
                 continue
             a, pid = a[sel], pid[sel]
             a = smear_track_pt(a, rng)
-            types = np.array([particle_type(int(p_), c_) for p_, c_ in zip(pid, a[:, Q])], np.int64)
+            types = particle_type(pid, a[:, Q])
             jet = (pt, eta, phi, m, jpx, jpy)
             f, t, r, nc = finish_features(a, types, nmax, jet, BT["clip"])
             d0, sd0, z0, sz0 = impact_parameters(r, jpx, jpy, eta, rng)
@@ -522,21 +552,25 @@ def btag_chunk(task):
             vid = np.full(nmax, -1, np.int64)
             ttype = np.full(nmax, -1, np.int64)
             vpos = np.zeros((nv, 4), np.float32)
-            reps = [np.zeros(3)]
-            for k in range(nc):
-                v = r[k, VX:VZ + 1]
-                for iv, w in enumerate(reps):
-                    if np.sqrt(((v - w) ** 2).sum()) < BT["vtx_merge_mm"]:
-                        vid[k] = iv
-                        break
+            # P: the origin and the nc track vertices; close[k, m]: P[k], P[m] within 1 um.
+            # Greedy in track order: track k joins the first earlier vertex ("rep", the
+            # origin or a track that opened a vertex) that is close, else opens one.
+            P = np.vstack([np.zeros((1, 3)), r[:nc, VX:VZ + 1]])
+            close = np.sqrt(((P[:, None, :] - P[None, :, :]) ** 2).sum(-1)) < BT["vtx_merge_mm"]
+            reps = [0]
+            for k in range(1, nc + 1):
+                hit = [iv for iv, rp in enumerate(reps) if close[k, rp]]
+                if hit:
+                    vid[k - 1] = hit[0]
                 else:
-                    reps.append(v.copy())
-                    vid[k] = len(reps) - 1
-                o = track_origin(ev, int(r[k, IDX]), BT["v0_tau0_mm"], cache)
-                ttype[k] = o if o > 0 else (0 if vid[k] == 0 else 3)
-            for iv, w in enumerate(reps):
-                vpos[iv, :3] = w
-                vpos[iv, 3] = np.sqrt((w ** 2).sum())
+                    reps.append(k)
+                    vid[k - 1] = len(reps) - 1
+            origin = [track_origin(ev, i, BT["v0_tau0_mm"], cache) for i in r[:nc, IDX].astype(int).tolist()]
+            o = np.array(origin, np.int64)
+            ttype[:nc] = np.where(o > 0, o, np.where(vid[:nc] == 0, 0, 3))
+            W = P[reps]
+            vpos[:len(reps), :3] = W
+            vpos[:len(reps), 3] = np.sqrt((W ** 2).sum(1))
             buckets[label].append((f, t, (pt, eta, phi, m, nc), vid, ttype, vpos))
             got[label] += 1
     del py
@@ -596,6 +630,20 @@ def make_tasks(kind, n, seed, chunk, classes=None):
     return tasks
 
 
+# Relative cost of one jet per class (CPU seconds, one core, measured here), and of
+# one Pythia initialisation; used only to order the work (longest first in a round).
+JC_SEC_PER_JET = {0: 1 / 119, 1: 1 / 46, 2: 1 / 106, 3: 1 / 82, 4: 1 / 80,
+                  5: 1 / 83, 6: 1 / 96, 7: 1 / 89, 8: 1 / 82, 9: 1 / 42}
+BT_SEC_PER_JET = 1 / 200
+INIT_SEC = 0.5
+
+
+def task_cost(t):
+    if t["kind"] == "jetclass":
+        return t["n"] * JC_SEC_PER_JET[t["label"]] + INIT_SEC * len(JC_CLASSES[t["label"]]["configs"])
+    return t["n"] * BT_SEC_PER_JET + INIT_SEC
+
+
 def fmt_time(s):
     s = int(max(s, 0))
     return f"{s // 3600}h{s % 3600 // 60:02d}m{s % 60:02d}s" if s >= 3600 else f"{s // 60}m{s % 60:02d}s"
@@ -603,9 +651,12 @@ def fmt_time(s):
 
 def generate(kind, n, seed, workers, chunk, quiet=False, classes=None):
     tasks = make_tasks(kind, n, seed, chunk, classes)
-    # schedule the expensive/slow chunks early and interleave classes (order of
-    # execution does not change the output)
-    order = sorted(range(len(tasks)), key=lambda i: (tasks[i].get("chunk", 0), i))
+    # Round by round (chunk index), classes interleaved so that the progress rate is
+    # representative; within a round the longest chunks first (estimated from the
+    # per-class rates), so that with several workers no core idles at the end waiting
+    # for a slow TTBarLep/HToWW2Q1L chunk started last. The order of execution does
+    # not change the output.
+    order = sorted(range(len(tasks)), key=lambda i: (tasks[i].get("chunk", 0), -task_cost(tasks[i]), i))
     sched = [tasks[i] for i in order]
     results = [None] * len(tasks)
     done = 0
@@ -628,6 +679,7 @@ def generate(kind, n, seed, workers, chunk, quiet=False, classes=None):
         for t in sched:
             report(run_task(t))
     else:
+        import pythia8mc  # noqa: F401  (imported once here; forked workers inherit it)
         with mp.get_context("fork").Pool(workers, maxtasksperchild=4) as pool:
             for r in pool.imap_unordered(run_task, sched):
                 report(r)

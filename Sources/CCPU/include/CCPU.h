@@ -1,5 +1,7 @@
 // CCPU: the CPU's vendor and vector-extension flags from cpuid, for choosing OpenBLAS kernels
-// (Tensors/BLASCore.swift), and how many cores the process may run on (Tensors/Parallel.swift).
+// (Tensors/BLASCore.swift) and whether bf16 products can run (Tensors/Precision.swift), how
+// many cores the process may run on (Tensors/Parallel.swift), and the one kernel that needs
+// instructions the build does not assume (the bf16 conversion, Tensors/BF16.swift).
 // No Lua, no BLAS. Every flag is 0 off x86.
 #ifndef MPM_CCPU_H
 #define MPM_CCPU_H
@@ -11,11 +13,17 @@ typedef struct {
     int avx512bw;
     int avx512vl;
     int avx512dq;
+    int avx512bf16;  // AVX512_BF16 (cpuid leaf 7.1 EAX bit 5): oneDNN's bf16 products run natively
     char vendor[16];  // "GenuineIntel", "AuthenticAMD", ...; "" when unknown
 } mpm_cpu_flags;
 
-/// Fills *out from cpuid leaves 0, 1 and 7.
+/// Fills *out from cpuid leaves 0, 1, 7 and 7.1.
 void mpm_cpu_read_flags(mpm_cpu_flags *out);
+
+/// Rounds `rows` rows of `cols` floats, `ld` apart, to bf16 bits (nearest even) into `out`, rows
+/// `cols` apart, with the AVX512_BF16 conversion (VCVTNE2PS2BF16), which also reads subnormal
+/// inputs as zero. Call only when `avx512bf16` is set (Tensors/BF16.swift does); a no-op off x86.
+void mpm_cpu_round_bf16(const float *source, long rows, long cols, long ld, unsigned short *out);
 
 /// The number of CPUs in this process's affinity mask (taskset, a batch system's cpuset, mpirun's
 /// binding), as OpenBLAS and libdispatch count them; 0 when the mask cannot be read.

@@ -76,14 +76,17 @@ public enum MPMLibrary {
             return 1
         }
         lua.register("config", in: mpm, doc: """
-            mpm.config() -> {blas, blas_version, blas_core, blas_threads, kernel_threads, cpu = {vendor, avx2, avx512}, forced_core}
+            mpm.config() -> {blas, blas_version, blas_core, blas_threads, kernel_threads, onednn, onednn_isa, bf16, cpu = {vendor, avx2, avx512, avx512_bf16}, forced_core}
             The linear-algebra build: blas = "OpenBLAS", blas_version = its build line
             (openblas_get_config), blas_core = the kernels it chose at load (e.g. "Haswell",
             "SkylakeX", "Zen"; "Prescott" means generic SSE3 kernels), blas_threads (1: each call
             runs on its caller's thread) and kernel_threads (the one pool that runs the kernels and
             splits large products, one thread per core the process may run on: its CPU affinity,
-            as taskset, a cpuset or mpirun set it; docs/architecture.md, "BLAS threads"), the CPU's
-            vendor and AVX2/AVX-512 support, and forced_core = the OPENBLAS_CORETYPE the mpmlua
+            as taskset, a cpuset or mpirun set it; docs/architecture.md, "BLAS threads"), onednn =
+            the oneDNN behind bf16 (and some fp32) products ("oneDNN 2.6.3"), onednn_isa = the
+            instruction set it picked ("avx512_core_bf16"), bf16 = whether mpm.autocast("bf16")
+            products run in bf16 here (false: they fall back to fp32), the CPU's vendor and
+            AVX2/AVX-512/AVX512_BF16 support, and forced_core = the OPENBLAS_CORETYPE the mpmlua
             host set because OpenBLAS did not recognise the CPU (nil otherwise).
             """) { lua in
             let flags = CPUFlags.current()
@@ -98,13 +101,21 @@ public enum MPMLibrary {
             lua.setRawField(-2, "blas_threads")
             lua.push(BLASThreads.kernelThreadCount)
             lua.setRawField(-2, "kernel_threads")
-            lua.newTable(hash: 3)
+            lua.push(OneDNN.version)
+            lua.setRawField(-2, "onednn")
+            lua.push(OneDNN.isaName)
+            lua.setRawField(-2, "onednn_isa")
+            lua.push(Precision.bf16.isAvailable)
+            lua.setRawField(-2, "bf16")
+            lua.newTable(hash: 4)
             lua.push(flags.vendor)
             lua.setRawField(-2, "vendor")
             lua.push(flags.avx2)
             lua.setRawField(-2, "avx2")
             lua.push(flags.avx512)
             lua.setRawField(-2, "avx512")
+            lua.push(flags.avx512bf16)
+            lua.setRawField(-2, "avx512_bf16")
             lua.setRawField(-2, "cpu")
             if let forced = BLASCore.forcedCore() {
                 lua.push(forced)

@@ -2,9 +2,9 @@ import CLua
 import CSupport
 import Tensors
 
-/// Grad mode switches and functional gradients. `mpm.no_grad` itself is Lua (lua/mpm/init.lua)
-/// built on the push/pop pair here, so both its function and `<close>` forms restore the mode
-/// even when the body raises.
+/// Grad mode switches, precision scopes and functional gradients. `mpm.no_grad` and
+/// `mpm.autocast` themselves are Lua (lua/mpm/autograd.lua) built on the push/pop pairs here, so
+/// both their function and `<close>` forms restore the mode even when the body raises.
 enum AutogradLibrary {
     static func register(_ lua: LuaState, in mpm: Int32) {
         lua.newTable()
@@ -20,6 +20,34 @@ enum AutogradLibrary {
         lua.register("_grad_depth", in: autograd, doc: "internal: how many grad mode scopes are open") { lua in
             lua.push(GradMode.depth)
             return 1
+        }
+        lua.register("_push_precision", in: autograd, doc: "internal: enters a precision scope (used by mpm.autocast)") { lua in
+            Precision.push(try precision(lua, 1, function: "autocast"))
+            return 0
+        }
+        lua.register("_pop_precision", in: autograd, doc: "internal: leaves a precision scope") { _ in
+            Precision.pop()
+            return 0
+        }
+        lua.register("precision", in: mpm, doc: """
+            mpm.precision() -> "fp32" or "bf16"
+            The precision this thread's matrix products are asked for: the innermost mpm.autocast
+            scope's, "fp32" outside every scope.
+            """) { lua in
+            lua.push(Precision.current.rawValue)
+            return 1
+        }
+        lua.register("precision_support", in: mpm, doc: """
+            mpm.precision_support(precision) -> runs_in, note
+            The precision products asked for `precision` ("fp32" or "bf16") run in on this machine,
+            and a one-line note when that is not the one asked for (bf16 needs AVX512_BF16 and
+            oneDNN's bf16 kernels; elsewhere it runs in fp32), nil otherwise.
+              local runs, note = mpm.precision_support("bf16"); if note then print(note) end
+            """) { lua in
+            let asked = try precision(lua, 1, function: "precision_support")
+            lua.push(asked.effective.rawValue)
+            if let note = asked.fallbackNote { lua.push(note) } else { lua.pushNil() }
+            return 2
         }
         lua.register("is_grad_enabled", in: autograd, doc: "mpm.autograd.is_grad_enabled() -> whether operations are recorded") { lua in
             lua.push(GradMode.isEnabled)
@@ -62,6 +90,16 @@ enum AutogradLibrary {
         lua.pushValue(autograd)
         lua.setRawField(mpm, "autograd")
         lua.pop()
+    }
+
+    /// A precision name: "fp32" or "bf16"; anything else is "function: precision must be ...".
+    static func precision(_ lua: LuaState, _ index: Int32, function: String) throws -> Precision {
+        let name = lua.type(index) == LUA_TSTRING ? try lua.string(index) : nil
+        guard let name, let precision = Precision(rawValue: name) else {
+            let names = Precision.allCases.map { "\"\($0.rawValue)\"" }.joined(separator: " or ")
+            throw LuaError.message("\(function): precision must be \(names), got \(name.map { "\"\($0)\"" } ?? lua.typeName(index))")
+        }
+        return precision
     }
 
     /// A tensor or a sequence of tensors.

@@ -5,7 +5,7 @@ import Tensors
 /// K-means on rows of a float matrix (the MPMv2 K-means task fits K = 16384 centroids of the 7
 /// preprocessed constituent features). Nearest-centroid assignment is the expensive part and is
 /// BLAS: for a chunk of rows X and centroids C, ||x - c||^2 = ||x||^2 - 2 x.c + ||c||^2, where
-/// the cross term X C^T is one sgemm (BLASThreads.sgemm). Chunks are sized so the distance block stays
+/// the cross term X C^T is one sgemm (Products.gemm). Chunks are sized so the distance block stays
 /// near 32 MB whatever K is. Lloyd iterations follow; a centroid that loses all its points is
 /// moved onto the point farthest from its centroid, so K stays K.
 ///
@@ -143,10 +143,11 @@ public enum KMeans {
             x.withUnsafeBufferPointer { xp in
                 centroids.withUnsafeBufferPointer { cp in
                     block.withUnsafeMutableBufferPointer { bp in
-                        // block[m, k] = X[start..<start+m] * C^T
-                        BLASThreads.sgemm(transA: false, transB: true, m: m, n: k, k: f, alpha: 1,
-                                          a: xp.baseAddress! + start * f, lda: f, b: cp.baseAddress!, ldb: f,
-                                          beta: 0, c: bp.baseAddress!, ldc: k)
+                        // block[m, k] = X[start..<start+m] * C^T, in fp32 in every precision
+                        // scope: the distances by expansion cancel for near centroids.
+                        Products.gemm(transA: false, transB: true, m: m, n: k, k: f, alpha: 1,
+                                      a: xp.baseAddress! + start * f, lda: f, b: cp.baseAddress!, ldb: f,
+                                      beta: 0, c: bp.baseAddress!, ldc: k, precision: .fp32)
                     }
                 }
             }

@@ -1,4 +1,3 @@
-import CBLAS
 import Foundation
 
 /// Scaled dot-product attention over packed sets (DESIGN.md, "Sets are packed"): queries
@@ -6,15 +5,17 @@ import Foundation
 /// queries attend only to set b's keys, over each set's true length. No padding is built and
 /// no FLOP is spent on it.
 ///
-/// Forward, per (set, head): S = scale * Q K^T with one small sgemm, a row softmax in place,
-/// O = P V with a second sgemm, then each row of O divided by its softmax sum; the row
+/// Forward, per (set, head): S = scale * Q K^T with one small product, a row softmax in place,
+/// O = P V with a second product, then each row of O divided by its softmax sum; the row
 /// log-sum-exp is kept ([Tq, H]). Score rows are a whole number of SIMD vectors apart, the
 /// columns past the set's keys preset to -inf (0 after exp), so the softmax loops have no tails.
 /// Backward recomputes P from the log-sum-exp (one sgemm, cheaper than keeping every P) and
 /// forms dV = P^T dO, dP = dO V^T, dS = P * (dP - rowsum(P * dP)) * scale, dQ = dS K,
 /// dK = dS^T Q. Sets here are at most a few hundred rows, so a set's whole score matrix fits in
 /// L2 and no flash-style tiling is needed. The (set, head) pairs run in parallel; each writes its own rows and head columns
-/// of the outputs and gradients.
+/// of the outputs and gradients. The products go through the product layer (Products.swift): at
+/// the usual set sizes they are fp32 sgemm even in a bf16 scope (bf16 pays only from 2^20
+/// multiply-adds per product); a set large enough runs its products in the scope's precision.
 
 extension Functional {
     /// Attention of packed query sets over packed key/value sets.
@@ -102,13 +103,17 @@ extension Functional {
         let sq = Saved(query, op: op), sk = Saved(key, op: op), sv = Saved(value, op: op)
         let wants = [query.requiresGrad, key.requiresGrad, value.requiresGrad]
         let shapes = [query.shape, key.shape, value.shape]
+        // The backward's products run in the forward's precision, wherever backward() is called.
+        let precision = Precision.current
         return Tensor.record(op, out, [query, key, value]) { g in
             let q = AttentionOperand(try sq.get(), width: heads * dh), k = AttentionOperand(try sk.get(), width: heads * dh),
                 v = AttentionOperand(try sv.get(), width: heads * dv)
             let go = AttentionOperand(g, width: heads * dv)
             let grads = (0..<3).map { wants[$0] ? Tensor(uninitialized: shapes[$0], dtype: .f32) : nil }
-            plan.backward(q, k, v, gradOut: go, lse: lse.pointer(Float.self),
-                          gq: grads[0]?.pointer(Float.self), gk: grads[1]?.pointer(Float.self), gv: grads[2]?.pointer(Float.self))
+            Precision.with(precision) {
+                plan.backward(q, k, v, gradOut: go, lse: lse.pointer(Float.self),
+                              gq: grads[0]?.pointer(Float.self), gk: grads[1]?.pointer(Float.self), gv: grads[2]?.pointer(Float.self))
+            }
             return grads
         }
     }
@@ -222,8 +227,8 @@ struct AttentionPlan {
             let ls = AttentionPlan.rowStride(lk), inverseSums = sbuf + maxQ * widest
             let qp = q.base + q0 * q.ld + h * dh, kp = k.base + k0 * k.ld + h * dh, vp = v.base + k0 * v.ld + h * dv
             AttentionPlan.padColumns(sbuf, rows: lq, keys: lk, stride: ls, value: -.infinity)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(lq), Int32(lk), Int32(dh),
-                        scale, qp, Int32(q.ld), kp, Int32(k.ld), 0, sbuf, Int32(ls))
+            Products.gemm(transA: false, transB: true, m: lq, n: lk, k: dh,
+                          alpha: scale, a: qp, lda: q.ld, b: kp, ldb: k.ld, beta: 0, c: sbuf, ldc: ls)
             for i in 0..<lq {
                 let row = sbuf + i * ls
                 let m = FusedMath.max(row, ls)
@@ -231,8 +236,8 @@ struct AttentionPlan {
                 inverseSums[i] = Float(1 / sum)
                 lse?[(q0 + i) * heads + h] = m + Float(Foundation.log(sum))
             }
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(lq), Int32(dv), Int32(lk),
-                        1, sbuf, Int32(ls), vp, Int32(v.ld), 0, o, Int32(ldo))
+            Products.gemm(transA: false, transB: false, m: lq, n: dv, k: lk,
+                          alpha: 1, a: sbuf, lda: ls, b: vp, ldb: v.ld, beta: 0, c: o, ldc: ldo)
             for i in 0..<lq { FusedMath.scale(o + i * ldo, into: o + i * ldo, dv, by: inverseSums[i]) }
         }
     }
@@ -259,22 +264,22 @@ struct AttentionPlan {
             let gop = go.base + q0 * go.ld + h * dv
             // P = exp(scale * Q K^T - lse); the padding columns become 0.
             AttentionPlan.padColumns(p, rows: lq, keys: lk, stride: ls, value: -.infinity)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(lq), Int32(lk), Int32(dh),
-                        scale, qp, Int32(q.ld), kp, Int32(k.ld), 0, p, Int32(ls))
+            Products.gemm(transA: false, transB: true, m: lq, n: lk, k: dh,
+                          alpha: scale, a: qp, lda: q.ld, b: kp, ldb: k.ld, beta: 0, c: p, ldc: ls)
             for i in 0..<lq {
                 let row = p + i * ls
                 _ = FusedMath.expSubStore(row, into: row, ls, minus: lse[(q0 + i) * heads + h])
             }
             if let gv {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(lk), Int32(dv), Int32(lq),
-                            1, p, Int32(ls), gop, Int32(go.ld), 0, gv + k0 * wv + h * dv, Int32(wv))
+                Products.gemm(transA: true, transB: false, m: lk, n: dv, k: lq,
+                              alpha: 1, a: p, lda: ls, b: gop, ldb: go.ld, beta: 0, c: gv + k0 * wv + h * dv, ldc: wv)
             }
             guard gq != nil || gk != nil else { return }
             // dP = dO V^T (padding columns 0), then dS = P * (dP - rowsum(P * dP)) * scale, in
             // place of dP, in whole vectors.
             AttentionPlan.padColumns(dp, rows: lq, keys: lk, stride: ls, value: 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, Int32(lq), Int32(lk), Int32(dv),
-                        1, gop, Int32(go.ld), vp, Int32(v.ld), 0, dp, Int32(ls))
+            Products.gemm(transA: false, transB: true, m: lq, n: lk, k: dv,
+                          alpha: 1, a: gop, lda: go.ld, b: vp, ldb: v.ld, beta: 0, c: dp, ldc: ls)
             let sv = FusedMath.V(repeating: scale)
             for i in 0..<lq {
                 let pr = p + i * ls, dr = dp + i * ls
@@ -284,12 +289,12 @@ struct AttentionPlan {
                 }
             }
             if let gq {
-                cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, Int32(lq), Int32(dh), Int32(lk),
-                            1, dp, Int32(ls), kp, Int32(k.ld), 0, gq + q0 * wq + h * dh, Int32(wq))
+                Products.gemm(transA: false, transB: false, m: lq, n: dh, k: lk,
+                              alpha: 1, a: dp, lda: ls, b: kp, ldb: k.ld, beta: 0, c: gq + q0 * wq + h * dh, ldc: wq)
             }
             if let gk {
-                cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, Int32(lk), Int32(dh), Int32(lq),
-                            1, dp, Int32(ls), qp, Int32(q.ld), 0, gk + k0 * wq + h * dh, Int32(wq))
+                Products.gemm(transA: true, transB: false, m: lk, n: dh, k: lq,
+                              alpha: 1, a: dp, lda: ls, b: qp, ldb: q.ld, beta: 0, c: gk + k0 * wq + h * dh, ldc: wq)
             }
         }
     }

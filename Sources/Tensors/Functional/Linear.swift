@@ -1,8 +1,9 @@
 import Foundation
 
-/// y = x W^T + b as one product: the output starts as the bias rows and sgemm adds x W^T onto
-/// them (beta = 1). The composite (matmul, then a broadcast add) made OpenBLAS zero the output
-/// first (its beta = 0 pass) and then read and wrote it once more for the bias.
+/// y = x W^T + b as one product: the output starts as the bias rows and the product layer adds
+/// x W^T onto them (beta = 1), in the thread's precision (Precision.swift). The composite
+/// (matmul, then a broadcast add) made OpenBLAS zero the output first (its beta = 0 pass) and
+/// then read and wrote it once more for the bias.
 
 extension Functional {
     /// x [..., in] times weight [out, in] transposed, plus bias [out]: [..., out], as nn.Linear.
@@ -37,8 +38,8 @@ extension Functional {
             }
         }
         if rows > 0 && n > 0 && k > 0 {
-            BLASThreads.sgemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1, a: xd.pointer(Float.self), lda: k,
-                              b: wd.pointer(Float.self), ldb: k, beta: bias == nil ? 0 : 1, c: po, ldc: n)
+            Products.gemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1, a: xd.pointer(Float.self), lda: k,
+                          b: wd.pointer(Float.self), ldb: k, beta: bias == nil ? 0 : 1, c: po, ldc: n)
         } else if bias == nil {
             out.fillRaw(0)
         }
@@ -47,10 +48,14 @@ extension Functional {
         let sx = Saved(x, op: op), sw = Saved(weight, op: op)
         let wantX = x.requiresGrad, wantW = weight.requiresGrad, wantB = bias?.requiresGrad == true
         let inShape = x.shape
+        // The backward's products run in the forward's precision, wherever backward() is called.
+        let precision = Precision.current
         return Tensor.record(op, out, inputs) { g in
             let g2 = try dense(g).reshape([rows, n])
-            let gx = wantX ? try g2.matmul(try sw.get()).reshape(inShape) : nil
-            let gw = wantW ? try g2.t().matmul(try sx.get().reshape([rows, k])) : nil
+            let (gx, gw) = try Precision.with(precision) {
+                (wantX ? try g2.matmul(try sw.get()).reshape(inShape) : nil,
+                 wantW ? try g2.t().matmul(try sx.get().reshape([rows, k])) : nil)
+            }
             let gb = wantB ? try g2.sum(dims: [0]) : nil
             return bias == nil ? [gx, gw] : [gx, gw, gb]
         }
