@@ -44,6 +44,7 @@ downstream.OPTIONS = {
     downstream.LEARNING_RATES.pretrained, downstream.LEARNING_RATES.random) },
   { "patience", 10, "integer", "validations (one per epoch) without a lower loss before stopping, counted once the backbone has caught up" },
   { "preset", "small", "string", "encoder size for --backbone random" },
+  { "precision", "fp32", "string", "fine-tuning's matrix products: fp32 or bf16 (mpm.finetune.run)" },
   { "preprocessing", "", "string", "fitted preprocessing (default: the backbone's; for random and none one fitted on --fit-data)" },
   { "data", "data/jetclass_train.h5", "string", "training jets" },
   { "val", "data/jetclass_val.h5", "string", "validation jets" },
@@ -381,7 +382,7 @@ function downstream.classify(given)
   local fit = finetune.run { backbone = backbone, head = head, mode = mode, loader = loader,
     val_loader = val_loader, steps = o.epochs * per_epoch, val_every = math.min(per_epoch, 500), lr = lr,
     loss = task.loss or o.loss, patience = o.patience, keep_best = o.keep_best, out = files.join(o.out, "train"),
-    overwrite = true, quiet = o.quiet, input = task.input, accuracy = task.accuracy }
+    overwrite = true, quiet = o.quiet, input = task.input, accuracy = task.accuracy, precision = o.precision }
   local t_train = mpm.clock() - t0
   -- The learning curves beside the result: a number is only as good as the run that made it.
   local curve = plot.loss_curve(fit.metrics, files.join(o.out, "curve.png"), ("%s: %s, %d training jets"):format(

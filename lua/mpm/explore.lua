@@ -144,11 +144,13 @@ function pools.registers(particles, batch, with_registers, register_offsets)
   return with_registers:index_select(1, rows:reshape(-1)):reshape(b, r, -1):mean(2)
 end
 
-local embed_defaults = { jets = false, batch_size = 256, pool = "mean", preprocessing = "auto", seed = 1, progress = "auto" }
+local embed_defaults = { jets = false, batch_size = 256, pool = "mean", preprocessing = "auto", seed = 1, progress = "auto",
+  precision = "fp32" }
 
 --- mpm.explore.embed(backbone, data [, {jets=all, batch_size=256, pool="mean", preprocessing=,
---- seed=1, progress="auto"}]) -> E: one vector per jet. backbone is a backbone file (its
---- preprocessing is taken from its record, found beside the file when the run moved),
+--- seed=1, progress="auto", precision="fp32"}]) -> E: one vector per jet (precision "bf16":
+--- the backbone's products in bfloat16 with fp32 accumulation, mpm.autocast). backbone is a
+--- backbone file (its preprocessing is taken from its record, found beside the file when the run moved),
 --- "random", an MPM model or a backbone module; data is a jet file or a dataset. jets: all,
 --- the first n, or a list/tensor of 1-based rows. pool: "mean" (of the particle outputs),
 --- "registers" (mean of the register outputs), "max", or a function(particles, batch,
@@ -164,6 +166,7 @@ function explore.embed(backbone, data, options)
   local pool = type(o.pool) == "function" and o.pool or pools[o.pool]
   if not pool then fail("explore.embed: pool must be \"mean\", \"registers\", \"max\" or a function, got %s", tostring(o.pool)) end
   if math.type(o.batch_size) ~= "integer" or o.batch_size < 1 then fail("explore.embed: batch_size must be a positive integer") end
+  if o.precision ~= "fp32" and o.precision ~= "bf16" then fail("explore.embed: precision must be \"fp32\" or \"bf16\", got %s", tostring(o.precision)) end
   local bb, record, pre = resolve_backbone(backbone, o.preprocessing)
   local ds, data_path = resolve_data(data)
   if #ds == 0 then fail("explore.embed: %s holds no jets", data_path) end
@@ -183,7 +186,7 @@ function explore.embed(backbone, data, options)
     parts.jets[#parts.jets + 1] = batch.jet_indices
     parts.kinematics[#parts.kinematics + 1] = batch.jets
     if pre then batch = pre:transform(batch, o.seed + first - 1) end
-    local ok, particles, with_registers, register_offsets = pcall(bb, batch)
+    local ok, particles, with_registers, register_offsets = pcall(autograd.autocast, o.precision, bb, batch)
     if not ok then
       -- Ctrl-C is the user's, not the backbone's failure: let it through as it came.
       if tostring(particles):find("interrupted!$") then error(particles, 0) end

@@ -49,16 +49,18 @@ finetune.OPTIONS = {
   { "overwrite", false, false, "replace a run in out" }, { "metrics", "csv", false, "csv or jsonl" },
   { "progress", "auto", false, "auto, line, plain or none" }, { "quiet", false, "flag", "no progress output" },
   { "on_log", false, false, "function(row) at each logged row" },
+  { "precision", "fp32", "string", "matrix products: fp32, or bf16 (bfloat16 inputs, fp32 accumulation; weights, optimiser state, norms and losses stay fp32; runs in fp32, saying so, where the CPU has no bf16)" },
   { "input", "set", false, "set: the backbone output with registers; particles: without (per-particle heads)" },
   { "accuracy", false, false, "function(logits, batch) -> correct, count (default: the jet labels)" },
 }
 local defaults = cli.defaults(finetune.OPTIONS)
 
--- The network of a run: backbone then head. input "set": the head reads the backbone's output
--- with registers and its offsets (set-level heads); "particles": the particle outputs with the
--- registers removed and the batch's offsets (per-particle heads: PerTrackMLP, EdgeHead).
-local function network(backbone, head, input)
-  return function(batch, frozen)
+-- The network of a run: backbone then head, its products in the run's precision. input "set":
+-- the head reads the backbone's output with registers and its offsets (set-level heads);
+-- "particles": the particle outputs with the registers removed and the batch's offsets
+-- (per-particle heads: PerTrackMLP, EdgeHead).
+local function network(backbone, head, input, precision)
+  local function run(batch, frozen)
     if not backbone then return head(backbones.inputs(batch), batch.offsets) end
     local encode = input == "particles"
       and function() return (backbone(batch.features, batch.types, batch.offsets)), batch.offsets end
@@ -67,6 +69,7 @@ local function network(backbone, head, input)
     if frozen then encoded, offsets = autograd.no_grad(encode) else encoded, offsets = encode() end
     return head(encoded, offsets)
   end
+  return function(batch, frozen) return autograd.autocast(precision, run, batch, frozen) end
 end
 
 -- The loss of logits against a batch: cross-entropy with label smoothing, or for one logit a
@@ -123,6 +126,7 @@ local function check(given)
   if o.backbone and not nn.is_module(o.backbone) then fail("backbone must be a module or false") end
   if o.mode == "frozen" and not o.backbone then fail("mode 'frozen' needs a backbone") end
   if o.resume and not o.out then fail("resume needs out (the run directory holding checkpoint.h5)") end
+  if o.precision ~= "fp32" and o.precision ~= "bf16" then fail(("precision must be fp32 or bf16, got %s"):format(tostring(o.precision))) end
   if o.patience and (math.type(o.patience) ~= "integer" or o.patience < 1) then fail("patience must be a positive integer or false") end
   -- Sizes scaled to the run (MPMv2: 10k warm-up, unfreeze at 5k, catch up over 5k of 200k).
   o.warmup = o.warmup or math.max(1, o.steps // 10)
@@ -148,10 +152,12 @@ function finetune.run(given)
   local o = check(given)
   local head, backbone = o.head, o.backbone
   local trained_backbone = backbone and o.mode ~= "frozen" and backbone or nil
-  local forward, loss_of = network(backbone, head, o.input), loss_function(o)
+  local forward, loss_of = network(backbone, head, o.input, o.precision), loss_function(o)
   local accuracy_of = o.accuracy or class_accuracy
   local run <close> = train.Run { name = "finetune", out = o.out, resume = o.resume, overwrite = o.overwrite,
     loader = o.loader, metrics = o.metrics, progress = o.progress, quiet = o.quiet }
+  local _, fallback = mpm.precision_support(o.precision)
+  if fallback then run:say("finetune: " .. fallback) end
   local groups = { { params = head:parameters() } }
   if trained_backbone then groups[2] = { params = backbone:parameters() } end
   local params = nn.utils.parameters_of({ head, trained_backbone or false })

@@ -17,7 +17,7 @@ local pretrain = {}
 
 -- The trainer's options a job passes through unchanged, with the trainer's defaults and help.
 local TRAINER_OPTIONS = { steps = true, lr = true, ["weight-decay"] = true, warmup = true, ["half-life"] = true,
-  clip = true, ema = true, ["val-every"] = true, ["log-every"] = true, ["checkpoint-every"] = true,
+  clip = true, ema = true, precision = true, ["val-every"] = true, ["log-every"] = true, ["checkpoint-every"] = true,
   metrics = true, resume = true, overwrite = true, quiet = true }
 
 local function trainer_entry(name, default)
@@ -40,7 +40,7 @@ pretrain.OPTIONS = {
   trainer_entry("steps", 500),
   { "batch-size", 48, "integer", "jets per batch" },
   trainer_entry("lr"), trainer_entry("weight-decay"), trainer_entry("warmup"), trainer_entry("half-life"),
-  trainer_entry("clip"), trainer_entry("ema"),
+  trainer_entry("clip"), trainer_entry("ema"), trainer_entry("precision"),
   { "mask", 0.4, "number", "fraction of each jet's particles dropped (tasks with a mask range, ssfm, draw their own)" },
   { "seed", 1, "integer", "seed of the whole run (initialisation, data order, masking, noise)" },
   { "preset", "small", "string", "model size: small (2 CPU cores, minutes), paper (MPMv2), tiny (tests)" },

@@ -12,6 +12,7 @@
 -- that step and its options.
 local mpm = require "mpm.core"
 local options = require "mpm.options"
+local autograd = require "mpm.autograd"
 local cli = require "mpm.cli"
 local nn = require "mpm.nn"
 local optim = require "mpm.optim"
@@ -46,6 +47,7 @@ pretraining.OPTIONS = {
   { "resume", false, "flag", "continue the run in OUT from its last checkpoint (a finished run only writes what it lacks)" },
   { "overwrite", false, "flag", "replace a run already in OUT (without it, or --resume, that is an error)" },
   { "metrics", "csv", "string", "metrics file format: csv or jsonl" },
+  { "precision", "fp32", "string", "matrix products: fp32, or bf16 (bfloat16 inputs, fp32 accumulation; weights, optimiser state, norms and losses stay fp32; runs in fp32, saying so, where the CPU has no bf16)" },
   { "plot", true }, { "backbone", true }, { "backbone_extra", false }, { "progress", "auto" },
   { "quiet", false, "flag", "no progress output" }, { "on_log", false },
 }
@@ -56,6 +58,7 @@ local function check(given)
   local o = options.check("train", given, defaults, 3)
   if math.type(o.steps) ~= "integer" or o.steps < 1 then fail("steps must be a positive integer") end
   if not nn.is_module(o.model) then fail("model must be a module (mpm.MPM{...})") end
+  if o.precision ~= "fp32" and o.precision ~= "bf16" then fail(("precision must be fp32 or bf16, got %s"):format(tostring(o.precision))) end
   if o.clip == 0 then o.clip = false end
   if o.ema == 0 then o.ema = false end
   return o
@@ -98,6 +101,8 @@ local function run_in(o, r)
     fail(("under mpirun with %d ranks the loader needs shard = {rank = mpm.distributed.rank(), size = %d} (each rank its part of every batch)"):format(
       mpm.distributed.size(), mpm.distributed.size()))
   end
+  local _, fallback = mpm.precision_support(o.precision)
+  if fallback then r:say("train: " .. fallback) end
   r:use_loader(loader)
   r:broadcast(params)
   r:checkpoint("train-checkpoint", { model = model, tasks = task_set.states(tasks), optim = opt, sched = sched, ema = ema },
@@ -130,7 +135,7 @@ local function run_in(o, r)
     checkpoint_every = o.checkpoint_every, on_log = o.on_log or nil,
     step = function(step, batch)
       opt:zero_grad()
-      local total, parts = task_set.losses(model, tasks, need_decoded, step, batch)
+      local total, parts = autograd.autocast(o.precision, task_set.losses, model, tasks, need_decoded, step, batch)
       local loss
       loss, parts = r:backward(batch, total, parts, names, params)
       local grad_norm = loop.optimizer_step { step = step, params = params, optimizer = opt, schedule = sched,
@@ -139,7 +144,9 @@ local function run_in(o, r)
     end,
     validate = o.val_loader and function()
       return validation.validate { loader = o.val_loader, batches = o.val_batches, modules = modules,
-        generator = r.generator, evaluate = function(batch) return task_set.losses(model, tasks, need_decoded, 0, batch) end }
+        generator = r.generator, evaluate = function(batch)
+          return autograd.autocast(o.precision, task_set.losses, model, tasks, need_decoded, 0, batch)
+        end }
     end or nil,
     row = function() return { lr = opt.param_groups[1].lr } end,
   }
