@@ -69,26 +69,21 @@ public final class LuaHost {
     /// Runs a string of code with `arguments` as `...`; on error reports it (by default).
     @discardableResult
     public func runChunk(code: String, name: String, arguments: [String] = [], reportErrors: Bool = true) -> Bool {
-        let top = lua.top
-        defer { lua.setTop(top) }
-        guard mpm_loadbuffer(lua.state, code, code.utf8.count, name) == LUA_OK else {
-            if reportErrors { reportError() } else { takeError() }
-            return false
-        }
-        for argument in arguments { lua.push(argument) }
-        guard callChunk(arguments: Int32(arguments.count), results: 0) else {
-            if reportErrors { reportError() } else { takeError() }
-            return false
-        }
-        return true
+        run(loaded: mpm_loadbuffer(lua.state, code, code.utf8.count, name), arguments: arguments, reportErrors: reportErrors)
     }
 
     /// Runs a script file (or standard input for "-") with `arguments` as `...`; on error
     /// reports it (by default).
     public func runScript(_ path: String, arguments: [String], reportErrors: Bool = true) -> Bool {
-        let top = lua.top
+        run(loaded: mpm_loadfile(lua.state, path == "-" ? nil : path), arguments: arguments, reportErrors: reportErrors)
+    }
+
+    /// Calls the chunk a load just pushed (its status `loaded`) with `arguments` as `...`; a load
+    /// or run error is reported (or only taken off the stack).
+    private func run(loaded: Int32, arguments: [String], reportErrors: Bool) -> Bool {
+        let top = lua.top - 1  // the load pushed one value: the chunk, or its error
         defer { lua.setTop(top) }
-        guard mpm_loadfile(lua.state, path == "-" ? nil : path) == LUA_OK else {
+        guard loaded == LUA_OK else {
             if reportErrors { reportError() } else { takeError() }
             return false
         }

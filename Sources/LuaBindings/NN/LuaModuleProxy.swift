@@ -7,33 +7,25 @@ import Tensors
 /// (Sequential, ModuleList) can hold it. Its forward calls the Lua module through `lua_pcall`;
 /// a Lua error comes back as a Swift throw carrying the original error value. Its parameters
 /// and children live in Lua and are found by the Lua module protocol, which unwraps the proxy.
-/// The Lua table is kept alive by a `LuaReference`.
+/// The Lua table is a `LuaCallback`: kept alive, and called on its own state's running thread.
 final class LuaModuleProxy: Module {
-    let reference: LuaReference
-    let name: String
-    /// Its state's context: calls run on `context.current`, the thread of the innermost Swift
-    /// module call from that state (the calling coroutine), so a proxy always calls back on
-    /// the running thread of its own state.
-    let context: LuaStateContext?
+    let callback: LuaCallback
+    var name: String { callback.name }
 
     /// Wraps the Lua module at `index`; `name` is its class name.
     init(_ lua: LuaState, index: Int32, name: String) {
-        reference = LuaReference(lua, index: index)
-        self.name = name
-        context = LuaStateContext.of(lua)
+        callback = LuaCallback(lua, index: index, name: name)
         super.init()
     }
 
     /// Pushes the Lua module this proxy stands for.
-    func pushModule(_ lua: LuaState) { reference.push(lua) }
+    func pushModule(_ lua: LuaState) { callback.reference.push(lua) }
 
     override var typeName: String { name }
     override var signature: Signature { Signature(["x"], optional: ["..."]) }
 
     override func forward(_ inputs: [Tensor?], base: IndexBase) throws -> [Tensor] {
-        guard let lua = context?.current else {
-            throw TensorError("\(name): a Lua module can only run while Lua is calling into Swift")
-        }
+        let lua = try callback.thread("a Lua module")
         try lua.ensureStack(Int32(inputs.count) + 4)
         let base = lua.top
         defer { lua.setTop(base) }

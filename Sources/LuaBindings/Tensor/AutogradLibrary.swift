@@ -119,30 +119,25 @@ enum AutogradLibrary {
     }
 }
 
-/// The Lua backward of an `mpm.autograd.Function` node, kept alive by a `LuaReference`.
-/// It calls back on its state's `LuaStateContext.current`, the thread of the innermost call
-/// from that state into Swift (`t:backward`, `autograd.grad_of` and module calls set it).
+/// The Lua backward of an `mpm.autograd.Function` node, a `LuaCallback`: called on the thread
+/// of the innermost call from its state into Swift (`t:backward`, `autograd.grad_of` and module
+/// calls set it).
 final class LuaBackwardFunction {
-    let reference: LuaReference
-    let name: String
-    let context: LuaStateContext?
+    let callback: LuaCallback
+    var name: String { callback.name }
 
     init(_ lua: LuaState, index: Int32, name: String) {
-        reference = LuaReference(lua, index: index)
-        self.name = name
-        context = LuaStateContext.of(lua)
+        callback = LuaCallback(lua, index: index, name: name)
     }
 
     /// Calls the Lua backward as backward(saved, g1, ..., gn) (nil for an output no gradient
     /// reached) in protected mode; its results are the gradients, a tensor or nil each.
     func call(grads: [Tensor?], saved: [Tensor]) throws -> [Tensor?] {
-        guard let lua = context?.current else {
-            throw TensorError("\(name): the backward of a Lua autograd.Function can only run while Lua is calling into Swift")
-        }
+        let lua = try callback.thread("the backward of a Lua autograd.Function")
         try lua.ensureStack(Int32(grads.count) + 4)
         let base = lua.top
         defer { lua.setTop(base) }
-        reference.push(lua)
+        callback.reference.push(lua)
         guard lua.type(-1) == LUA_TFUNCTION else {
             throw TensorError("\(name): its Lua backward belongs to another Lua state")
         }
