@@ -101,3 +101,11 @@ for _, name in ipairs { "lines", "histograms", "read_metrics", "loss_curve", "av
 end
 
 os.execute("rm -rf " .. mpm.files.quote(dir))
+
+-- mpm.files.digest: SHA-256 of the content, remembered only while the file is the same file.
+local digest_path = os.tmpname()
+mpm.files.write(digest_path, "abc")
+T.equal(mpm.files.digest(digest_path), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad", "sha256 of 'abc'")
+mpm.files.write(digest_path, "abd")
+T.equal(mpm.files.digest(digest_path), "a52d159f262b2c6ddb724a61840befc36eb30c88877a4030b65cbe86298449c9", "a rewritten file is read again")
+os.remove(digest_path)
