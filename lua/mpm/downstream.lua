@@ -194,11 +194,8 @@ function downstream.load_model(path)
   local head = nn.ClassAttentionClassifier(saved.head.dim, saved.head.classes)
   head:load_state_dict(saved.head.state)
   head:eval()
-  local function forward(batch)
-    if not backbone then return head(backbones.inputs(batch), batch.offsets) end
-    return head(select(2, backbone(batch.features, batch.types, batch.offsets)))
-  end
-  return function(batch) return autograd.no_grad(forward, batch) end, saved
+  local forward = finetune.network(backbone, head, "set", "fp32")
+  return function(batch) return autograd.no_grad(forward, batch, true) end, saved
 end
 
 -- The code that makes a result: mpmlua's version, the host executable and every Lua file of

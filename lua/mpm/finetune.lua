@@ -55,11 +55,13 @@ finetune.OPTIONS = {
 }
 local defaults = cli.defaults(finetune.OPTIONS)
 
--- The network of a run: backbone then head, its products in the run's precision. input "set":
--- the head reads the backbone's output with registers and its offsets (set-level heads);
--- "particles": the particle outputs with the registers removed and the batch's offsets
--- (per-particle heads: PerTrackMLP, EdgeHead).
-local function network(backbone, head, input, precision)
+--- mpm.finetune.network(backbone, head, input, precision) -> forward(batch, frozen) -> logits:
+--- backbone (or false: mpm.backbone.inputs) then head, its products in `precision`, the backbone
+--- without gradients when frozen. input "set": the head reads the backbone's output with
+--- registers and its offsets (set-level heads); "particles": the particle outputs with the
+--- registers removed and the batch's offsets (per-particle heads: PerTrackMLP, EdgeHead).
+---   local logits = mpm.finetune.network(bb, head, "set", "fp32")(batch, true)
+function finetune.network(backbone, head, input, precision)
   local function run(batch, frozen)
     if not backbone then return head(backbones.inputs(batch), batch.offsets) end
     local encode = input == "particles"
@@ -152,7 +154,7 @@ function finetune.run(given)
   local o = check(given)
   local head, backbone = o.head, o.backbone
   local trained_backbone = backbone and o.mode ~= "frozen" and backbone or nil
-  local forward, loss_of = network(backbone, head, o.input, o.precision), loss_function(o)
+  local forward, loss_of = finetune.network(backbone, head, o.input, o.precision), loss_function(o)
   local accuracy_of = o.accuracy or class_accuracy
   local run <close> = train.Run { name = "finetune", out = o.out, resume = o.resume, overwrite = o.overwrite,
     loader = o.loader, metrics = o.metrics, progress = o.progress, quiet = o.quiet }
