@@ -273,7 +273,6 @@ function Run:loop(o)
   }
   if self.stream then self.stream:close() end
   if self.metrics then self.metrics:close(); self.metrics = nil end
-  summary.elapsed_total = elapsed()
   summary.error = err
   return summary
 end
