@@ -8,7 +8,7 @@ SWIFT_FLAGS = -c release -Xswiftc -enable-testing
 RELEASE_BIN = .build/release/mpmlua
 N ?= 100000
 
-.PHONY: all deps build test demo bench bench-step product-table docs install uninstall data data-cwola clean
+.PHONY: all deps build test demo paper bench bench-step product-table docs install uninstall data data-cwola clean
 
 all: build
 
@@ -27,6 +27,14 @@ test: build
 
 demo: build
 	$(RELEASE_BIN) examples/train_cfm.lua --overwrite
+
+# The paper's claims on this machine (examples/paper.lua): pre-trains the backbones, runs the
+# downstream protocols against random init over seeds and writes report/README.md. BUDGET=quick
+# (the default) takes at most 15 minutes on 2 cores, BUDGET=full at most 2.5 hours; an interrupted
+# run resumes where it stopped.
+BUDGET ?= quick
+paper: build
+	$(RELEASE_BIN) examples/paper.lua --budget $(BUDGET)
 
 # Our kernels against NumPy (and PyTorch when installed) measured in the same run; then
 # pre-training steps/s with one process and with mpirun -n 2 (bench/distributed.lua).

@@ -6,7 +6,8 @@
 -- Each run is then scored on --metric-jets more jets by the field's generative metrics
 -- (mpm.metrics.generative: W1 of each dropped particle's features, W1 of the completed jets'
 -- mass, FPD and KPD of their energy-flow polynomials), each beside its truth-vs-truth floor,
--- so "regression collapses to the mean, the generative tasks do not" is a number.
+-- so "regression collapses to the mean, the generative tasks do not" is a number; they are
+-- written beside the figure (OUT with .json) and returned.
 --   mpmlua examples/pretrain.lua --task reg    --out runs/reg
 --   mpmlua examples/pretrain.lua --task kmeans --out runs/kmeans
 --   mpmlua examples/pretrain.lua --task flow   --out runs/flow
@@ -133,7 +134,7 @@ for run in o.runs:gmatch("[^,]+") do
         for k = 1, 3 do table.insert(panels[(j - 1) * 3 + k].series, { values = per_jet[j][k], title = label }) end
       end
       print(("reconstruct: %s (%s) reconstructed %d dropped particles x %d draws"):format(run, record.task, target.count, draws))
-      if #metric_jets >= 2 then scored[#scored + 1] = { task = record.task, report = generative_metrics(model, task, pre) } end
+      if #metric_jets >= 2 then scored[#scored + 1] = { task = record.task, run = run, report = generative_metrics(model, task, pre) } end
     end
   end
 end
@@ -183,3 +184,15 @@ if #scored > 0 then
   end
   print("W1P pt and W1M in GeV; FPD and KPD of the jets' energy-flow polynomials (d <= 2)")
 end
+
+-- The numbers as a file beside the figure (OUT with .json), returned as well.
+local numbers = { data = o.data, mask = o.mask, metric_jets = #metric_jets, figure = path or nil, runs = {} }
+for _, entry in ipairs(scored) do numbers.runs[#numbers.runs + 1] = { task = entry.task, run = entry.run, metrics = entry.report } end
+if #scored > 0 then
+  numbers.floor = scored[1].report.floor
+  local json_path = o.out:gsub("%.png$", "") .. ".json"
+  mpm.files.mkdir(mpm.files.dirname(json_path))
+  mpm.files.write(json_path, mpm.json.encode(numbers))
+  print("reconstruct: metrics written to " .. json_path)
+end
+return numbers

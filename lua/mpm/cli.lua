@@ -113,4 +113,15 @@ function cli.options(args, spec, synopsis)
   error(setmetatable({ message = ("%s: %s"):format(script, tostring(options)) }, UsageError), 0)
 end
 
+--- cli.run(path, ...) -> what the script returns: runs a script file (an example) as
+--- `mpmlua path ...` would, its `arg` in an environment of its own over the globals (so the
+--- caller's `arg` is untouched); its error is raised as it is.
+---   local rows = cli.run("examples/jetclass.lua", "--sweep", "--sizes", "100,1000")
+function cli.run(path, ...)
+  local env = setmetatable({ arg = { [0] = path, ... } }, { __index = _G })
+  local chunk, err = loadfile(path, "t", env)
+  if not chunk then error(err, 0) end
+  return chunk()
+end
+
 return cli

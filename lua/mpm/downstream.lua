@@ -734,13 +734,14 @@ function downstream.protocol(p, args)
     return ("%s %.4f"):format(metric, e.result.metrics[metric])
   end }
   for _, m in ipairs(extra_metrics) do columns.names[#columns.names + 1] = m end
-  for _, n in ipairs { "steps", "seconds" } do columns.names[#columns.names + 1] = n end
+  for _, n in ipairs { "steps", "seconds", "run" } do columns.names[#columns.names + 1] = n end
   columns.backbone = function(e) return e.run.name end
   columns[p.size.column] = function(e) return e.run[size_key] end
   columns.seed = function(e) return e.run.seed end
   for _, m in ipairs { metric, table.unpack(extra_metrics) } do columns[m] = function(e) return e.result.metrics[m] end end
   columns.steps = function(e) return e.result.training.steps end
   columns.seconds = function(e) return e.result.times.total_seconds end
+  columns.run = function(e) return e.run.out end
   files.mkdir(o.out)
   local rows = downstream.sweep { runs = runs, run = run, csv = files.join(o.out, "sweep.csv"), columns = columns,
     quiet = o.quiet }

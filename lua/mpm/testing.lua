@@ -1,5 +1,6 @@
 -- Assertions for Lua test scripts (lua/tests/*.lua) and for users testing their own tasks.
 -- Each failure raises an error naming what differed; the Swift test runner reports it.
+local cli = require "mpm.cli"
 local testing = {}
 
 local function fail(message, level)
@@ -63,13 +64,10 @@ function testing.raises(f, pattern)
   return message
 end
 
---- testing.script(path, ...) -> what the script returns: runs a script file (an example) with
---- `arg` set as `mpmlua path ...` would, restoring `arg` after; its error is re-raised as is.
+--- testing.script(path, ...) -> what the script returns: runs a script file (an example) as
+--- `mpmlua path ...` would (mpm.cli.run); its error is re-raised as is.
 function testing.script(path, ...)
-  local saved = arg
-  arg = { [0] = path, ... }
-  local ok, result = pcall(dofile, path)
-  arg = saved
+  local ok, result = pcall(cli.run, path, ...)
   if not ok then error(tostring(result), 0) end
   return result
 end
