@@ -57,3 +57,50 @@ package enum BF16 {
         }
     }
 }
+
+/// Rounded bf16 bits in the caching allocator's memory, freed with the object: an operand rounded
+/// once for several products (Functional.linear keeps its input's for the weight gradient and its
+/// gradient's for both backward products) or a weight's copy kept on its storage
+/// (`BF16Copy.of(_:)`).
+///
+/// ```swift
+/// let x16 = BF16Copy(rows: rows, cols: k) { BF16.round(x, rows: rows, cols: k, ld: k, into: $0) }
+/// ```
+package final class BF16Copy {
+    package let bits: UnsafeMutablePointer<UInt16>
+    private let raw: UnsafeMutableRawPointer, size: Int
+    /// What it was rounded from, for `of(_:)`: the storage version and the range of elements.
+    fileprivate var version = 0, offset = 0, count = 0
+
+    /// `rows * cols` bf16 values, filled by `fill`.
+    package init(rows: Int, cols: Int, fill: (UnsafeMutablePointer<UInt16>) -> Void) {
+        (raw, size) = Allocator.allocate(Swift.max(rows * cols, 1) * 2)
+        bits = raw.bindMemory(to: UInt16.self, capacity: Swift.max(rows * cols, 1))
+        fill(bits)
+    }
+
+    deinit { Allocator.deallocate(raw, size: size) }
+
+    private static let lock = NSLock()
+
+    /// The bf16 copy of the contiguous fp32 `t` (rounded as a product rounds it, rows packed), kept
+    /// on its storage and made again only after the storage's version moves (every in-place
+    /// write bumps it: an optimiser step, `copy_`, `markModified`) or for another range of it. A
+    /// weight is then rounded once per optimiser step in training, not once per product, and once
+    /// in all for inference, not once per call and block of sets. The lock makes the blocks'
+    /// workers share one rounding; the copy costs half the weight's fp32 bytes while it lives.
+    package static func of(_ t: Tensor) -> BF16Copy {
+        precondition(t.dtype == .f32 && t.isContiguous, "BF16Copy.of: needs a contiguous f32 tensor")
+        let storage = t.storage, n = t.numel
+        lock.lock()
+        defer { lock.unlock() }
+        if let copy = storage.bf16, copy.version == storage.version, copy.offset == t.offset, copy.count == n {
+            return copy
+        }
+        let cols = Swift.max(t.shape.last ?? 1, 1), rows = n / cols
+        let copy = BF16Copy(rows: rows, cols: cols) { BF16.round(t.pointer(Float.self), rows: rows, cols: cols, ld: cols, into: $0) }
+        (copy.version, copy.offset, copy.count) = (storage.version, t.offset, n)
+        storage.bf16 = copy
+        return copy
+    }
+}

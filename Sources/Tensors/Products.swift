@@ -8,7 +8,8 @@ import Foundation
 /// docs/architecture.md ("Matrix products"):
 ///
 /// - bf16 asked (`Precision.with(.bf16)`) and available, at least 2^20 multiply-adds: A and B
-///   are rounded to bf16 (BF16.swift, one pass each) and oneDNN multiplies them with fp32
+///   are rounded to bf16 (BF16.swift, one pass each, unless the caller passes an operand it
+///   rounded once for several products: Functional.linear) and oneDNN multiplies them with fp32
 ///   accumulation, ~2x OpenBLAS's sgemm on the training step's shapes. Smaller products
 ///   (attention's per-(set, head) ones, ~26 x 26 x 32) stay fp32: oneDNN's per-call cost and the
 ///   rounding pass outweigh its speed there.
@@ -48,17 +49,27 @@ public enum Products {
         return .openblas
     }
 
+    /// Whether a product of this shape asked for `precision` rounds its operands to bf16: where a
+    /// caller that uses an operand in several products rounds it once and passes it as `a16` /
+    /// `b16` to each.
+    package static func roundsToBF16(m: Int, n: Int, k: Int, precision: Precision = .current) -> Bool {
+        route(m: m, n: n, k: k, precision: precision) == .onednnBF16
+    }
+
     /// Row-major C[m, n] = alpha op(A) op(B) + beta C, fp32 in and out, in `precision` (the
     /// thread's scope by default; callers whose products must stay exact pass `.fp32`: distances
     /// by expansion cancel). Split across the kernel threads when large: by rows of C (whole rows
     /// of op(A)), by columns (op(B)) when C has few rows, or by the shared dimension when it is
     /// much longer than C is wide or tall (a weight gradient g^T x over all the rows of a batch:
     /// split by rows of C, every worker would pack the whole of x again). Blocks are multiples of
-    /// 16, so each one keeps the libraries' kernel tiles.
+    /// 16, so each one keeps the libraries' kernel tiles. `a16` / `b16`, used only when the
+    /// product runs in bf16 (`roundsToBF16`), are A and B already rounded, in op's storage layout
+    /// with rows packed densely (A: [m, k], or [k, m] when `transA`; B: [k, n], or [n, k]).
     package static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                             precision: Precision = .current) {
+                             precision: Precision = .current,
+                             a16: UnsafePointer<UInt16>? = nil, b16: UnsafePointer<UInt16>? = nil) {
         BLASThreads.configure()
         func sgemm(_ x: Block) {
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
@@ -75,17 +86,18 @@ public enum Products {
                                 beta: x.beta, c: x.c, ldc: x.ldc) { sgemm(x) }
             }
         case .onednnBF16:
-            // Rounded copies keep each operand's layout, rows packed densely.
+            // Rounded copies keep each operand's layout, rows packed densely; an operand the
+            // caller rounded already is used as it is.
             let (ra, ca) = transA ? (k, m) : (m, k), (rb, cb) = transB ? (n, k) : (k, n)
-            let (a16, sizeA) = Allocator.allocate(ra * ca * 2), (b16, sizeB) = Allocator.allocate(rb * cb * 2)
-            defer { Allocator.deallocate(a16, size: sizeA); Allocator.deallocate(b16, size: sizeB) }
-            let pa = a16.bindMemory(to: UInt16.self, capacity: ra * ca), pb = b16.bindMemory(to: UInt16.self, capacity: rb * cb)
-            BF16.round(a, rows: ra, cols: ca, ld: lda, into: pa)
-            BF16.round(b, rows: rb, cols: cb, ld: ldb, into: pb)
-            split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) { x in
-                if !OneDNN.gemm(input: .bf16, transA: transA, transB: transB, m: x.m, n: x.n, k: x.k, alpha: alpha,
-                                a: pa + offsetA(x, transA, ca), lda: ca, b: pb + offsetB(x, transB, cb), ldb: cb,
-                                beta: x.beta, c: x.c, ldc: x.ldc) { sgemm(x) }
+            let ownA = a16 == nil ? BF16Copy(rows: ra, cols: ca) { BF16.round(a, rows: ra, cols: ca, ld: lda, into: $0) } : nil
+            let ownB = b16 == nil ? BF16Copy(rows: rb, cols: cb) { BF16.round(b, rows: rb, cols: cb, ld: ldb, into: $0) } : nil
+            let pa = a16 ?? UnsafePointer(ownA!.bits), pb = b16 ?? UnsafePointer(ownB!.bits)
+            withExtendedLifetime((ownA, ownB)) {
+                split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) { x in
+                    if !OneDNN.gemm(input: .bf16, transA: transA, transB: transB, m: x.m, n: x.n, k: x.k, alpha: alpha,
+                                    a: pa + offsetA(x, transA, ca), lda: ca, b: pb + offsetB(x, transB, cb), ldb: cb,
+                                    beta: x.beta, c: x.c, ldc: x.ldc) { sgemm(x) }
+                }
             }
         }
     }

@@ -11,6 +11,9 @@ public final class Storage {
     public let byteCount: Int
     /// Bumped by every in-place op on any view of this storage.
     public internal(set) var version: Int = 0
+    /// The bf16 copy bf16 products last rounded from this buffer (`BF16Copy.of`), checked against
+    /// `version` before use.
+    package var bf16: BF16Copy?
 
     /// Allocates an uninitialised buffer of at least `byteCount` bytes.
     public init(byteCount: Int) {

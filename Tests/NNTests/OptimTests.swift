@@ -86,4 +86,26 @@ final class OptimTests: XCTestCase {
             XCTAssertTrue("\(e)".contains("gradient shape [3] differs from parameter shape [2]"), "\(e)")
         }
     }
+
+    /// A bf16 forward keeps a bf16 copy of the weight on its storage (BF16Copy.of); an AdamW step
+    /// changes the weight in place, and the next bf16 forward must use the new values: it equals
+    /// a fresh layer's with the stepped weights, not the first forward's.
+    func testBF16ForwardAfterAnOptimiserStepUsesTheSteppedWeight() throws {
+        let layer = try Linear(96, 128)
+        let x = try Tensor.randn([600, 96], generator: Generator(seed: 5))
+        let params = [layer.weight, layer.bias!]
+        let moments = try params.map { p in (try Tensor.zeros(p.shape), try Tensor.zeros(p.shape)) }
+        let first = try Precision.with(.bf16) { try layer(x) }
+        try first.sum().backward()
+        for (p, (m, v)) in zip(params, moments) {
+            try OptimKernels.adam(param: p, grad: p.grad!, expAvg: m, expAvgSq: v, step: 1, lr: 0.05,
+                                  beta1: 0.9, beta2: 0.999, eps: 1e-8, weightDecay: 0, decoupled: true)
+        }
+        let second = try Precision.with(.bf16) { try layer(x) }
+        let fresh = try Precision.with(.bf16) {
+            try Functional.linear(x, weight: try layer.weight.detach().clone(), bias: try layer.bias!.detach().clone())
+        }
+        XCTAssertEqual(second.toFloatArray(), fresh.toFloatArray(), "the stepped weight is used")
+        XCTAssertNotEqual(second.toFloatArray(), first.toFloatArray(), "the step moved the output")
+    }
 }

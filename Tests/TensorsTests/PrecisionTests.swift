@@ -211,6 +211,51 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// A weight's bf16 copy is kept on its storage and made again once the storage changes: an
+    /// in-place op, a write through `elementPointer` marked with `markModified`. Another range
+    /// of the same storage (a view) gets its own. Every machine: the cache does not need the
+    /// hardware.
+    func testWeightCopyIsKeptUntilTheWeightChanges() throws {
+        let w = try normalSample([48, 40], seed: 31)
+        func expect(_ copy: BF16Copy, _ t: Tensor, _ what: String) {
+            let values = t.contiguousData().toFloatArray()
+            let bits = (0..<values.count).map { copy.bits[$0] }
+            XCTAssertEqual(bits, values.map { BF16.round($0) }, what)
+        }
+        let first = BF16Copy.of(w)
+        expect(first, w, "the copy is the rounded weight")
+        XCTAssertTrue(BF16Copy.of(w) === first, "an unchanged weight is not rounded again")
+        try withNoGrad { _ = try w.add_(0.5) }
+        let second = BF16Copy.of(w)
+        XCTAssertFalse(second === first, "an in-place op makes a new copy")
+        expect(second, w, "the copy follows the in-place op")
+        w.elementPointer(as: Float.self)[7] = 1000
+        w.markModified()
+        expect(BF16Copy.of(w), w, "the copy follows a marked write")
+        let rows = try w.narrow(0, start: 8, length: 16)
+        expect(BF16Copy.of(rows), rows, "a view of other rows gets its own copy")
+        expect(BF16Copy.of(w), w, "and the whole weight its own again")
+    }
+
+    /// Functional.linear rounds W, x and the upstream gradient once for its three products; the
+    /// results are bit for bit those of products that round their own operands (matmul in a bf16
+    /// scope), also after the weight changed between two forwards.
+    func testLinearRoundingOnceEqualsRoundingPerProduct() throws {
+        let rows = 600, inputs = 96, outputs = 128
+        let x = try normalSample([rows, inputs], seed: 41), w = try normalSample([outputs, inputs], seed: 42, scale: 0.1)
+        let r = try normalSample([rows, outputs], seed: 43)
+        for pass in 0..<2 {
+            let xl = try x.detach().requiresGrad_(), wl = try w.detach().requiresGrad_()
+            let y = try Precision.with(.bf16) { try Functional.linear(xl, weight: wl, bias: nil) }
+            try y.mul(r).sum().backward()
+            let (y2, gx, gw) = try Precision.with(.bf16) { (try x.matmul(w.t()), try r.matmul(w), try r.t().matmul(x)) }
+            XCTAssertEqual(y.toFloatArray(), y2.toFloatArray(), "y, pass \(pass)")
+            XCTAssertEqual(xl.grad!.toFloatArray(), gx.toFloatArray(), "grad x, pass \(pass)")
+            XCTAssertEqual(wl.grad!.toFloatArray(), gw.toFloatArray(), "grad W, pass \(pass)")
+            try withNoGrad { _ = try w.mul_(-1.5) }
+        }
+    }
+
     private func rounded(_ t: Tensor) throws -> Tensor {
         try Tensor(t.contiguousData().toFloatArray().map(BF16.rounded), shape: t.shape)
     }

@@ -4,6 +4,13 @@ import Foundation
 /// x W^T onto them (beta = 1), in the thread's precision (Precision.swift). The composite
 /// (matmul, then a broadcast add) made OpenBLAS zero the output first (its beta = 0 pass) and
 /// then read and wrote it once more for the bias.
+///
+/// When the products run in bf16 each operand is rounded once for all three of them, as
+/// PyTorch's autocast keeps its casts: W through its storage's cached copy (BF16Copy.of: once
+/// per optimiser step, or once in all for inference), x in the forward, kept for the weight
+/// gradient, and the upstream gradient once for both backward products. Rounding is
+/// deterministic, so the results are those of rounding per product; on the small preset's narrow
+/// products (K = 128) each pass moves about as many bytes as the product's own packing.
 
 extension Functional {
     /// x [..., in] times weight [out, in] transposed, plus bias [out]: [..., out], as nn.Linear.
@@ -37,9 +44,15 @@ extension Functional {
                 for r in lo..<hi { (po + r * n).update(from: pb, count: n) }
             }
         }
+        // Forward and backward products do the same work, so all three take the same route.
+        let precision = Precision.current
+        let bf16 = rows > 0 && n > 0 && k > 0 && Products.roundsToBF16(m: rows, n: n, k: k, precision: precision)
+        let px = xd.pointer(Float.self)
+        let x16 = bf16 ? BF16Copy(rows: rows, cols: k) { BF16.round(px, rows: rows, cols: k, ld: k, into: $0) } : nil
         if rows > 0 && n > 0 && k > 0 {
-            Products.gemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1, a: xd.pointer(Float.self), lda: k,
-                          b: wd.pointer(Float.self), ldb: k, beta: bias == nil ? 0 : 1, c: po, ldc: n)
+            Products.gemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1, a: px, lda: k,
+                          b: wd.pointer(Float.self), ldb: k, beta: bias == nil ? 0 : 1, c: po, ldc: n,
+                          precision: precision, a16: x16?.bits, b16: bf16 ? BF16Copy.of(wd).bits : nil)
         } else if bias == nil {
             out.fillRaw(0)
         }
@@ -48,16 +61,36 @@ extension Functional {
         let sx = Saved(x, op: op), sw = Saved(weight, op: op)
         let wantX = x.requiresGrad, wantW = weight.requiresGrad, wantB = bias?.requiresGrad == true
         let inShape = x.shape
+        let kept = wantW ? x16 : nil
         // The backward's products run in the forward's precision, wherever backward() is called.
-        let precision = Precision.current
         return Tensor.record(op, out, inputs) { g in
-            let g2 = try dense(g).reshape([rows, n])
-            let (gx, gw) = try Precision.with(precision) {
-                (wantX ? try g2.matmul(try sw.get()).reshape(inShape) : nil,
-                 wantW ? try g2.t().matmul(try sx.get().reshape([rows, k])) : nil)
+            let g2 = dense(g), pg = g2.pointer(Float.self)
+            let g16 = bf16 && (wantX || wantW) ? BF16Copy(rows: rows, cols: n) { BF16.round(pg, rows: rows, cols: n, ld: n, into: $0) } : nil
+            // C[m, c] = op(A) B, zeros when the shared size is 0.
+            func product(_ m: Int, _ c: Int, _ inner: Int, transA: Bool, _ a: UnsafePointer<Float>, _ lda: Int,
+                         _ b: UnsafePointer<Float>, b16: UnsafePointer<UInt16>?) -> Tensor {
+                let t = Tensor(uninitialized: [m, c], dtype: .f32)
+                if inner == 0 { t.fillRaw(0) } else if m > 0 && c > 0 {
+                    Products.gemm(transA: transA, transB: false, m: m, n: c, k: inner, alpha: 1, a: a, lda: lda, b: b, ldb: c,
+                                  beta: 0, c: t.pointer(Float.self), ldc: c, precision: precision, a16: g16?.bits, b16: b16)
+                }
+                return t
             }
-            let gb = wantB ? try g2.sum(dims: [0]) : nil
-            return bias == nil ? [gx, gw] : [gx, gw, gb]
+            var gx: Tensor?, gw: Tensor?
+            if wantX {
+                let w = dense(try sw.get())
+                gx = try withExtendedLifetime(w) {
+                    try product(rows, k, n, transA: false, pg, n, w.pointer(Float.self), b16: bf16 ? BF16Copy.of(w).bits : nil).reshape(inShape)
+                }
+            }
+            if wantW {
+                let xs = dense(try sx.get())
+                gw = withExtendedLifetime((xs, kept)) {
+                    product(n, k, rows, transA: true, pg, n, xs.pointer(Float.self), b16: kept?.bits)
+                }
+            }
+            let gb = wantB ? try g2.reshape([rows, n]).sum(dims: [0]) : nil
+            return withExtendedLifetime((g2, g16)) { bias == nil ? [gx, gw] : [gx, gw, gb] }
         }
     }
 }
