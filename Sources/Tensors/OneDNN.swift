@@ -3,12 +3,13 @@ import Foundation
 
 /// oneDNN's matrix product (Debian's `libdnnl-dev` 2.6), for the product layer (Products.swift):
 /// C = alpha op(A) op(B) + beta C with fp32 or bf16 inputs and fp32 accumulation and output,
-/// row-major, transposes and leading dims as in BLAS.
+/// row-major, transposes and leading dims as in BLAS; or C = op(A) op(B) + bias, an fp32 row
+/// added in the kernel as it writes C (a linear layer without its bias prefill pass).
 ///
 /// Every size and leading dim is a run-time argument (DNNL_RUNTIME_DIM_VAL), so one primitive
-/// per (input type, transposes, alpha, beta) serves every shape: the rows of a packed batch change
-/// every step, and a primitive per shape would JIT-compile 0.2-0.5 ms of kernels for each new
-/// size. Run-time sizes select oneDNN's `gemm:jit` kernels, which ran as fast as its brgemm ones
+/// per (input type, transposes, alpha, beta, bias or not) serves every shape: the rows of a
+/// packed batch change every step, and a primitive per shape would JIT-compile 0.2-0.5 ms of
+/// kernels for each new size. Run-time sizes select oneDNN's `gemm:jit` kernels, which ran as fast as its brgemm ones
 /// on the training step's shapes (docs/architecture.md, "Matrix products").
 ///
 /// Threads: this oneDNN runs on OpenMP. Each call here runs on the calling thread alone
@@ -27,6 +28,7 @@ package enum OneDNN {
     private struct Key: Hashable {
         let input: Input, transA: Bool, transB: Bool
         let alpha: UInt32, beta: UInt32
+        let bias: Bool
     }
 
     private final class Primitive {
@@ -86,14 +88,18 @@ package enum OneDNN {
 
     /// C[m, n] = alpha op(A) op(B) + beta C on the calling thread. `a` and `b` hold Float or
     /// bf16 bits (`input`); leading dims count elements. Returns false, touching nothing, when
-    /// oneDNN refuses (no engine, no implementation); the caller then uses OpenBLAS.
+    /// oneDNN refuses (no engine, no implementation); the caller then uses OpenBLAS. `bias`, n
+    /// floats added to every row of C, needs alpha = 1 and beta = 0 (the order of the two is
+    /// then moot).
     package static func gemm(input: Input, transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafeRawPointer, lda: Int, b: UnsafeRawPointer, ldb: Int,
-                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int) -> Bool {
+                             beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
+                             bias: UnsafePointer<Float>? = nil) -> Bool {
         guard let engine else { return false }
+        precondition(bias == nil || (alpha == 1 && beta == 0), "OneDNN.gemm: a bias needs alpha 1 and beta 0")
         omp_set_num_threads(1)
         guard let primitive = primitive(Key(input: input, transA: transA, transB: transB,
-                                            alpha: alpha.bitPattern, beta: beta.bitPattern), engine) else { return false }
+                                            alpha: alpha.bitPattern, beta: beta.bitPattern, bias: bias != nil), engine) else { return false }
         let type = input == .f32 ? dnnl_f32 : dnnl_bf16
         var da = matrix(rows: m, cols: k, transposed: transA, ld: lda, type)
         var db = matrix(rows: k, cols: n, transposed: transB, ld: ldb, type)
@@ -102,9 +108,10 @@ package enum OneDNN {
         dnnl_memory_desc_init_by_tag(&ds, 1, [dnnl_dim_t(Swift.max(primitive.scratchBytes, 1))], dnnl_u8, dnnl_a)
         let (scratch, scratchSize) = Allocator.allocate(Swift.max(primitive.scratchBytes, 1))
         defer { Allocator.deallocate(scratch, size: scratchSize) }
-        var ma: dnnl_memory_t?, mb: dnnl_memory_t?, mc: dnnl_memory_t?, ms: dnnl_memory_t?, stream: dnnl_stream_t?
+        var ma: dnnl_memory_t?, mb: dnnl_memory_t?, mc: dnnl_memory_t?, ms: dnnl_memory_t?, mbias: dnnl_memory_t?
+        var stream: dnnl_stream_t?
         defer {
-            for memory in [ma, mb, mc, ms] { if let memory { dnnl_memory_destroy(memory) } }
+            for memory in [ma, mb, mc, ms, mbias] { if let memory { dnnl_memory_destroy(memory) } }
             if let stream { dnnl_stream_destroy(stream) }
         }
         guard dnnl_memory_create(&ma, &da, engine, UnsafeMutableRawPointer(mutating: a)) == dnnl_success,
@@ -114,6 +121,11 @@ package enum OneDNN {
               dnnl_stream_create(&stream, engine, dnnl_stream_default_flags.rawValue) == dnnl_success else { return false }
         var args = [dnnl_exec_arg_t(arg: DNNL_ARG_SRC, memory: ma), dnnl_exec_arg_t(arg: DNNL_ARG_WEIGHTS, memory: mb),
                     dnnl_exec_arg_t(arg: DNNL_ARG_DST, memory: mc), dnnl_exec_arg_t(arg: DNNL_ARG_SCRATCHPAD, memory: ms)]
+        if let bias {
+            var dbias = matrix(rows: 1, cols: n, transposed: false, ld: n, dnnl_f32)
+            guard dnnl_memory_create(&mbias, &dbias, engine, UnsafeMutableRawPointer(mutating: bias)) == dnnl_success else { return false }
+            args.append(dnnl_exec_arg_t(arg: DNNL_ARG_BIAS, memory: mbias))
+        }
         guard dnnl_primitive_execute(primitive.handle, stream, Int32(args.count), &args) == dnnl_success else { return false }
         return dnnl_stream_wait(stream) == dnnl_success
     }
@@ -140,8 +152,10 @@ package enum OneDNN {
         var da = matrix(rows: any, cols: any, transposed: key.transA, ld: any, type)
         var db = matrix(rows: any, cols: any, transposed: key.transB, ld: any, type)
         var dc = matrix(rows: any, cols: any, transposed: false, ld: any, dnnl_f32)
+        var dbias = matrix(rows: 1, cols: any, transposed: false, ld: any, dnnl_f32)
         var desc = dnnl_matmul_desc_t()
-        guard dnnl_matmul_desc_init(&desc, &da, &db, nil, &dc) == dnnl_success else { return nil }
+        guard (key.bias ? dnnl_matmul_desc_init(&desc, &da, &db, &dbias, &dc)
+                        : dnnl_matmul_desc_init(&desc, &da, &db, nil, &dc)) == dnnl_success else { return nil }
         var attr: dnnl_primitive_attr_t?, ops: dnnl_post_ops_t?, pd: dnnl_primitive_desc_t?
         defer {
             if let attr { dnnl_primitive_attr_destroy(attr) }

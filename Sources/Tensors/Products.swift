@@ -65,18 +65,31 @@ public enum Products {
     /// 16, so each one keeps the libraries' kernel tiles. `a16` / `b16`, used only when the
     /// product runs in bf16 (`roundsToBF16`), are A and B already rounded, in op's storage layout
     /// with rows packed densely (A: [m, k], or [k, m] when `transA`; B: [k, n], or [n, k]).
+    /// `bias` (n floats; alpha 1, beta 0) is added to every row of C: in bf16 by oneDNN as it
+    /// writes C, otherwise onto C filled with it first, as before (fp32 stays bit for bit).
     package static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
                              a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                              precision: Precision = .current,
-                             a16: UnsafePointer<UInt16>? = nil, b16: UnsafePointer<UInt16>? = nil) {
+                             a16: UnsafePointer<UInt16>? = nil, b16: UnsafePointer<UInt16>? = nil,
+                             bias: UnsafePointer<Float>? = nil) {
+        precondition(bias == nil || (alpha == 1 && beta == 0), "Products.gemm: a bias needs alpha 1 and beta 0")
         BLASThreads.configure()
+        let route = route(m: m, n: n, k: k, precision: precision)
+        var beta = beta
+        if let bias, route != .onednnBF16 {
+            fill(c, ldc: ldc, rows: m, with: bias, n)
+            beta = 1
+        }
         func sgemm(_ x: Block) {
+            if let bias = x.bias {   // oneDNN refused a block it was to add the bias to
+                fill(x.c, ldc: x.ldc, rows: x.m, with: bias, x.n)
+            }
             cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
                         Int32(x.m), Int32(x.n), Int32(x.k), alpha, a + offsetA(x, transA, lda), Int32(lda),
-                        b + offsetB(x, transB, ldb), Int32(ldb), x.beta, x.c, Int32(x.ldc))
+                        b + offsetB(x, transB, ldb), Int32(ldb), x.bias == nil ? x.beta : 1, x.c, Int32(x.ldc))
         }
-        switch route(m: m, n: n, k: k, precision: precision) {
+        switch route {
         case .openblas:
             split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, sgemm)
         case .onednnF32:
@@ -93,22 +106,32 @@ public enum Products {
             let ownB = b16 == nil ? BF16Copy(rows: rb, cols: cb) { BF16.round(b, rows: rb, cols: cb, ld: ldb, into: $0) } : nil
             let pa = a16 ?? UnsafePointer(ownA!.bits), pb = b16 ?? UnsafePointer(ownB!.bits)
             withExtendedLifetime((ownA, ownB)) {
-                split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) { x in
+                split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, bias: bias) { x in
                     if !OneDNN.gemm(input: .bf16, transA: transA, transB: transB, m: x.m, n: x.n, k: x.k, alpha: alpha,
                                     a: pa + offsetA(x, transA, ca), lda: ca, b: pb + offsetB(x, transB, cb), ldb: cb,
-                                    beta: x.beta, c: x.c, ldc: x.ldc) { sgemm(x) }
+                                    beta: x.beta, c: x.c, ldc: x.ldc, bias: x.bias) { sgemm(x) }
                 }
             }
         }
     }
 
     /// One block of a split product: rows `row..<row+m` of C, columns `col..<col+n`, depth
-    /// `depth..<depth+k`, written to `c` (C itself or a partial).
+    /// `depth..<depth+k`, written to `c` (C itself or a partial), plus `bias` (its n columns)
+    /// where the block adds it.
     struct Block {
         let row, col, depth, m, n, k: Int
         let beta: Float
         let c: UnsafeMutablePointer<Float>
         let ldc: Int
+        var bias: UnsafePointer<Float>? = nil
+    }
+
+    /// Sets each of `rows` rows of C (`ldc` apart) to the n floats of `bias`, across the kernel
+    /// threads when large.
+    package static func fill(_ c: UnsafeMutablePointer<Float>, ldc: Int, rows: Int, with bias: UnsafePointer<Float>, _ n: Int) {
+        parallelFor(rows, work: rows * Swift.max(n, 1)) { lo, hi in
+            for r in lo..<hi { (c + r * ldc).update(from: bias, count: n) }
+        }
     }
 
     /// Elements from A's start to op(A)[row, depth] of a block.
@@ -123,9 +146,9 @@ public enum Products {
 
     /// Runs `run` on the blocks of C[m, n] += op(A) op(B) (see `gemm`), on the kernel threads.
     private static func split(m: Int, n: Int, k: Int, beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
-                              _ run: (Block) -> Void) {
+                              bias: UnsafePointer<Float>? = nil, _ run: (Block) -> Void) {
         let threads = kernelThreads
-        let whole = Block(row: 0, col: 0, depth: 0, m: m, n: n, k: k, beta: beta, c: c, ldc: ldc)
+        let whole = Block(row: 0, col: 0, depth: 0, m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, bias: bias)
         let work = Double(m) * Double(n) * Double(k)
         guard parallelPieces(2, work: work, threshold: Double(splitThreshold)) > 1 else { run(whole); return }
         if k >= 2 * Swift.max(m, n) {
@@ -137,7 +160,7 @@ public enum Products {
             defer { partials.deallocate() }
             parallelRegion(iterations: parts) { p in
                 let lo = p * step, len = Swift.min(k, lo + step) - lo
-                run(p == 0 ? Block(row: 0, col: 0, depth: lo, m: m, n: n, k: len, beta: beta, c: c, ldc: ldc)
+                run(p == 0 ? Block(row: 0, col: 0, depth: lo, m: m, n: n, k: len, beta: beta, c: c, ldc: ldc, bias: bias)
                     : Block(row: 0, col: 0, depth: lo, m: m, n: n, k: len, beta: 0, c: partials + (p - 1) * m * n, ldc: n))
             }
             for p in 1..<Swift.max(parts, 1) {
@@ -155,8 +178,8 @@ public enum Products {
         parallelRegion(iterations: parts) { p in
             let lo = p * step, len = Swift.min(extent, lo + step) - lo
             guard len > 0 else { return }
-            run(byRows ? Block(row: lo, col: 0, depth: 0, m: len, n: n, k: k, beta: beta, c: c + lo * ldc, ldc: ldc)
-                : Block(row: 0, col: lo, depth: 0, m: m, n: len, k: k, beta: beta, c: c + lo, ldc: ldc))
+            run(byRows ? Block(row: lo, col: 0, depth: 0, m: len, n: n, k: k, beta: beta, c: c + lo * ldc, ldc: ldc, bias: bias)
+                : Block(row: 0, col: lo, depth: 0, m: m, n: len, k: k, beta: beta, c: c + lo, ldc: ldc, bias: bias.map { $0 + lo }))
         }
     }
 }

@@ -256,6 +256,21 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// A bf16 linear layer's bias is added by oneDNN as it writes the output, in every split of
+    /// the product (by rows, by columns: each block its columns of the bias; by depth: once): the
+    /// result is the product without bias plus the bias, up to the order of fp32 additions.
+    func testBF16BiasIsAddedOnceToEveryColumn() throws {
+        for (rows, inputs, outputs) in [(600, 96, 128), (40, 64, 900), (16, 2048, 64)] {   // rows, columns, depth split
+            let x = try normalSample([rows, inputs], seed: 51), w = try normalSample([outputs, inputs], seed: 52, scale: 0.1)
+            let b = try normalSample([outputs], seed: 53, scale: 3)
+            let (y, plain) = try Precision.with(.bf16) {
+                (try Functional.linear(x, weight: w, bias: b), try Functional.linear(x, weight: w, bias: nil).add(b))
+            }
+            let bound = try x.abs().matmul(w.abs().t()).add(b.abs()).mul(Double(inputs + 2) * 0x1p-24)
+            try assertWithin(y, plain, bound, "rows=\(rows) in=\(inputs) out=\(outputs)")
+        }
+    }
+
     private func rounded(_ t: Tensor) throws -> Tensor {
         try Tensor(t.contiguousData().toFloatArray().map(BF16.rounded), shape: t.shape)
     }

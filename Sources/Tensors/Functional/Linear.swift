@@ -1,9 +1,10 @@
 import Foundation
 
-/// y = x W^T + b as one product: the output starts as the bias rows and the product layer adds
-/// x W^T onto them (beta = 1), in the thread's precision (Precision.swift). The composite
-/// (matmul, then a broadcast add) made OpenBLAS zero the output first (its beta = 0 pass) and
-/// then read and wrote it once more for the bias.
+/// y = x W^T + b as one product, in the thread's precision (Precision.swift): the product layer
+/// adds the bias as part of the product (OpenBLAS onto the output filled with the bias rows,
+/// beta = 1; oneDNN's bf16 kernels as they write it, without that pass). The composite (matmul,
+/// then a broadcast add) made OpenBLAS zero the output first (its beta = 0 pass) and then read
+/// and wrote it once more for the bias.
 ///
 /// When the products run in bf16 each operand is rounded once for all three of them, as
 /// PyTorch's autocast keeps its casts: W through its storage's cached copy (BF16Copy.of: once
@@ -37,13 +38,7 @@ extension Functional {
         try Tensor.checkFitsInMemory(outShape, dtype: .f32, op: op)
         let xd = dense(x), wd = dense(weight)
         let out = Tensor(uninitialized: outShape, dtype: .f32)
-        let po = out.pointer(Float.self)
-        if let b = bias {
-            let pb = dense(b).pointer(Float.self)
-            forRows(rows, rowCost: n) { lo, hi in
-                for r in lo..<hi { (po + r * n).update(from: pb, count: n) }
-            }
-        }
+        let po = out.pointer(Float.self), bd = bias.map(dense)
         // Forward and backward products do the same work, so all three take the same route.
         let precision = Precision.current
         let bf16 = rows > 0 && n > 0 && k > 0 && Products.roundsToBF16(m: rows, n: n, k: k, precision: precision)
@@ -51,9 +46,11 @@ extension Functional {
         let x16 = bf16 ? BF16Copy(rows: rows, cols: k) { BF16.round(px, rows: rows, cols: k, ld: k, into: $0) } : nil
         if rows > 0 && n > 0 && k > 0 {
             Products.gemm(transA: false, transB: true, m: rows, n: n, k: k, alpha: 1, a: px, lda: k,
-                          b: wd.pointer(Float.self), ldb: k, beta: bias == nil ? 0 : 1, c: po, ldc: n,
-                          precision: precision, a16: x16?.bits, b16: bf16 ? BF16Copy.of(wd).bits : nil)
-        } else if bias == nil {
+                          b: wd.pointer(Float.self), ldb: k, beta: 0, c: po, ldc: n, precision: precision,
+                          a16: x16?.bits, b16: bf16 ? BF16Copy.of(wd).bits : nil, bias: bd?.pointer(Float.self))
+        } else if let bd {
+            Products.fill(po, ldc: n, rows: rows, with: bd.pointer(Float.self), n)
+        } else {
             out.fillRaw(0)
         }
         let inputs: [Tensor] = bias.map { [x, weight, $0] } ?? [x, weight]
