@@ -13,24 +13,25 @@
 -- (used by the test at tiny sizes); --help lists them.
 local cli, files, stats, tabular, json = mpm.cli, mpm.files, mpm.stats, mpm.tabular, mpm.json
 
--- What each budget runs. `minutes` is what each stage took on two idle cores of an AMD EPYC
--- (Zen 4) when the budget was set: the estimate of the time left.
+-- What each budget runs, and what each stage took (minutes, on two cores of an AMD EPYC Zen 4
+-- with other work running) when the budget was set: the estimate of the time left. Both budgets
+-- keep their runs in one place (--runs), so the full budget reuses the quick one's identical runs.
 local BUDGETS = {
   quick = {
     tasks = "cfm", steps = 2500, batch_size = 64, reconstruct_jets = 500,
     protocols = { jetclass = { sizes = "1000", seeds = "1,2" } },
-    minutes = { pretrain = 7, jetclass = 6, reconstruct = 0.5 },
+    minutes = { pretrain = 8, jetclass = 7, reconstruct = 0.5 },
   },
   full = {
-    tasks = "reg,kmeans,flow,cfm", steps = 4000, batch_size = 64, reconstruct_jets = 1000,
+    tasks = "reg,kmeans,flow,cfm", steps = 2500, batch_size = 64, reconstruct_jets = 1000,
     protocols = {
-      jetclass = { sizes = "300,1000,3000", seeds = "1,2,3,4,5" },
-      cwola = { sizes = "100,300", seeds = "1,2,3" },
-      btag = { sizes = "600,2000", seeds = "1,2,3,4,5" },
-      vertexing = { sizes = "6000", seeds = "1,2,3" },
-      tracks = { sizes = "6000", seeds = "1,2,3" },
+      jetclass = { sizes = "1000,3000", seeds = "1,2,3" },
+      cwola = { sizes = "300", seeds = "1,2,3" },
+      btag = { sizes = "2000", seeds = "1,2,3" },
+      vertexing = { sizes = "2000", seeds = "1,2" },
+      tracks = { sizes = "2000", seeds = "1,2" },
     },
-    minutes = { pretrain = 11, jetclass = 45, cwola = 8, btag = 25, vertexing = 10, tracks = 10, reconstruct = 2 },
+    minutes = { pretrain = 7, jetclass = 72, cwola = 5, btag = 28, vertexing = 13, tracks = 13, reconstruct = 2 },
   },
 }
 
@@ -58,17 +59,19 @@ local PROTOCOLS = {
 local o = cli.options(arg, {
   { "budget", "quick", "string", "quick (at most 15 minutes on 2 cores) or full (at most 2.5 hours)" },
   { "report", "report", "string", "where the report goes (README.md, results.json, figures)" },
-  { "runs", "", "string", "where the runs go (default runs/paper/BUDGET)" },
+  { "runs", "runs/paper", "string", "where the runs go (both budgets share them: an identical run is reused)" },
   { "tasks", "", "string", "pre-training tasks, comma-separated (default: the budget's)" },
   { "steps", 0, "integer", "pre-training steps (0: the budget's)" },
   { "batch-size", 0, "integer", "pre-training jets per step (0: the budget's)" },
   { "preset", "small", "string", "model size of every backbone and of random init" },
+  { "pretrain-data", "", "string", "pre-training jets (default: the bundled data/jetclass_train.h5; e.g. more from `make data`)" },
   { "protocols", "", "string", "protocols to run, comma-separated (default: the budget's)" },
   { "sizes", "", "string", "the sizes of every protocol run (default: each protocol's in the budget)" },
   { "seeds", "", "string", "the seeds of every protocol run (default: the budget's)" },
   { "epochs", 0, "integer", "fine-tuning budget in epochs of every protocol (0: each protocol's default)" },
   { "test-jets", 0, "integer", "test jets of every protocol run (0: all)" },
   { "reconstruct-jets", -1, "integer", "jets the generative metrics score (-1: the budget's; 0: no reconstruction)" },
+  { "report-only", false, "flag", "write the report from the runs made so far (by a job still running, or stopped), running nothing" },
   { "quiet", false, "flag", "only the stage lines" },
 }, "mpmlua examples/paper.lua [--budget quick|full] [options]")
 if o == nil then return end
@@ -76,7 +79,7 @@ local budget = BUDGETS[o.budget]
 if not budget then error(("paper: --budget %s: must be quick or full"):format(o.budget), 0) end
 local list = mpm.downstream.list
 local examples = files.dirname(arg[0])
-local runs = o.runs ~= "" and o.runs or files.join("runs/paper", o.budget)
+local runs = o.runs
 local tasks = list(o.tasks ~= "" and o.tasks or budget.tasks, nil, "tasks")
 local steps = o.steps > 0 and o.steps or budget.steps
 local batch_size = o.batch_size > 0 and o.batch_size or budget.batch_size
@@ -132,21 +135,30 @@ for _, name in ipairs { "train", "val", "test" } do
   local path = files.join("data", "jetclass_" .. name .. ".h5")
   data[name] = files.exists(path) and path or files.join(files.dirname(examples), path)
 end
+local pretrain_data = o.pretrain_data ~= "" and o.pretrain_data or data.train
 local backbones, index = {}, 0
 for _, task in ipairs(tasks) do
   index = index + 1
-  local dir = files.join(runs, ("pretrain/%dx%d_%s/%s"):format(steps, batch_size, o.preset, task))
-  local result = stage(index, function()
-    return mpm.pretrain.run { task = task, steps = steps, batch_size = batch_size, preset = o.preset,
-      data = data.train, val = data.val, out = dir, quiet = o.quiet, resume = files.exists(files.join(dir, "checkpoint.h5")) }
-  end)
-  local _, metrics = tabular.read_csv(result.metrics)
-  local val
-  for _, row in ipairs(metrics) do val = row.val_loss or val end
-  backbones[#backbones + 1] = { task = task, dir = dir, path = result.backbone, val_loss = val, steps = result.step }
+  -- Named by the settings, so a changed budget or data set is a new run, never a resumed one.
+  local dir = files.join(runs, ("pretrain/%dx%d_%s_%s/%s"):format(steps, batch_size, o.preset,
+    files.basename(pretrain_data):gsub("%.h5$", ""), task))
+  if not o.report_only then
+    stage(index, function()
+      return mpm.pretrain.run { task = task, steps = steps, batch_size = batch_size, preset = o.preset,
+        data = pretrain_data, val = data.val, out = dir, quiet = o.quiet, resume = files.exists(files.join(dir, "checkpoint.h5")) }
+    end)
+  end
+  if files.exists(files.join(dir, "backbone.h5")) then
+    local _, metrics = tabular.read_csv(files.join(dir, "metrics.csv"))
+    local val
+    for _, row in ipairs(metrics) do val = row.val_loss or val end
+    backbones[#backbones + 1] = { task = task, dir = dir, path = files.join(dir, "backbone.h5"), val_loss = val,
+      steps = metrics[#metrics].step }
+  end
 end
 
--- 2. The protocols: each a sweep of its script over the backbones and random init.
+-- 2. The protocols: each a sweep of its script over the backbones and random init, read back
+-- from its sweep.csv (rewritten after every run, so a stopped sweep reports the runs it finished).
 local paths = {}
 for i, b in ipairs(backbones) do paths[i] = b.path end
 paths[#paths + 1] = "random"
@@ -155,16 +167,20 @@ for _, p in ipairs(PROTOCOLS) do
   local c = chosen[p.name]
   if c then
     index = index + 1
-    local args = { "--sweep", "--backbones", table.concat(paths, ","), "--seeds", o.seeds ~= "" and o.seeds or c.seeds,
-      "--preset", o.preset, "--out", files.join(runs, p.name) }
-    local sizes = o.sizes ~= "" and o.sizes or c.sizes
+    local seeds, sizes = o.seeds ~= "" and o.seeds or c.seeds, o.sizes ~= "" and o.sizes or c.sizes
+    local args = { "--sweep", "--backbones", table.concat(paths, ","), "--seeds", seeds, "--preset", o.preset,
+      "--out", files.join(runs, p.name) }
     if sizes ~= "" then args[#args + 1], args[#args + 2] = "--sizes", sizes end
     if o.epochs > 0 then args[#args + 1], args[#args + 2] = "--epochs", tostring(o.epochs) end
     if o.test_jets > 0 then args[#args + 1], args[#args + 2] = "--test-jets", tostring(o.test_jets) end
     if o.quiet then args[#args + 1] = "--quiet" end
-    stage(index, function() return cli.run(files.join(examples, p.name .. ".lua"), table.unpack(args)) end)
-    local _, summary = tabular.read_csv(files.join(runs, p.name .. "/summary.csv"))
-    results[p.name] = summary
+    if not o.report_only then stage(index, function() return cli.run(files.join(examples, p.name .. ".lua"), table.unpack(args)) end) end
+    local sweep_path = files.join(runs, p.name .. "/sweep.csv")
+    if files.exists(sweep_path) then
+      local _, rows = tabular.read_csv(sweep_path)
+      local planned = #list(seeds, "integer", "seeds") * #paths * (sizes ~= "" and #list(sizes, "integer", "sizes") or 1)
+      results[p.name] = { rows = rows, planned = planned, summary = mpm.downstream.summarise(rows, p.size, p.metric) }
+    end
   end
 end
 
@@ -178,9 +194,9 @@ if reconstruct_jets > 0 then
   for i, b in ipairs(backbones) do dirs[i], digests[i] = b.dir, files.digest(b.path) end
   local key = files.digest_text(json.encode { digests = digests, jets = reconstruct_jets, data = files.digest(data.test) })
   local done = journal.stages.reconstruct
-  if done and done.key == key and files.exists(reconstruction_path) then
+  if (o.report_only or (done and done.key == key)) and files.exists(reconstruction_path) then
     reconstruction = json.decode(io.open(reconstruction_path):read("a"))
-  else
+  elseif not o.report_only then
     stage(index, function()
       reconstruction = cli.run(files.join(examples, "reconstruct.lua"), "--runs", table.concat(dirs, ","),
         "--metric-jets", tostring(reconstruct_jets), "--data", data.test, "--out", files.join(o.report, "appendix_e.png"))
@@ -251,11 +267,17 @@ local function convergence(sweep_rows)
   return text
 end
 
+-- A figure copied into the report byte for byte (through a temporary file, so a reader never
+-- sees half of it); nil where the sweep drew none.
 local function copy(from, to)
   local source = io.open(from, "rb")
   if not source then return nil end
-  files.write(to, source:read("a"))
+  local bytes = source:read("a")
   source:close()
+  local target = assert(io.open(to .. ".part", "wb"))
+  target:write(bytes)
+  target:close()
+  assert(os.rename(to .. ".part", to))
   return to
 end
 
@@ -283,8 +305,8 @@ local lines = {
     .. "test sets only score. ± is the standard error of the mean over seeds; a backbone *beats* random init where "
     .. "its mean is higher by more than 3 standard errors of the difference.", "",
   "## Backbones", "",
-  ("Pre-trained on the bundled JetClass-like training jets (%s preset, particle ID paired with each task, seed 1), "
-    .. "%d steps of %d jets; random init is the same encoder untrained."):format(o.preset, steps, batch_size), "",
+  ("Pre-trained on the JetClass-like jets of `%s` (%s preset, particle ID paired with each task, seed 1), "
+    .. "%d steps of %d jets; random init is the same encoder untrained."):format(pretrain_data, o.preset, steps, batch_size), "",
   "| task | steps | final validation loss | run |", "|---|---|---|---|",
 }
 for _, b in ipairs(backbones) do
@@ -293,15 +315,22 @@ end
 local FIGURES = { jetclass = "accuracy_vs_jets.png", cwola = "sic_vs_signal.png", btag = "accuracy_vs_jets.png",
   vertexing = "ari_vs_vertices.png", tracks = "balanced_accuracy_vs_tracks.png" }
 for _, p in ipairs(PROTOCOLS) do
-  local rows = results[p.name]
+  local found = results[p.name]
+  local rows = found and found.summary
   lines[#lines + 1] = ""
   lines[#lines + 1] = ("## Figure %s: %s"):format(p.figure, p.title)
   lines[#lines + 1] = ""
   if not rows then
-    lines[#lines + 1] = ("Not run in the %s budget (`--budget full` runs it)."):format(o.budget)
+    lines[#lines + 1] = chosen[p.name] and "Not run yet." or ("Not run in the %s budget (`--budget full` runs it)."):format(o.budget)
   else
-    local _, sweep_rows = tabular.read_csv(files.join(runs, p.name .. "/sweep.csv"))
-    local figure = copy(files.join(runs, p.name .. "/" .. FIGURES[p.name]), files.join(o.report, ("figure_%s_%s.png"):format(p.figure, p.name)))
+    local sweep_rows = found.rows
+    if #sweep_rows < found.planned then
+      lines[#lines + 1] = ("**Partial:** %d of the %d runs planned are finished; the job is running or was stopped "
+        .. "(running it again continues)."):format(#sweep_rows, found.planned)
+      lines[#lines + 1] = ""
+    end
+    local figure = #sweep_rows >= found.planned and copy(files.join(runs, p.name .. "/" .. FIGURES[p.name]),
+      files.join(o.report, ("figure_%s_%s.png"):format(p.figure, p.name)))
     if figure then lines[#lines + 1] = ("![Figure %s](%s)"):format(p.figure, files.basename(figure)); lines[#lines + 1] = "" end
     lines[#lines + 1] = ("| %s | backbone | %s | seeds | vs random init | standard errors |"):format(p.size_label, p.label)
     lines[#lines + 1] = "|---|---|---|---|---|---|"
@@ -321,7 +350,8 @@ for _, p in ipairs(PROTOCOLS) do
     lines[#lines + 1] = ""
     lines[#lines + 1] = ("Runs: %s. Each run's learning curve is its `curve.png`; the table is `%s`."):format(convergence(sweep_rows),
       files.join(runs, p.name .. "/summary.csv"))
-    report.protocols[p.name] = { figure = p.figure, metric = p.metric, rows = rows, verdict = short }
+    report.protocols[p.name] = { figure = p.figure, metric = p.metric, rows = rows, verdict = short, runs = #sweep_rows,
+      planned = found.planned }
   end
 end
 

@@ -1,6 +1,6 @@
--- Is my new pre-training objective any good? One command: pre-train with the task under a fixed,
--- stated budget, then score the backbone as the paper does, beside random init (and any
--- backbones given with --against, e.g. the built-in tasks' from earlier runs), with standard
+-- Is my new pre-training objective any good? One command: pre-train with the task under
+-- `make paper`'s budget, then score the backbone as the paper does, beside random init and the
+-- built-in tasks' backbones of `make paper` (and any given with --against), with standard
 -- errors, and say whether it is better, worse or indistinguishable.
 --
 --   mpmlua examples/scorecard.lua --task examples/tasks/energy_score.lua
@@ -10,22 +10,25 @@
 -- (mpm.explore; no fine-tuning, so it reads the representation itself), and the converged
 -- fine-tuning of examples/jetclass.lua (early stopping, the protocols' defaults) at the
 -- smallest labelled sizes, over seeds. "better" / "worse" means the difference from random init
--- is more than 2 standard errors of the difference. The defaults pre-train 4000 steps of 64 jets
--- (about 15-20 minutes on two cores) and fine-tune at 1000 jets with 2 seeds; a rerun reuses what
--- is already done. Writes OUT/card.json and OUT/card.csv.
+-- is more than 2 standard errors of the difference. The defaults pre-train 2500 steps of 64 jets
+-- (about 10 minutes on two cores), as `make paper` does, and fine-tune at 1000 jets with 2 seeds.
+-- Runs live with make paper's (--runs): the same pre-training folder, and fine-tuning runs named
+-- by their experiment's digest, so the card reuses make paper's identical runs (random init and
+-- the built-in backbones) and a rerun reuses everything. Writes OUT/card.json and OUT/card.csv.
 local cli, files, stats, tabular = mpm.cli, mpm.files, mpm.stats, mpm.tabular
 
 local o = cli.options(arg, {
   { "task", "", "string", "the task to judge: a Lua task file, a name in examples/tasks/, or a built-in task" },
-  { "steps", 4000, "integer", "pre-training steps: the card's fixed budget" },
+  { "steps", 2500, "integer", "pre-training steps: the card's fixed budget (make paper's)" },
   { "batch-size", 64, "integer", "pre-training jets per step" },
   { "preset", "small", "string", "model size (the random-init baseline has the same)" },
-  { "against", "", "string", "comma-separated backbone files to score beside it" },
+  { "against", "", "string", "comma-separated backbone files to score beside it (besides make paper's at the same budget)" },
+  { "runs", "runs/paper", "string", "where the pre-training and fine-tuning runs go, shared with make paper" },
   { "sizes", "1000", "string", "labelled JetClass-like jets to fine-tune on" },
   { "seeds", "1,2", "string", "fine-tuning seeds" },
   { "epochs", 100, "integer", "the fine-tuning budget in epochs (early stopping ends sooner)" },
   { "probe-jets", 1000, "integer", "test jets the frozen linear probe embeds" },
-  { "out", "runs/scorecard", "string", "where the pre-training run, the fine-tuning runs and the card go" },
+  { "out", "runs/scorecard", "string", "where the card goes" },
   { "quiet", false, "flag", "no progress output" },
 }, "mpmlua examples/scorecard.lua --task TASK [options]")
 if o == nil then return end
@@ -39,13 +42,20 @@ local function bundled(name)
 end
 local data = { train = bundled("jetclass_train.h5"), val = bundled("jetclass_val.h5"), test = bundled("jetclass_test.h5") }
 
--- 1. Pre-training under the stated budget (a finished run in OUT is reused as it is).
+-- 1. Pre-training under the stated budget, in make paper's folder for it (a finished run is
+-- reused as it is); the built-in backbones already there stand beside it.
 local name = o.task:match("([^/]+)%.lua$") or o.task
-local run_dir = files.join(o.out, name)
+local folder = files.join(o.runs, ("pretrain/%dx%d_%s_%s"):format(o.steps, o.batch_size, o.preset,
+  files.basename(data.train):gsub("%.h5$", "")))
+local run_dir = files.join(folder, name)
 local pretrained = mpm.pretrain.run { task = o.task, steps = o.steps, batch_size = o.batch_size, preset = o.preset,
   data = data.train, val = data.val, out = run_dir, quiet = o.quiet,
   resume = files.exists(files.join(run_dir, "checkpoint.h5")) }
 local backbones = { { name = name, spec = pretrained.backbone } }
+for _, built_in in ipairs(files.list(folder)) do
+  local path = files.join(folder, built_in .. "/backbone.h5")
+  if built_in ~= name and files.exists(path) then backbones[#backbones + 1] = { name = built_in, spec = path } end
+end
 for _, path in ipairs(o.against ~= "" and mpm.downstream.list(o.against, nil, "against") or {}) do
   backbones[#backbones + 1] = { name = files.basename(files.dirname(path)), spec = path }
 end
@@ -72,7 +82,8 @@ for _, b in ipairs(backbones) do
         data = data.train, val = data.val, test = data.test, fit_data = data.train, classes = 10,
         class_names = table.concat(mpm.data.JETCLASS_CLASSES, ","), kind = "jetclass", protocol = "jetclass" }
       local _, digest = mpm.downstream.experiment(c)
-      c.out = files.join(o.out, ("finetune/%s_n%d_s%d_%s"):format(b.name:gsub("[^%w]", "_"), size, seed, digest:sub(1, 10)))
+      -- Named as examples/jetclass.lua --sweep names its runs, so make paper's identical run is this one.
+      c.out = files.join(o.runs, ("jetclass/%s_n%d_s%d_%s"):format(b.name:gsub("[^%w]", "_"), size, seed, digest:sub(1, 10)))
       if not o.quiet then print(("scorecard: fine-tuning %s on %d jets, seed %d"):format(b.name, size, seed)) end
       values[#values + 1] = mpm.downstream.classify(c).metrics.accuracy
     end
@@ -115,6 +126,7 @@ local columns = { "backbone", "probe", "probe_se" }
 for _, size in ipairs(sizes) do
   for _, suffix in ipairs { "", "_se", "_vs_random" } do columns[#columns + 1] = "n" .. size .. suffix end
 end
+files.mkdir(o.out)
 tabular.write_csv(files.join(o.out, "card.csv"), columns, rows)
 files.write(files.join(o.out, "card.json"), mpm.json.encode { task = name, steps = o.steps, batch_size = o.batch_size,
   preset = o.preset, sizes = sizes, seeds = seeds, rows = rows, backbone = pretrained.backbone })

@@ -552,9 +552,12 @@ local function versus(metric, result, baseline, path)
   return text .. " (one seed each; run the sweep for the spread over seeds)"
 end
 
--- The sweep's rows as {backbone, size, seeds, mean, se, vs_random, vs_random_se}: the mean over
--- seeds with its standard error, and each backbone's difference from random init at that size.
-local function summarise(rows, size_column, metric)
+--- mpm.downstream.summarise(rows, size_column, metric) -> list of {backbone, [size_column],
+--- seeds, mean, se, vs_random, vs_random_se}: a sweep's rows (sweep.csv) per backbone and size:
+--- the mean over seeds with its standard error, and the difference from random init at that size
+--- with the standard error of the difference (summary.csv); sorted by size, then backbone.
+---   local summary = mpm.downstream.summarise(rows, "train_jets", "accuracy")
+function downstream.summarise(rows, size_column, metric)
   local groups, order = {}, {}
   for _, row in ipairs(rows) do
     local id = row.backbone .. "\0" .. row[size_column]
@@ -716,9 +719,10 @@ function downstream.protocol(p, args)
   local runs = {}
   local backbones = downstream.list(o.backbones, nil, "backbones")
   local names = display_names(backbones)
-  for i, backbone in ipairs(backbones) do
-    for _, size in ipairs(downstream.list(o.sizes, "integer", "sizes")) do
-      for _, seed in ipairs(downstream.list(o.seeds, "integer", "seeds")) do
+  -- Seed by seed, so a sweep stopped part-way has compared every backbone at every size.
+  for _, seed in ipairs(downstream.list(o.seeds, "integer", "seeds")) do
+    for i, backbone in ipairs(backbones) do
+      for _, size in ipairs(downstream.list(o.sizes, "integer", "sizes")) do
         local label = ("%s_n%d_s%d"):format(names[i]:gsub("[^%w]", "_"), size, seed)
         local r = { backbone = backbone, name = names[i], seed = seed, label = label, out = files.join(o.out, label),
           train_jets = o.train_jets }
@@ -765,7 +769,7 @@ function downstream.protocol(p, args)
   end
   local pngs = plot_curves(entries)
   if png then table.insert(pngs, 1, png) end
-  local summary = summarise(rows, p.size.column, metric)
+  local summary = downstream.summarise(rows, p.size.column, metric)
   tabular.write_csv(files.join(o.out, "summary.csv"), { "backbone", p.size.column, "seeds", "mean", "se",
     "vs_random", "vs_random_se" }, summary)
   for _, line in ipairs(summary) do

@@ -54,12 +54,26 @@ for _, figure in ipairs { "figure_3a_jetclass.png", "figure_3b_cwola.png", "figu
   "figure_4c_tracks.png", "appendix_e.png", "results.json" } do
   T.equal(files.exists(files.join(out, "report/" .. figure)), true, figure)
 end
+local copied, drawn = io.open(files.join(out, "report/figure_3a_jetclass.png"), "rb"), io.open(files.join(out, "runs/jetclass/accuracy_vs_jets.png"), "rb")
+T.equal(copied:read("a") == drawn:read("a"), true, "the report's figure is the sweep's, byte for byte")
+copied:close(); drawn:close()
 
 -- A second job finds every stage done: the same numbers, no new run.
 local runs_before = #files.list(files.join(out, "runs/jetclass"))
 local again = T.script(root .. "/examples/paper.lua", table.unpack(args))
 T.equal(#files.list(files.join(out, "runs/jetclass")), runs_before, "no new jetclass run")
 T.equal(again.protocols.jetclass.rows[1].mean, report.protocols.jetclass.rows[1].mean, "the same numbers")
+
+-- --report-only reads a stopped sweep: here jetclass's sweep.csv cut to its first two runs.
+local sweep_path = files.join(out, "runs/jetclass/sweep.csv")
+local kept = {}
+for line in io.lines(sweep_path) do if #kept < 3 then kept[#kept + 1] = line end end
+files.write(sweep_path, table.concat(kept, "\n") .. "\n")
+local partial = T.script(root .. "/examples/paper.lua", "--report-only", table.unpack(args))
+T.equal(partial.protocols.jetclass.runs, 2, "two finished runs")
+T.equal(partial.protocols.jetclass.planned, 6, "of six")
+T.equal(io.open(files.join(out, "report/README.md")):read("a"):find("**Partial:** 2 of the 6 runs", 1, true) ~= nil, true,
+  "the report says it is partial")
 T.raises(function() T.script(root .. "/examples/paper.lua", "--budget", "huge") end, "must be quick or full")
 T.raises(function() T.script(root .. "/examples/paper.lua", "--protocols", "jetclass,nope", "--runs", files.join(out, "x")) end,
   "unknown protocol 'nope'")
