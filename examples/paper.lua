@@ -13,9 +13,10 @@
 -- (used by the test at tiny sizes); --help lists them.
 local cli, files, stats, tabular, json = mpm.cli, mpm.files, mpm.stats, mpm.tabular, mpm.json
 
--- What each budget runs, and what each stage took (minutes, on two cores of an AMD EPYC Zen 4
--- with other work running) when the budget was set: the estimate of the time left. Both budgets
--- keep their runs in one place (--runs), so the full budget reuses the quick one's identical runs.
+-- What each budget runs, and the minutes each stage is expected to take on two cores (quick's
+-- as measured on an AMD EPYC Zen 4; full's scaled from them by the runs' counts and sizes): the
+-- estimate of the time left. Both budgets keep their runs in one place (--runs), so the full
+-- budget reuses the quick one's identical runs.
 local BUDGETS = {
   quick = {
     tasks = "cfm", steps = 2500, batch_size = 64, reconstruct_jets = 500,
@@ -184,29 +185,29 @@ for _, p in ipairs(PROTOCOLS) do
   end
 end
 
--- 3. The reconstructions of every backbone that samples, scored by the generative metrics; redone
--- only when a backbone or the number of jets changed.
+-- 3. The reconstructions of every backbone that samples, scored by the generative metrics, in a
+-- folder named by the backbones' content and the number of jets: done once for each.
 local reconstruction
-local reconstruction_path = files.join(o.report, "appendix_e.json")
 if reconstruct_jets > 0 then
   index = index + 1
   local dirs, digests = {}, {}
   for i, b in ipairs(backbones) do dirs[i], digests[i] = b.dir, files.digest(b.path) end
   local key = files.digest_text(json.encode { digests = digests, jets = reconstruct_jets, data = files.digest(data.test) })
-  local done = journal.stages.reconstruct
-  if (o.report_only or (done and done.key == key)) and files.exists(reconstruction_path) then
-    reconstruction = json.decode(io.open(reconstruction_path):read("a"))
-  elseif not o.report_only then
+  local figure = files.join(runs, "reconstruct/" .. key:sub(1, 10) .. "/appendix_e.png")
+  local numbers = figure:gsub("%.png$", ".json")
+  if not files.exists(numbers) and not o.report_only and #dirs > 0 then
     stage(index, function()
-      reconstruction = cli.run(files.join(examples, "reconstruct.lua"), "--runs", table.concat(dirs, ","),
-        "--metric-jets", tostring(reconstruct_jets), "--data", data.test, "--out", files.join(o.report, "appendix_e.png"))
+      cli.run(files.join(examples, "reconstruct.lua"), "--runs", table.concat(dirs, ","),
+        "--metric-jets", tostring(reconstruct_jets), "--data", data.test, "--out", figure)
     end)
-    journal.stages.reconstruct.key = key
-    files.write(journal_path, json.encode(journal))
+  end
+  if files.exists(numbers) then
+    reconstruction = json.decode(io.open(numbers):read("a"))
+    reconstruction.figure = figure
   end
 end
 
--- 4. The report: every number read from the runs' result files (each sweep's summary.csv, its
+-- 4. The report: every number read from the runs' result files (each sweep's sweep.csv, as
 -- mean and standard error over seeds), the paper's claim beside it and the verdict by one rule:
 -- a backbone beats random init where its mean is higher by more than 3 standard errors of the
 -- difference.
@@ -362,7 +363,9 @@ if not reconstruction or not reconstruction.floor then
   lines[#lines + 1] = "Not run (`--reconstruct-jets 0`, or no backbone that samples)."
 else
   local floor = reconstruction.floor
-  lines[#lines + 1] = ("![Appendix E](appendix_e.png)"):format()
+  if reconstruction.figure and copy(reconstruction.figure, files.join(o.report, "appendix_e.png")) then
+    lines[#lines + 1] = "![Appendix E](appendix_e.png)"
+  end
   lines[#lines + 1] = ""
   lines[#lines + 1] = ("The dropped particles (40%% masked) of %d test jets reconstructed once by each backbone, scored by "
     .. "the generative metrics (docs/metrics.md); in brackets the value over its truth-vs-truth floor (two halves of "
