@@ -130,6 +130,28 @@ struct Saved {
     }
 }
 
+/// The version of a tensor whose values a backward keeps in another form (a bf16 linear layer
+/// keeps its input's bf16 copy): the same check as `Saved`, without keeping the tensor's memory
+/// alive. Once nothing else holds the storage, nothing can modify it.
+struct SavedVersion {
+    weak var storage: Storage?
+    let version: Int
+    let op: String
+
+    init(_ t: Tensor, op: String) {
+        storage = t.storage
+        version = t.storage.version
+        self.op = op
+    }
+
+    /// An error when the tensor was modified in place since it was saved.
+    func check() throws {
+        if let storage, storage.version != version {
+            throw TensorError("backward: a tensor needed for backward (saved by \(op)) was modified in place (version \(version) -> \(storage.version))")
+        }
+    }
+}
+
 extension Tensor {
     /// Records `output` as produced by `name` from `inputs` when grad mode is on and any input
     /// requires grad. The closure must capture only `Saved` values and plain data, never the

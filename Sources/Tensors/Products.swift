@@ -65,10 +65,11 @@ public enum Products {
     /// 16, so each one keeps the libraries' kernel tiles. `a16` / `b16`, used only when the
     /// product runs in bf16 (`roundsToBF16`), are A and B already rounded, in op's storage layout
     /// with rows packed densely (A: [m, k], or [k, m] when `transA`; B: [k, n], or [n, k]).
-    /// `bias` (n floats; alpha 1, beta 0) is added to every row of C: in bf16 by oneDNN as it
+    /// `b` may be nil when `b16` is given and the product runs in bf16 (a caller that kept only
+    /// the bf16 copy). `bias` (n floats; alpha 1, beta 0) is added to every row of C: in bf16 by oneDNN as it
     /// writes C, otherwise onto C filled with it first, as before (fp32 stays bit for bit).
     package static func gemm(transA: Bool, transB: Bool, m: Int, n: Int, k: Int, alpha: Float,
-                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>, ldb: Int,
+                             a: UnsafePointer<Float>, lda: Int, b: UnsafePointer<Float>?, ldb: Int,
                              beta: Float, c: UnsafeMutablePointer<Float>, ldc: Int,
                              precision: Precision = .current,
                              a16: UnsafePointer<UInt16>? = nil, b16: UnsafePointer<UInt16>? = nil,
@@ -76,6 +77,7 @@ public enum Products {
         precondition(bias == nil || (alpha == 1 && beta == 0), "Products.gemm: a bias needs alpha 1 and beta 0")
         BLASThreads.configure()
         let route = route(m: m, n: n, k: k, precision: precision)
+        precondition(b != nil || (b16 != nil && route == .onednnBF16), "Products.gemm: B's fp32 values are needed")
         var beta = beta
         if let bias, route != .onednnBF16 {
             fill(c, ldc: ldc, rows: m, with: bias, n)
@@ -85,9 +87,16 @@ public enum Products {
             if let bias = x.bias {   // oneDNN refused a block it was to add the bias to
                 fill(x.c, ldc: x.ldc, rows: x.m, with: bias, x.n)
             }
-            cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
-                        Int32(x.m), Int32(x.n), Int32(x.k), alpha, a + offsetA(x, transA, lda), Int32(lda),
-                        b + offsetB(x, transB, ldb), Int32(ldb), x.bias == nil ? x.beta : 1, x.c, Int32(x.ldc))
+            func blas(_ b: UnsafePointer<Float>, _ ldb: Int) {
+                cblas_sgemm(CblasRowMajor, transA ? CblasTrans : CblasNoTrans, transB ? CblasTrans : CblasNoTrans,
+                            Int32(x.m), Int32(x.n), Int32(x.k), alpha, a + offsetA(x, transA, lda), Int32(lda),
+                            b + offsetB(x, transB, ldb), Int32(ldb), x.bias == nil ? x.beta : 1, x.c, Int32(x.ldc))
+            }
+            if let b { blas(b, ldb); return }
+            // Only B's bf16 copy was given and oneDNN refused: its exact fp32 values, widened.
+            let (rb, cb) = transB ? (n, k) : (k, n)
+            let wide = (0..<rb * cb).map { BF16.float(b16![$0]) }
+            wide.withUnsafeBufferPointer { blas($0.baseAddress!, cb) }
         }
         switch route {
         case .openblas:
@@ -95,7 +104,7 @@ public enum Products {
         case .onednnF32:
             split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc) { x in
                 if !OneDNN.gemm(input: .f32, transA: transA, transB: transB, m: x.m, n: x.n, k: x.k, alpha: alpha,
-                                a: a + offsetA(x, transA, lda), lda: lda, b: b + offsetB(x, transB, ldb), ldb: ldb,
+                                a: a + offsetA(x, transA, lda), lda: lda, b: b! + offsetB(x, transB, ldb), ldb: ldb,
                                 beta: x.beta, c: x.c, ldc: x.ldc) { sgemm(x) }
             }
         case .onednnBF16:
@@ -103,7 +112,7 @@ public enum Products {
             // caller rounded already is used as it is.
             let (ra, ca) = transA ? (k, m) : (m, k), (rb, cb) = transB ? (n, k) : (k, n)
             let ownA = a16 == nil ? BF16Copy(rows: ra, cols: ca) { BF16.round(a, rows: ra, cols: ca, ld: lda, into: $0) } : nil
-            let ownB = b16 == nil ? BF16Copy(rows: rb, cols: cb) { BF16.round(b, rows: rb, cols: cb, ld: ldb, into: $0) } : nil
+            let ownB = b16 == nil ? BF16Copy(rows: rb, cols: cb) { BF16.round(b!, rows: rb, cols: cb, ld: ldb, into: $0) } : nil
             let pa = a16 ?? UnsafePointer(ownA!.bits), pb = b16 ?? UnsafePointer(ownB!.bits)
             withExtendedLifetime((ownA, ownB)) {
                 split(m: m, n: n, k: k, beta: beta, c: c, ldc: ldc, bias: bias) { x in

@@ -271,6 +271,30 @@ final class PrecisionTests: XCTestCase {
         }
     }
 
+    /// A bf16 linear layer keeps its input's bf16 copy for the weight gradient, not the fp32
+    /// input (freed once nothing else holds it), and still refuses a backward after the input
+    /// was modified in place, as fp32 does.
+    func testBF16LinearKeepsOnlyTheBF16CopyOfItsInput() throws {
+        guard Precision.bf16.isAvailable else { return }   // fp32 products keep the fp32 input
+        let leaf = try normalSample([600, 96], seed: 61).requiresGrad_()
+        let w = try normalSample([128, 96], seed: 62, scale: 0.1).requiresGrad_()
+        weak var storage: Storage?
+        let y = try Precision.with(.bf16) { () throws -> Tensor in
+            let x = try leaf.mul(2)
+            storage = x.storage
+            return try Functional.linear(x, weight: w, bias: nil)
+        }
+        XCTAssertNil(storage, "the fp32 input is not kept alive for the backward")
+        try y.sum().backward()
+        XCTAssertNotNil(w.grad)
+        let x = try leaf.mul(2)
+        let y2 = try Precision.with(.bf16) { try Functional.linear(x, weight: w, bias: nil) }
+        try withNoGrad { _ = try x.add_(1) }
+        XCTAssertThrowsError(try y2.sum().backward()) { e in
+            XCTAssertTrue("\(e)".contains("modified in place"), "\(e)")
+        }
+    }
+
     private func rounded(_ t: Tensor) throws -> Tensor {
         try Tensor(t.contiguousData().toFloatArray().map(BF16.rounded), shape: t.shape)
     }

@@ -9,7 +9,8 @@ import Foundation
 /// When the products run in bf16 each operand is rounded once for all three of them, as
 /// PyTorch's autocast keeps its casts: W through its storage's cached copy (BF16Copy.of: once
 /// per optimiser step, or once in all for inference), x in the forward, kept for the weight
-/// gradient, and the upstream gradient once for both backward products. Rounding is
+/// gradient in place of the fp32 x (which the backward then does not hold), and the upstream
+/// gradient once for both backward products. Rounding is
 /// deterministic, so the results are those of rounding per product; on the small preset's narrow
 /// products (K = 128) each pass moves about as many bytes as the product's own packing.
 
@@ -55,17 +56,19 @@ extension Functional {
         }
         let inputs: [Tensor] = bias.map { [x, weight, $0] } ?? [x, weight]
         guard recording(inputs) else { return out }
-        let sx = Saved(x, op: op), sw = Saved(weight, op: op)
         let wantX = x.requiresGrad, wantW = weight.requiresGrad, wantB = bias?.requiresGrad == true
-        let inShape = x.shape
+        // In bf16 the weight gradient reads x's bf16 copy: the fp32 x is not kept alive for it.
         let kept = wantW ? x16 : nil
+        let sx = kept == nil ? Saved(x, op: op) : nil, xVersion = kept.map { _ in SavedVersion(x, op: op) }
+        let sw = Saved(weight, op: op)
+        let inShape = x.shape
         // The backward's products run in the forward's precision, wherever backward() is called.
         return Tensor.record(op, out, inputs) { g in
             let g2 = dense(g), pg = g2.pointer(Float.self)
             let g16 = bf16 && (wantX || wantW) ? BF16Copy(rows: rows, cols: n) { BF16.round(pg, rows: rows, cols: n, ld: n, into: $0) } : nil
             // C[m, c] = op(A) B, zeros when the shared size is 0.
             func product(_ m: Int, _ c: Int, _ inner: Int, transA: Bool, _ a: UnsafePointer<Float>, _ lda: Int,
-                         _ b: UnsafePointer<Float>, b16: UnsafePointer<UInt16>?) -> Tensor {
+                         _ b: UnsafePointer<Float>?, b16: UnsafePointer<UInt16>?) -> Tensor {
                 let t = Tensor(uninitialized: [m, c], dtype: .f32)
                 if inner == 0 { t.fillRaw(0) } else if m > 0 && c > 0 {
                     Products.gemm(transA: transA, transB: false, m: m, n: c, k: inner, alpha: 1, a: a, lda: lda, b: b, ldb: c,
@@ -80,11 +83,12 @@ extension Functional {
                     try product(rows, k, n, transA: false, pg, n, w.pointer(Float.self), b16: bf16 ? BF16Copy.of(w).bits : nil).reshape(inShape)
                 }
             }
-            if wantW {
-                let xs = dense(try sx.get())
-                gw = withExtendedLifetime((xs, kept)) {
-                    product(n, k, rows, transA: true, pg, n, xs.pointer(Float.self), b16: kept?.bits)
-                }
+            if let kept {
+                try xVersion?.check()
+                gw = withExtendedLifetime(kept) { product(n, k, rows, transA: true, pg, n, nil, b16: kept.bits) }
+            } else if wantW {
+                let xs = dense(try sx!.get())
+                gw = withExtendedLifetime(xs) { product(n, k, rows, transA: true, pg, n, xs.pointer(Float.self), b16: nil) }
             }
             let gb = wantB ? try g2.reshape([rows, n]).sum(dims: [0]) : nil
             return withExtendedLifetime((g2, g16)) { bias == nil ? [gx, gw] : [gx, gw, gb] }
