@@ -134,10 +134,7 @@ end
 
 -- 1. Pre-training: each task with particle ID, the same budget and seed; a run in RUNS resumes.
 local data = {}
-for _, name in ipairs { "train", "val", "test" } do
-  local path = files.join("data", "jetclass_" .. name .. ".h5")
-  data[name] = files.exists(path) and path or files.join(files.dirname(examples), path)
-end
+for _, name in ipairs { "train", "val", "test" } do data[name] = mpm.data.bundled(("data/jetclass_%s.h5"):format(name), arg[0]) end
 local pretrain_data = o.pretrain_data ~= "" and o.pretrain_data or data.train
 local backbones, index = {}, 0
 for _, task in ipairs(tasks) do

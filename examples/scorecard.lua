@@ -34,13 +34,8 @@ local o = cli.options(arg, {
 if o == nil then return end
 if o.task == "" then error("scorecard: --task is required (a Lua task file such as examples/tasks/energy_score.lua)", 0) end
 
--- The bundled files, from the working directory or beside the script's examples/ folder.
-local root = files.dirname(files.dirname(arg[0]))
-local function bundled(name)
-  local path = "data/" .. name
-  return files.kind(path) and path or files.join(root, path)
-end
-local data = { train = bundled("jetclass_train.h5"), val = bundled("jetclass_val.h5"), test = bundled("jetclass_test.h5") }
+local data = {}
+for _, name in ipairs { "train", "val", "test" } do data[name] = mpm.data.bundled(("data/jetclass_%s.h5"):format(name), arg[0]) end
 
 -- 1. Pre-training under the stated budget, in make paper's folder for it (a finished run is
 -- reused as it is); the built-in backbones already there stand beside it.

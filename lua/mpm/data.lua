@@ -1,6 +1,6 @@
 -- mpm.data, the Lua half: the one rule for where a run's preprocessing comes from (a given file,
 -- one saved by an earlier attempt of the run, or one fitted now and saved), used by pre-training,
--- the downstream protocols, explore and the tokenizer example. The Swift half (files, loaders,
+-- the downstream protocols, explore and the tokenizer example; and where the bundled files are. The Swift half (files, loaders,
 -- fitting) is mpm.core's data table, which this module extends and returns.
 local mpm = require "mpm.core"
 local options = require "mpm.options"
@@ -24,6 +24,17 @@ function data.preprocessing(o)
   local pre = ds:fit_preprocessing { jets = math.min(#ds, o.jets) }
   if o.save then pre:save(o.save) end
   return pre, o.save or nil
+end
+
+--- data.bundled(path, script) -> path: a file of the project's bundled data ("data/jetclass_train.h5")
+--- as found from the working directory, else beside the folder of the script (arg[0]) that names
+--- it (examples/ or bench/), so a script runs from any directory; a path found neither way is
+--- returned as it is (opening it says what is missing).
+---   local train = mpm.data.bundled("data/jetclass_train.h5", arg[0])
+function data.bundled(path, script)
+  if files.kind(path) then return path end
+  local beside = files.join(files.dirname(files.dirname(script or ".")), path)
+  return files.kind(beside) and beside or path
 end
 
 return data

@@ -622,14 +622,12 @@ end
 -- then its own. Bundled data files are found from the working directory, else beside the
 -- script's examples/ folder, so a script runs from any directory.
 local function protocol_spec(p, args)
-  local root, spec = files.dirname(files.dirname(args and args[0] or ".")), {}
+  local spec = {}
   local function default_of(name, value)
     local v = p.defaults[name]
     if v == nil then v = p.defaults[name:gsub("-", "_")] end
     if v == nil then return value end
-    if type(v) == "string" and v:match("%.h5$") and not files.kind(v) and files.kind(files.join(root, v)) then
-      v = files.join(root, v)
-    end
+    if type(v) == "string" and v:match("%.h5$") then v = data.bundled(v, args and args[0]) end
     return v
   end
   for _, s in ipairs(downstream.OPTIONS) do
