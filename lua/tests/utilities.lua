@@ -48,6 +48,15 @@ T.equal(read_columns, columns, "header read back")
 T.equal(read_rows, { { backbone = "runs/a,b", size = 100, auc = 0.12345679 }, { backbone = "random", size = 2000, auc = 0.33333333, note = 'a "b"' } },
   "rows read back (numbers as numbers, empty cells absent, quotes undone)")
 T.equal(math.type(read_rows[1].size), "integer", "integers stay integers")
+-- mpm.json gives back the very double it wrote (a result read back equals the one computed):
+-- 0.0275... and 0.00189... came back an ulp off through JSONSerialization's parser.
+local exact = { 0.027580943310693065, 0.0018912483090126166, 0.068575928088853, 1 / 3, 1e-300, 6.02214076e23 }
+mpm.manual_seed(3)
+for i = 1, 200 do exact[#exact + 1] = mpm.rand({}):item() * 10 ^ (i % 25 - 12) end
+T.equal(mpm.json.decode(mpm.json.encode(exact)), exact, "JSON numbers round-trip exactly")
+T.equal(mpm.json.decode('{"a": [1, 2.5, true, null, "x"], "n": null}'), { a = { 1, 2.5, true, nil, "x" } }, "JSON values")
+T.raises(function() mpm.json.decode('{"a" 1}') end, "not valid JSON %(Invalid value around character 5")
+T.raises(function() mpm.json.decode("[1e400]") end, "not valid JSON")
 T.equal(tabular.jsonl_line { step = 10, loss = 1 / 3, nan = 0 / 0 }, '{"loss":0.33333333,"nan":null,"step":10}', "JSONL line")
 local f = assert(io.open(path("rows.jsonl"), "w"))
 f:write(tabular.jsonl_line { step = 1, loss = 0.5 }, "\n", '{"step": 2, "loss": null}', "\n\n")

@@ -30,11 +30,16 @@ enum JSONLibrary {
             Lua tables from JSON text (null becomes nil); an error names the position of bad JSON.
             """) { lua in
             let text = try lua.string(1)
-            let value: Any
+            let value: JSONValue
             do {
-                value = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])
+                value = try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8))
             } catch {
-                throw LuaError.message("json.decode: not valid JSON (\((error as NSError).userInfo["NSDebugDescription"] ?? error))")
+                // JSONSerialization's message names the position of a syntax error; JSONDecoder's does not.
+                var reason = (error as? DecodingError).map(describe) ?? "\(error)"
+                do { _ = try JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed]) } catch {
+                    reason = "\((error as NSError).userInfo["NSDebugDescription"] ?? error)"
+                }
+                throw LuaError.message("json.decode: not valid JSON (\(reason))")
             }
             push(lua, value)
             return 1
@@ -83,6 +88,14 @@ enum JSONLibrary {
 
     static func finite(_ v: Double) -> Any { v.isFinite ? v : NSNull() }
 
+    static func describe(_ error: DecodingError) -> String {
+        switch error {
+        case .dataCorrupted(let context), .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context):
+            return context.debugDescription
+        @unknown default: return "\(error)"
+        }
+    }
+
     /// A tensor as nested arrays (a number for a 0-D tensor).
     static func tensorValue(_ t: Tensor) -> Any {
         let values: [Any] = t.dtype == .i64 ? t.toInt64Array().map { Int($0) } :
@@ -95,29 +108,48 @@ enum JSONLibrary {
         return t.shape.isEmpty ? values[0] : nest(t.shape[...], 0)
     }
 
-    static func push(_ lua: LuaState, _ value: Any) {
+    static func push(_ lua: LuaState, _ value: JSONValue) {
         switch value {
-        case let n as NSNumber:
-            // JSONSerialization's numbers: objCType "c" is a boolean, "d"/"f" a fraction.
-            switch String(cString: n.objCType) {
-            case "c": lua.push(n.boolValue)
-            case "d", "f": lua.push(n.doubleValue)
-            default: lua.push(n.intValue)
-            }
-        case let s as String: lua.push(s)
-        case let a as [Any]:
+        case .null: lua.pushNil()
+        case .boolean(let b): lua.push(b)
+        case .integer(let i): lua.push(i)
+        case .number(let x): lua.push(x)
+        case .string(let s): lua.push(s)
+        case .array(let a):
             lua.newTable(array: Int32(clamping: a.count))
             for (i, v) in a.enumerated() {
                 push(lua, v)
                 lua_rawseti(lua.state, -2, lua_Integer(i + 1))
             }
-        case let d as [String: Any]:
+        case .object(let d):
             lua.newTable(hash: Int32(clamping: d.count))
-            for (k, v) in d where !(v is NSNull) {
+            for (k, v) in d where v != .null {
                 push(lua, v)
                 lua.setRawField(-2, k)
             }
-        default: lua.pushNil()
+        }
+    }
+}
+
+/// A JSON value as decoded by JSONDecoder, whose number parsing gives back the double that was
+/// written (JSONSerialization's is off by an ulp for most fractions, so a result read back from
+/// result.json would differ from the one computed).
+enum JSONValue: Decodable, Equatable {
+    case null, boolean(Bool), integer(Int), number(Double), string(String), array([JSONValue]), object([String: JSONValue])
+
+    init(from decoder: Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        if container.decodeNil() { self = .null }
+        else if let b = try? container.decode(Bool.self) { self = .boolean(b) }
+        else if let i = try? container.decode(Int.self) { self = .integer(i) }
+        else if let x = try? container.decode(Double.self) { self = .number(x) }
+        else if let s = try? container.decode(String.self) { self = .string(s) }
+        else if let a = try? container.decode([JSONValue].self) { self = .array(a) }
+        else if let d = try? container.decode([String: JSONValue].self) { self = .object(d) }
+        else {
+            let path = decoder.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath,
+                debugDescription: "the value at \(path.isEmpty ? "the top" : path) is no JSON value mpm reads (a number beyond a double's range?)"))
         }
     }
 }
