@@ -298,7 +298,8 @@ for name, s in pairs(journal.stages) do report.stage_seconds[name] = s.seconds e
 local lines = {
   "# MPMv2's claims at CPU scale: the `make paper` report", "",
   ("Budget **%s** (`mpmlua %s %s`), written %s by mpmlua %s on %s (%d threads). "
-    .. "Time, summed over the jobs that made these runs: %.0f minutes."):format(o.budget, arg[0], table.concat(arg, " "),
+    .. "Time, summed over the jobs that made these runs: %.0f minutes."):format(o.budget, arg[0],
+    table.concat(arg, " "):gsub("%s*%-%-report%-only", ""):gsub("%s*%-%-report%s+%S+", ""),
     report.date, mpm.version, cpu, config.kernel_threads, total_seconds / 60), "",
   "Every number is read from the runs' result files under `" .. runs .. "`. Settings are the protocols' defaults "
     .. "(docs/downstream.md), fixed before any test number was seen; validation data decide early stopping, the "
@@ -349,8 +350,8 @@ for _, p in ipairs(PROTOCOLS) do
     lines[#lines + 1] = "**Here:** " .. text .. (p.shrinks and ("; " .. shrinking(rows, p.size)) or "") .. "."
     if p.caveat then lines[#lines + 1] = ""; lines[#lines + 1] = p.caveat end
     lines[#lines + 1] = ""
-    lines[#lines + 1] = ("Runs: %s. Each run's learning curve is its `curve.png`; the table is `%s`."):format(convergence(sweep_rows),
-      files.join(runs, p.name .. "/summary.csv"))
+    lines[#lines + 1] = ("Runs: %s. Each run's learning curve is its `curve.png`; every run and its directory is in `%s`."):format(
+      convergence(sweep_rows), files.join(runs, p.name .. "/sweep.csv"))
     report.protocols[p.name] = { figure = p.figure, metric = p.metric, rows = rows, verdict = short, runs = #sweep_rows,
       planned = found.planned }
   end
