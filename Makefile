@@ -30,7 +30,7 @@ demo: build
 
 # The paper's claims on this machine (examples/paper.lua): pre-trains the backbones, runs the
 # downstream protocols against random init over seeds and writes report/README.md. BUDGET=quick
-# (the default) takes at most 15 minutes on 2 cores, BUDGET=full at most 2.5 hours; an interrupted
+# (the default) takes about 15 minutes on 2 cores, BUDGET=full about 2.8 hours (estimated); an interrupted
 # run resumes where it stopped.
 BUDGET ?= quick
 paper: build

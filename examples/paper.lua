@@ -4,7 +4,7 @@
 -- error over seeds), the paper's claim beside it, and whether it holds here.
 --
 --   mpmlua examples/paper.lua --budget quick     (at most 15 minutes on 2 cores)
---   mpmlua examples/paper.lua --budget full      (at most 2.5 hours on 2 cores)
+--   mpmlua examples/paper.lua --budget full      (about 2.8 hours on 2 cores, by the estimates below)
 --
 -- Every stage keeps its runs (under --runs): an interrupted job run again resumes the
 -- pre-training where its checkpoint left it and skips every finished fine-tuning run (each is
@@ -13,10 +13,11 @@
 -- (used by the test at tiny sizes); --help lists them.
 local cli, files, stats, tabular, json = mpm.cli, mpm.files, mpm.stats, mpm.tabular, mpm.json
 
--- What each budget runs, and the minutes each stage is expected to take on two cores (quick's
--- as measured on an AMD EPYC Zen 4; full's scaled from them by the runs' counts and sizes): the
--- estimate of the time left. Both budgets keep their runs in one place (--runs), so the full
--- budget reuses the quick one's identical runs.
+-- What each budget runs, and the minutes each stage is expected to take on two idle cores: the
+-- estimate of the time left. They were measured on an AMD EPYC Zen 4 shared with other work
+-- (quick: 21 minutes; full: pre-training 9-16 minutes a task, a JetClass-like seed 52 minutes,
+-- BTag-like 20) and scaled by 0.65 for idle cores. Both budgets keep their runs in one place
+-- (--runs), so the full budget reuses the quick one's identical runs.
 local BUDGETS = {
   quick = {
     tasks = "cfm", steps = 2500, batch_size = 64, reconstruct_jets = 500,
@@ -32,7 +33,7 @@ local BUDGETS = {
       vertexing = { sizes = "2000", seeds = "1,2" },
       tracks = { sizes = "2000", seeds = "1,2" },
     },
-    minutes = { pretrain = 7, jetclass = 72, cwola = 5, btag = 28, vertexing = 13, tracks = 13, reconstruct = 2 },
+    minutes = { pretrain = 7, jetclass = 100, cwola = 6, btag = 13, vertexing = 10, tracks = 10, reconstruct = 2 },
   },
 }
 
@@ -60,7 +61,7 @@ local PROTOCOLS = {
 }
 
 local o = cli.options(arg, {
-  { "budget", "quick", "string", "quick (at most 15 minutes on 2 cores) or full (at most 2.5 hours)" },
+  { "budget", "quick", "string", "quick (about 15 minutes on 2 cores) or full (about 2.8 hours)" },
   { "report", "report", "string", "where the report goes (README.md, results.json, figures)" },
   { "runs", "runs/paper", "string", "where the runs go (both budgets share them: an identical run is reused)" },
   { "tasks", "", "string", "pre-training tasks, comma-separated (default: the budget's)" },
