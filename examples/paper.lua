@@ -69,7 +69,7 @@ local o = cli.options(arg, {
   { "batch-size", 0, "integer", "pre-training jets per step (0: the budget's)" },
   { "preset", "small", "string", "model size of every backbone and of random init" },
   { "pretrain-data", "", "string", "pre-training jets (default: the bundled data/jetclass_train.h5; e.g. more from `make data`)" },
-  { "protocols", "", "string", "protocols to run, comma-separated (default: the budget's)" },
+  { "protocols", "", "string", "protocols to run, comma-separated (default: the budget's; none: only pre-training and reconstruction)" },
   { "sizes", "", "string", "the sizes of every protocol run (default: each protocol's in the budget)" },
   { "seeds", "", "string", "the seeds of every protocol run (default: the budget's)" },
   { "epochs", 0, "integer", "fine-tuning budget in epochs of every protocol (0: each protocol's default)" },
@@ -89,7 +89,9 @@ local steps = o.steps > 0 and o.steps or budget.steps
 local batch_size = o.batch_size > 0 and o.batch_size or budget.batch_size
 local reconstruct_jets = o.reconstruct_jets >= 0 and o.reconstruct_jets or budget.reconstruct_jets
 local chosen = {}
-if o.protocols ~= "" then
+if o.protocols == "none" then
+  chosen = {}
+elseif o.protocols ~= "" then
   for _, name in ipairs(list(o.protocols, nil, "protocols")) do chosen[name] = budget.protocols[name] or { sizes = "", seeds = "1,2,3" } end
 else
   chosen = budget.protocols
@@ -217,13 +219,14 @@ local function verdict(rows)
   for _, r in ipairs(rows) do
     if r.vs_random then
       compared = compared + 1
-      one_seed = one_seed or r.seeds < 2
-      if r.vs_random_se > 0 and r.vs_random > 3 * r.vs_random_se then beats = beats + 1 end
-      if r.vs_random_se > 0 and r.vs_random < -3 * r.vs_random_se then worse = worse + 1 end
+      local se = r.vs_random_se
+      one_seed = one_seed or se == nil
+      if se and se > 0 and r.vs_random > 3 * se then beats = beats + 1 end
+      if se and se > 0 and r.vs_random < -3 * se then worse = worse + 1 end
     end
   end
   if compared == 0 then return "not measured: no pre-trained backbone was compared", "not measured" end
-  if one_seed then return "no verdict: one seed gives no standard error (run more seeds)", "no verdict" end
+  if one_seed then return "no verdict yet: a backbone or random init has one seed, which gives no standard error", "no verdict" end
   local text = ("%d of %d comparisons (backbone x size) beat random init by more than 3 standard errors"):format(beats, compared)
   if worse > 0 then text = text .. ("; %d are worse by more than 3"):format(worse) end
   if beats == compared then return "**holds**: " .. text, "holds" end
@@ -340,10 +343,12 @@ for _, p in ipairs(PROTOCOLS) do
     for _, r in ipairs(rows) do
       local versus, errors = "", ""
       if r.vs_random then
-        versus = ("%+.3f ± %.3f"):format(r.vs_random, r.vs_random_se)
-        errors = r.vs_random_se > 0 and ("%.1f"):format(r.vs_random / r.vs_random_se) or "-"
+        local se = r.vs_random_se
+        versus = se and ("%+.3f ± %.3f"):format(r.vs_random, se) or ("%+.3f"):format(r.vs_random)
+        errors = se and se > 0 and ("%.1f"):format(r.vs_random / se) or "-"
       end
-      lines[#lines + 1] = ("| %d | %s | %.3f ± %.3f | %d | %s | %s |"):format(r[p.size], r.backbone, r.mean, r.se, r.seeds, versus, errors)
+      local value = r.seeds > 1 and ("%.3f ± %.3f"):format(r.mean, r.se) or ("%.3f"):format(r.mean)
+      lines[#lines + 1] = ("| %d | %s | %s | %d | %s | %s |"):format(r[p.size], r.backbone, value, r.seeds, versus, errors)
     end
     local text, short = verdict(rows)
     lines[#lines + 1] = ""

@@ -555,7 +555,8 @@ end
 --- mpm.downstream.summarise(rows, size_column, metric) -> list of {backbone, [size_column],
 --- seeds, mean, se, vs_random, vs_random_se}: a sweep's rows (sweep.csv) per backbone and size:
 --- the mean over seeds with its standard error, and the difference from random init at that size
---- with the standard error of the difference (summary.csv); sorted by size, then backbone.
+--- with the standard error of the difference (nil unless both sides have two seeds or more)
+--- (summary.csv); sorted by size, then backbone.
 ---   local summary = mpm.downstream.summarise(rows, "train_jets", "accuracy")
 function downstream.summarise(rows, size_column, metric)
   local groups, order = {}, {}
@@ -582,7 +583,11 @@ function downstream.summarise(rows, size_column, metric)
   order = kept
   for _, g in ipairs(order) do
     local r = random[g[size_column]]
-    if r and g ~= r then g.vs_random, g.vs_random_se = g.mean - r.mean, math.sqrt(g.se ^ 2 + r.se ^ 2) end
+    -- One seed on either side gives no spread, so the difference has no standard error (not 0).
+    if r and g ~= r then
+      g.vs_random = g.mean - r.mean
+      if g.seeds > 1 and r.seeds > 1 then g.vs_random_se = math.sqrt(g.se ^ 2 + r.se ^ 2) end
+    end
   end
   table.sort(order, function(x, y)
     if x[size_column] ~= y[size_column] then return x[size_column] < y[size_column] end
@@ -775,7 +780,7 @@ function downstream.protocol(p, args)
     local versus_random = ""
     if line.vs_random then
       versus_random = (", vs random init %+.4f"):format(line.vs_random)
-      if line.vs_random_se > 0 then
+      if line.vs_random_se and line.vs_random_se > 0 then
         versus_random = versus_random .. (" +- %.4f (%.1f standard errors)"):format(line.vs_random_se,
           math.abs(line.vs_random) / line.vs_random_se)
       end

@@ -75,6 +75,13 @@ T.equal(partial.protocols.jetclass.planned, 6, "of six")
 T.equal(io.open(files.join(out, "report/README.md")):read("a"):find("**Partial:** 2 of the 6 runs", 1, true) ~= nil, true,
   "the report says it is partial")
 T.raises(function() T.script(root .. "/examples/paper.lua", "--budget", "huge") end, "must be quick or full")
+
+-- A difference whose random-init side has one seed has no standard error (not 0, which would
+-- make any difference "many standard errors").
+local summary = mpm.downstream.summarise({ { backbone = "cfm", n = 10, acc = 0.6 }, { backbone = "cfm", n = 10, acc = 0.62 },
+  { backbone = "random", n = 10, acc = 0.5 } }, "n", "acc")
+T.close(summary[1].vs_random, 0.11, 1e-12, "the difference of the means")
+T.equal(summary[1].vs_random_se, nil, "and no standard error with one random-init seed")
 T.raises(function() T.script(root .. "/examples/paper.lua", "--protocols", "jetclass,nope", "--runs", files.join(out, "x")) end,
   "unknown protocol 'nope'")
 os.execute("rm -rf " .. files.quote(out))
