@@ -303,7 +303,7 @@ for name, s in pairs(journal.stages) do report.stage_seconds[name] = s.seconds e
 local lines = {
   "# MPMv2's claims at CPU scale: the `make paper` report", "",
   ("Budget **%s** (`mpmlua %s %s`), written %s by mpmlua %s on %s (%d threads). "
-    .. "Time, summed over the jobs that made these runs: %.0f minutes."):format(o.budget, arg[0],
+    .. "Time of the stages that finished, summed over the jobs that ran them: %.0f minutes."):format(o.budget, arg[0],
     table.concat(arg, " "):gsub("%s*%-%-report%-only", ""):gsub("%s*%-%-report%s+%S+", ""),
     report.date, mpm.version, cpu, config.kernel_threads, total_seconds / 60), "",
   "Every number is read from the runs' result files under `" .. runs .. "`. Settings are the protocols' defaults "
