@@ -90,7 +90,6 @@ local batch_size = o.batch_size > 0 and o.batch_size or budget.batch_size
 local reconstruct_jets = o.reconstruct_jets >= 0 and o.reconstruct_jets or budget.reconstruct_jets
 local chosen = {}
 if o.protocols == "none" then
-  chosen = {}
 elseif o.protocols ~= "" then
   for _, name in ipairs(list(o.protocols, nil, "protocols")) do chosen[name] = budget.protocols[name] or { sizes = "", seeds = "1,2,3" } end
 else
@@ -113,7 +112,7 @@ for _, p in ipairs(PROTOCOLS) do
 end
 if reconstruct_jets > 0 then stages[#stages + 1] = { name = "reconstruct", minutes = budget.minutes.reconstruct or 1 } end
 local journal_path = files.join(runs, "paper.json")
-local journal = files.exists(journal_path) and json.decode(io.open(journal_path):read("a")) or { stages = {} }
+local journal = files.exists(journal_path) and mpm.downstream.read_result(journal_path) or { stages = {} }
 local started, spent, estimated_done = mpm.clock(), 0, 0
 
 -- Runs one stage: says where the job stands and about how long is left (the estimates scaled by
@@ -205,7 +204,7 @@ if reconstruct_jets > 0 then
     end)
   end
   if files.exists(numbers) then
-    reconstruction = json.decode(io.open(numbers):read("a"))
+    reconstruction = mpm.downstream.read_result(numbers)
     reconstruction.figure = figure
   end
 end
@@ -272,17 +271,12 @@ local function convergence(sweep_rows)
   return text
 end
 
--- A figure copied into the report byte for byte (through a temporary file, so a reader never
--- sees half of it); nil where the sweep drew none.
+-- A figure copied into the report; nil where the sweep drew none.
 local function copy(from, to)
   local source = io.open(from, "rb")
   if not source then return nil end
-  local bytes = source:read("a")
+  files.write(to, source:read("a"))
   source:close()
-  local target = assert(io.open(to .. ".part", "wb"))
-  target:write(bytes)
-  target:close()
-  assert(os.rename(to .. ".part", to))
   return to
 end
 

@@ -111,6 +111,14 @@ end
 
 os.execute("rm -rf " .. mpm.files.quote(dir))
 
+-- files.write is byte for byte: NUL, bytes that are not UTF-8, a PNG's signature.
+local binary_path, binary = os.tmpname(), "\x89PNG\r\n\x1a\n\0\xff\xfe end"
+mpm.files.write(binary_path, binary)
+local written = assert(io.open(binary_path, "rb"))
+T.equal(written:read("a"), binary, "files.write keeps every byte")
+written:close()
+os.remove(binary_path)
+
 -- mpm.files.digest: SHA-256 of the content, remembered only while the file is the same file.
 local digest_path = os.tmpname()
 mpm.files.write(digest_path, "abc")

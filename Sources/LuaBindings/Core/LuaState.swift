@@ -84,6 +84,16 @@ public struct LuaState {
         return String(cString: pointer)
     }
 
+    /// The bytes of the Lua string at `index`, all of them (a string may hold any byte, NUL and
+    /// invalid UTF-8 included: a PNG read with io.open(path, "rb")).
+    public func bytes(_ index: Int32) throws -> [UInt8] {
+        var length = 0
+        guard lua_type(state, index) == LUA_TSTRING, let pointer = lua_tolstring(state, index, &length) else {
+            throw typeError(index, expected: "string")
+        }
+        return pointer.withMemoryRebound(to: UInt8.self, capacity: length) { Array(UnsafeBufferPointer(start: $0, count: length)) }
+    }
+
     public func optionalString(_ index: Int32) throws -> String? {
         isNoneOrNil(index) ? nil : try string(index)
     }

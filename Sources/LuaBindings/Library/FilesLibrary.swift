@@ -65,9 +65,10 @@ enum FilesLibrary {
         lua.register("write", in: files, doc: """
             mpm.files.write(path, text)
             Replaces path by text atomically (a temporary beside it, flushed, then renamed): a
-            reader or a killed run sees the old file or the new one, never a part.
+            reader or a killed run sees the old file or the new one, never a part. The text is
+            written byte for byte, so binary contents (a figure read with io.open(p, "rb")) copy.
             """) { lua in
-            try AtomicFile.write(try lua.string(1), contents: try lua.string(2))
+            try AtomicFile.write(try lua.string(1), bytes: try lua.bytes(2))
             return 0
         }
         lua.register("remove_stale_temporaries", in: files, doc: """
