@@ -142,9 +142,8 @@ local pretrain_data = o.pretrain_data ~= "" and o.pretrain_data or data.train
 local backbones, index = {}, 0
 for _, task in ipairs(tasks) do
   index = index + 1
-  -- Named by the settings, so a changed budget or data set is a new run, never a resumed one.
-  local dir = files.join(runs, ("pretrain/%dx%d_%s_%s/%s"):format(steps, batch_size, o.preset,
-    files.basename(pretrain_data):gsub("%.h5$", ""), task))
+  local dir = files.join(mpm.pretrain.folder(runs, { steps = steps, batch_size = batch_size, preset = o.preset,
+    data = pretrain_data }), task)
   if not o.report_only then
     stage(index, function()
       return mpm.pretrain.run { task = task, steps = steps, batch_size = batch_size, preset = o.preset,

@@ -40,8 +40,7 @@ for _, name in ipairs { "train", "val", "test" } do data[name] = mpm.data.bundle
 -- 1. Pre-training under the stated budget, in make paper's folder for it (a finished run is
 -- reused as it is); the built-in backbones already there stand beside it.
 local name = o.task:match("([^/]+)%.lua$") or o.task
-local folder = files.join(o.runs, ("pretrain/%dx%d_%s_%s"):format(o.steps, o.batch_size, o.preset,
-  files.basename(data.train):gsub("%.h5$", "")))
+local folder = mpm.pretrain.folder(o.runs, { steps = o.steps, batch_size = o.batch_size, preset = o.preset, data = data.train })
 local run_dir = files.join(folder, name)
 local pretrained = mpm.pretrain.run { task = o.task, steps = o.steps, batch_size = o.batch_size, preset = o.preset,
   data = data.train, val = data.val, out = run_dir, quiet = o.quiet,

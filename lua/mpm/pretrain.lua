@@ -181,6 +181,15 @@ local function prepare_task(o, kind, preset, out, ds, pre, loader)
   end
 end
 
+--- mpm.pretrain.folder(runs, {steps=, batch_size=, preset=, data=}) -> path: where make paper
+--- (examples/paper.lua) keeps the pre-training runs of one budget, one task per subfolder, named
+--- by the settings so a changed budget or data file is a new run, never a resumed one; the
+--- scorecard finds the built-in tasks' backbones there.
+---   mpm.pretrain.folder("runs/paper", {steps = 2500, batch_size = 64, preset = "small", data = "data/jetclass_train.h5"})
+function pretrain.folder(runs, o)
+  return join(runs, ("pretrain/%dx%d_%s_%s"):format(o.steps, o.batch_size, o.preset, files.basename(o.data):gsub("%.h5$", "")))
+end
+
 --- mpm.pretrain.run(options) -> result, model, task list, {preprocessing, loader, val_loader,
 --- out}: runs a pre-training job. options: the keys of mpm.pretrain.OPTIONS with underscores
 --- (batch_size, no_id, ...); under mpirun only rank 0 claims and writes OUT.
