@@ -3,8 +3,10 @@
 -- reconstructions, and writes report/README.md: each figure with its numbers (mean and standard
 -- error over seeds), the paper's claim beside it, and whether it holds here.
 --
---   mpmlua examples/paper.lua --budget quick     (at most 15 minutes on 2 cores)
---   mpmlua examples/paper.lua --budget full      (about 2.8 hours on 2 cores, by the estimates below)
+--   mpmlua examples/paper.lua --budget quick     (14 minutes on 2 cores as two MPI processes)
+--   mpmlua examples/paper.lua --budget full      (about 2.5 hours on 2 cores, by the estimates below)
+--   mpirun -n 2 --bind-to core mpmlua examples/paper.lua   (what `make paper` runs: the sweeps
+--     deal out their runs, pre-training is data-parallel, rank 0 reports)
 --
 -- Every stage keeps its runs (under --runs): an interrupted job run again resumes the
 -- pre-training where its checkpoint left it and skips every finished fine-tuning run (each is
@@ -61,7 +63,7 @@ local PROTOCOLS = {
 }
 
 local o = cli.options(arg, {
-  { "budget", "quick", "string", "quick (about 15 minutes on 2 cores) or full (about 2.8 hours)" },
+  { "budget", "quick", "string", "quick (14 minutes on 2 cores) or full (about 2.5 hours)" },
   { "report", "report", "string", "where the report goes (README.md, results.json, figures)" },
   { "runs", "runs/paper", "string", "where the runs go (both budgets share them: an identical run is reused)" },
   { "tasks", "", "string", "pre-training tasks, comma-separated (default: the budget's)" },
@@ -82,6 +84,9 @@ if o == nil then return end
 local budget = BUDGETS[o.budget]
 if not budget then error(("paper: --budget %s: must be quick or full"):format(o.budget), 0) end
 local list = mpm.downstream.list
+-- Under mpirun (make paper) the ranks share the sweeps' runs and pre-train data-parallel.
+local dist = mpm.distributed
+local main = dist.is_main()
 local examples = files.dirname(arg[0])
 local runs = o.runs
 local tasks = list(o.tasks ~= "" and o.tasks or budget.tasks, nil, "tasks")
@@ -122,8 +127,10 @@ local function stage(index, f)
   local left = 0
   for i = index, #stages do left = left + stages[i].minutes end
   if estimated_done > 0 and spent > 60 then left = left * spent / (estimated_done * 60) end
-  print(("paper [%d/%d] %s: %.0f min elapsed, about %.0f min left"):format(index, #stages, s.name,
-    (mpm.clock() - started) / 60, left))
+  if main then
+    print(("paper [%d/%d] %s: %.0f min elapsed, about %.0f min left"):format(index, #stages, s.name,
+      (mpm.clock() - started) / 60, left))
+  end
   local t0 = mpm.clock()
   local result = f()
   local seconds = mpm.clock() - t0
@@ -131,7 +138,7 @@ local function stage(index, f)
   if seconds > 6 * s.minutes then spent, estimated_done = spent + seconds, estimated_done + s.minutes end
   journal.stages[s.name] = journal.stages[s.name] or {}
   journal.stages[s.name].seconds = (journal.stages[s.name].seconds or 0) + seconds
-  files.write(journal_path, json.encode(journal))
+  if main then files.write(journal_path, json.encode(journal)) end
   return result
 end
 
@@ -149,6 +156,8 @@ for _, task in ipairs(tasks) do
       return mpm.pretrain.run { task = task, steps = steps, batch_size = batch_size, preset = o.preset,
         data = pretrain_data, val = data.val, out = dir, quiet = o.quiet, resume = files.exists(files.join(dir, "checkpoint.h5")) }
     end)
+    -- Rank 0 writes the backbone; every rank must see it before the sweeps list their backbones.
+    dist.barrier()
   end
   if files.exists(files.join(dir, "backbone.h5")) then
     local _, metrics = tabular.read_csv(files.join(dir, "metrics.csv"))
@@ -178,13 +187,16 @@ for _, p in ipairs(PROTOCOLS) do
     if o.quiet then args[#args + 1] = "--quiet" end
     if not o.report_only then stage(index, function() return cli.run(files.join(examples, p.name .. ".lua"), table.unpack(args)) end) end
     local sweep_path = files.join(runs, p.name .. "/sweep.csv")
-    if files.exists(sweep_path) then
+    if main and files.exists(sweep_path) then
       local _, rows = tabular.read_csv(sweep_path)
       local planned = #list(seeds, "integer", "seeds") * #paths * (sizes ~= "" and #list(sizes, "integer", "sizes") or 1)
       results[p.name] = { rows = rows, planned = planned, summary = mpm.downstream.summarise(rows, p.size, p.metric) }
     end
   end
 end
+
+-- Under mpirun the other ranks are done: rank 0 alone reconstructs and reports.
+if not main then return end
 
 -- 3. The reconstructions of every backbone that samples, scored by the generative metrics, in a
 -- folder named by the backbones' content and the number of jets: done once for each.
@@ -288,17 +300,19 @@ local config = mpm.config()
 local total_seconds = 0
 for _, s in pairs(journal.stages) do total_seconds = total_seconds + (s.seconds or 0) end
 local report = { budget = o.budget, date = os.date("!%Y-%m-%d %H:%M UTC"), mpmlua = mpm.version,
-  machine = { cpu = cpu, threads = config.kernel_threads, avx512_bf16 = config.cpu.avx512_bf16 },
+  machine = { cpu = cpu, processes = dist.size(), threads = config.kernel_threads, avx512_bf16 = config.cpu.avx512_bf16 },
   settings = { tasks = tasks, steps = steps, batch_size = batch_size, preset = o.preset, runs = runs },
   backbones = backbones, protocols = {}, stage_seconds = {}, reconstruction = reconstruction }
 for name, s in pairs(journal.stages) do report.stage_seconds[name] = s.seconds end
 
 local lines = {
   "# MPMv2's claims at CPU scale: the `make paper` report", "",
-  ("Budget **%s** (`mpmlua %s %s`), written %s by mpmlua %s on %s (%d threads). "
+  ("Budget **%s** (`mpmlua %s %s`), written %s by mpmlua %s on %s (%s). "
     .. "Time of the stages that finished, summed over the jobs that ran them: %.0f minutes."):format(o.budget, arg[0],
     table.concat(arg, " "):gsub("%s*%-%-report%-only", ""):gsub("%s*%-%-report%s+%S+", ""),
-    report.date, mpm.version, cpu, config.kernel_threads, total_seconds / 60), "",
+    report.date, mpm.version, cpu, dist.size() > 1 and ("%d processes of %d thread%s"):format(dist.size(),
+      config.kernel_threads, config.kernel_threads > 1 and "s" or "") or ("%d threads"):format(config.kernel_threads),
+    total_seconds / 60), "",
   "Every number is read from the runs' result files under `" .. runs .. "`. Settings are the protocols' defaults "
     .. "(docs/downstream.md), fixed before any test number was seen; validation data decide early stopping, the "
     .. "test sets only score. ± is the standard error of the mean over seeds; a backbone *beats* random init where "

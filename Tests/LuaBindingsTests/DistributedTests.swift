@@ -55,6 +55,44 @@ struct DistributedTests {
         #expect(r.output.components(separatedBy: "btag sweep: 4 runs").count == 2, "rank 0 alone reports: \(r.output)")
     }
 
+    /// make paper's job under two ranks at tiny sizes: pre-training is data-parallel, the sweeps
+    /// deal out their runs, rank 0 alone prints the stages and writes the report; a second job in
+    /// one process finds every run done (runs are named by their experiment, not by how many
+    /// processes ran them) and reports the same numbers.
+    @Test func paperJobUnderTwoRanks() throws {
+        if Self.skipped() { return }
+        let dir = NSTemporaryDirectory() + "mpmlua-mpi-paper-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        func job(_ ranks: Int, report: String) throws -> RunResult {
+            try Self.run(ranks: ranks, [TestPaths.root.appendingPathComponent("examples/paper.lua").path,
+                "--tasks", "cfm", "--steps", "4", "--batch-size", "16", "--preset", "tiny", "--protocols", "jetclass,btag",
+                "--sizes", "20,40", "--seeds", "1,2", "--epochs", "1", "--test-jets", "64", "--reconstruct-jets", "64",
+                "--runs", dir + "/runs", "--report", dir + "/" + report, "--quiet"], timeout: 240).0
+        }
+        let two = try job(2, report: "two")
+        #expect(two.status == 0, "\(Self.report(two))")
+        #expect(two.output.components(separatedBy: "paper [1/").count == 2, "rank 0 alone prints the stages: \(two.output)")
+        let readme = (try? String(contentsOfFile: dir + "/two/README.md", encoding: .utf8)) ?? ""
+        #expect(readme.contains("2 processes of 1 thread"), "\(readme.prefix(600))")
+        let runs = { (name: String) in
+            ((try? FileManager.default.contentsOfDirectory(atPath: "\(dir)/runs/\(name)")) ?? []).filter { $0.contains("_n") }.sorted()
+        }
+        #expect(runs("jetclass").count == 8 && runs("btag").count == 8, "\(runs("jetclass")) \(runs("btag"))")
+        let before = runs("jetclass") + runs("btag")
+        let one = try job(0, report: "one")
+        #expect(one.status == 0, "\(Self.report(one))")
+        #expect(runs("jetclass") + runs("btag") == before, "the one-process job made no new run")
+        func rows(_ report: String) -> String {
+            guard let data = FileManager.default.contents(atPath: "\(dir)/\(report)/results.json"),
+                  let json = try? JSONSerialization.jsonObject(with: data) as? [String: Any],
+                  let protocols = json["protocols"] as? [String: Any] else { return "" }
+            let text = try? JSONSerialization.data(withJSONObject: protocols, options: [.sortedKeys])
+            return text.map { String(decoding: $0, as: UTF8.self) } ?? ""
+        }
+        #expect(!rows("two").isEmpty && rows("two") == rows("one"), "the same rows from both jobs")
+    }
+
     @Test func collectives() throws {
         if Self.skipped() { return }
         let (r, _) = try Self.run(ranks: 2, [Self.script("collectives.lua")])

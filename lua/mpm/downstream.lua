@@ -406,18 +406,34 @@ function downstream.classify(given)
   return export(result, false)
 end
 
---- mpm.downstream.sweep{runs=, csv=, columns=, run=, quiet=} -> rows: calls run(r) for each
---- entry of runs (tables with at least `out`), skipping finished ones (run reads their
+-- The rank (0-based) each run goes to: the one with the least work dealt so far, in the list's
+-- order, work being cost(r) (default 1). Equal costs deal round-robin; a sweep over two sizes does
+-- not leave one rank all the large runs while the other waits at the barrier.
+local function deal(runs, cost, ranks)
+  local load, owner = {}, {}
+  for k = 1, ranks do load[k] = 0 end
+  for i, r in ipairs(runs) do
+    local k = 1
+    for j = 2, ranks do if load[j] < load[k] then k = j end end
+    owner[i], load[k] = k - 1, load[k] + (cost and cost(r) or 1)
+  end
+  return owner
+end
+
+--- mpm.downstream.sweep{runs=, csv=, columns=, run=, quiet=, cost=} -> rows: calls run(r) for
+--- each entry of runs (tables with at least `out`), skipping finished ones (run reads their
 --- result.json back), and rewrites the CSV after every run with one row per finished run:
 --- the `columns` picked from each {run = r, result = result} by column -> function(entry).
---- Under mpirun the runs are dealt out over the ranks (run i to rank (i - 1) % size); then
---- rank 0 reads every result.json back and writes the CSV, and returns the rows (the other
---- ranks return an empty list).
+--- Under mpirun the runs are dealt out over the ranks, each to the rank with the least work so
+--- far (cost(r), e.g. its number of training jets; default 1 per run); then rank 0 reads every
+--- result.json back and writes the CSV, and returns the rows (the other ranks return an empty
+--- list).
 function downstream.sweep(o)
   local dist = mpm.distributed
   if dist.size() > 1 then
+    local owner = deal(o.runs, o.cost, dist.size())
     for i, r in ipairs(o.runs) do
-      if (i - 1) % dist.size() == dist.rank() then o.run(r) end
+      if owner[i] == dist.rank() then o.run(r) end
     end
     dist.barrier()
     if not dist.is_main() then return {} end
@@ -751,7 +767,7 @@ function downstream.protocol(p, args)
   columns.run = function(e) return e.run.out end
   files.mkdir(o.out)
   local rows = downstream.sweep { runs = runs, run = run, csv = files.join(o.out, "sweep.csv"), columns = columns,
-    quiet = o.quiet }
+    quiet = o.quiet, cost = function(r) return r[size_key] end }
   if not mpm.distributed.is_main() then return rows end
   local entries = {}
   for i, r in ipairs(runs) do entries[i] = { run = r, result = downstream.read_result(files.join(r.out, "result.json")) } end
