@@ -56,9 +56,9 @@ struct DistributedTests {
     }
 
     /// make paper's job under two ranks at tiny sizes: pre-training is data-parallel, the sweeps
-    /// deal out their runs, rank 0 alone prints the stages and writes the report; a second job in
-    /// one process finds every run done (runs are named by their experiment, not by how many
-    /// processes ran them) and reports the same numbers.
+    /// deal out their runs, rank 0 alone prints the stages and writes the report; a second job
+    /// under two ranks and a third in one process find every run done (runs are named by their
+    /// experiment, not by how many processes ran them) and report the same numbers.
     @Test func paperJobUnderTwoRanks() throws {
         if Self.skipped() { return }
         let dir = NSTemporaryDirectory() + "mpmlua-mpi-paper-\(getpid())"
@@ -80,6 +80,9 @@ struct DistributedTests {
         }
         #expect(runs("jetclass").count == 8 && runs("btag").count == 8, "\(runs("jetclass")) \(runs("btag"))")
         let before = runs("jetclass") + runs("btag")
+        // Again under two ranks: the finished pre-training is found done on every rank.
+        let again = try job(2, report: "again")
+        #expect(again.status == 0, "\(Self.report(again))")
         let one = try job(0, report: "one")
         #expect(one.status == 0, "\(Self.report(one))")
         #expect(runs("jetclass") + runs("btag") == before, "the one-process job made no new run")

@@ -217,7 +217,8 @@ function Run:finished(products)
   local result = { step = self.start, elapsed = 0, steps_per_second = 0, finished = true,
     checkpoint = self.saver and self.saver.path }
   local metrics_path = self:metrics_path()
-  if not metrics_path then return result end
+  -- A rank other than 0 writes no file and names none.
+  if not metrics_path then result.paths = {}; return result end
   if files.exists(metrics_path) then
     result.metrics = metrics_path
     local losses = {}
