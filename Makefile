@@ -30,7 +30,7 @@ demo: build
 
 # The paper's claims on this machine (examples/paper.lua): pre-trains the backbones, runs the
 # downstream protocols against random init over seeds and writes report/README.md. BUDGET=quick
-# (the default) takes about 15 minutes on 2 cores, BUDGET=full about 2.5 hours (estimated); an
+# (the default) takes 14 minutes on 2 cores, BUDGET=full about 2.9 hours (estimated from its stages); an
 # interrupted run resumes where it stopped. Under Open MPI it runs as PAPER_RANKS processes of one
 # core each (a power of two up to 8, so that they split the pre-training batch of 64 evenly): the
 # sweeps deal out their runs and pre-training is data-parallel, 1.3-1.4x the work per second of one

@@ -4,7 +4,7 @@
 -- error over seeds), the paper's claim beside it, and whether it holds here.
 --
 --   mpmlua examples/paper.lua --budget quick     (14 minutes on 2 cores as two MPI processes)
---   mpmlua examples/paper.lua --budget full      (about 2.5 hours on 2 cores, by the estimates below)
+--   mpmlua examples/paper.lua --budget full      (about 2.9 hours on 2 cores, by the estimates below)
 --   mpirun -n 2 --bind-to core mpmlua examples/paper.lua   (what `make paper` runs: the sweeps
 --     deal out their runs, pre-training is data-parallel, rank 0 reports)
 --
@@ -15,16 +15,17 @@
 -- (used by the test at tiny sizes); --help lists them.
 local cli, files, stats, tabular, json = mpm.cli, mpm.files, mpm.stats, mpm.tabular, mpm.json
 
--- What each budget runs, and the minutes each stage is expected to take on two idle cores: the
--- estimate of the time left. They were measured on an AMD EPYC Zen 4 shared with other work
--- (quick: 21 minutes; full: pre-training 9-16 minutes a task, a JetClass-like seed 52 minutes,
--- BTag-like 20) and scaled by 0.65 for idle cores. Both budgets keep their runs in one place
--- (--runs), so the full budget reuses the quick one's identical runs.
+-- What each budget runs, and the minutes each stage is expected to take on two idle cores as two
+-- MPI processes (make paper): the estimate of the time left. Measured on an idle AMD EPYC Zen 3
+-- (quick: 14 minutes; full: pre-training 6-9 minutes a task, a JetClass-like seed 39 minutes);
+-- the four smaller protocols measured on a Zen 4 under load, one process, and scaled by the 1.41
+-- of two processes. Both budgets keep their runs in one place (--runs), so the full budget reuses
+-- the quick one's identical runs.
 local BUDGETS = {
   quick = {
     tasks = "cfm", steps = 2500, batch_size = 64, reconstruct_jets = 500,
     protocols = { jetclass = { sizes = "1000", seeds = "1,2" } },
-    minutes = { pretrain = 8, jetclass = 7, reconstruct = 0.5 },
+    minutes = { pretrain = 6.5, jetclass = 7.5, reconstruct = 0.2 },
   },
   full = {
     tasks = "reg,kmeans,flow,cfm", steps = 2500, batch_size = 64, reconstruct_jets = 1000,
@@ -35,7 +36,7 @@ local BUDGETS = {
       vertexing = { sizes = "2000", seeds = "1,2" },
       tracks = { sizes = "2000", seeds = "1,2" },
     },
-    minutes = { pretrain = 7, jetclass = 100, cwola = 6, btag = 13, vertexing = 10, tracks = 10, reconstruct = 2 },
+    minutes = { pretrain = 7, jetclass = 117, cwola = 4, btag = 9, vertexing = 7, tracks = 7, reconstruct = 1 },
   },
 }
 
@@ -63,7 +64,7 @@ local PROTOCOLS = {
 }
 
 local o = cli.options(arg, {
-  { "budget", "quick", "string", "quick (14 minutes on 2 cores) or full (about 2.5 hours)" },
+  { "budget", "quick", "string", "quick (14 minutes on 2 cores) or full (about 2.9 hours)" },
   { "report", "report", "string", "where the report goes (README.md, results.json, figures)" },
   { "runs", "runs/paper", "string", "where the runs go (both budgets share them: an identical run is reused)" },
   { "tasks", "", "string", "pre-training tasks, comma-separated (default: the budget's)" },
