@@ -425,15 +425,31 @@ end
 --- result.json back), and rewrites the CSV after every run with one row per finished run:
 --- the `columns` picked from each {run = r, result = result} by column -> function(entry).
 --- Under mpirun the runs are dealt out over the ranks, each to the rank with the least work so
---- far (cost(r), e.g. its number of training jets; default 1 per run); then rank 0 reads every
---- result.json back and writes the CSV, and returns the rows (the other ranks return an empty
---- list).
+--- far (cost(r), e.g. its number of training jets; default 1 per run); rank 0 rewrites the CSV
+--- with every finished run after each of its own, then reads every result.json back, writes the
+--- CSV and returns the rows (the other ranks return an empty list).
 function downstream.sweep(o)
   local dist = mpm.distributed
+  local function row_of(r, result)
+    local row = {}
+    for _, name in ipairs(o.columns.names) do row[name] = o.columns[name]({ run = r, result = result }) end
+    return row
+  end
   if dist.size() > 1 then
     local owner = deal(o.runs, o.cost, dist.size())
     for i, r in ipairs(o.runs) do
-      if owner[i] == dist.rank() then o.run(r) end
+      if owner[i] == dist.rank() then
+        o.run(r)
+        -- Rank 0 lists every run finished so far, by any rank, so a stopped sweep reports them.
+        if dist.is_main() then
+          local rows = {}
+          for _, f in ipairs(o.runs) do
+            local path = files.join(f.out, "result.json")
+            if files.exists(path) then rows[#rows + 1] = row_of(f, downstream.read_result(path)) end
+          end
+          tabular.write_csv(o.csv, o.columns.names, rows)
+        end
+      end
     end
     dist.barrier()
     if not dist.is_main() then return {} end
@@ -442,9 +458,7 @@ function downstream.sweep(o)
   for i, r in ipairs(o.runs) do
     local t0 = mpm.clock()
     local result, reused = o.run(r)
-    local row = {}
-    for _, name in ipairs(o.columns.names) do row[name] = o.columns[name]({ run = r, result = result }) end
-    rows[#rows + 1] = row
+    rows[#rows + 1] = row_of(r, result)
     tabular.write_csv(o.csv, o.columns.names, rows)
     if not o.quiet then
       print(("sweep %d/%d: %s %s (%s)"):format(i, #o.runs, r.label or r.out,
