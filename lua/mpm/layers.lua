@@ -39,6 +39,8 @@ local layers = {
   { level = 13, module = "mpm.finetune", owns = "the downstream trainer", as = "finetune" },
   { level = 14, module = "mpm.downstream", owns = "the protocols' classification runs and sweeps",
     as = "downstream" },
+  { level = 15, module = "mpm.downstream_protocol",
+    owns = "the command line of a protocol script, added to mpm.downstream's table", as = "downstream" },
   { level = 15, module = "mpm.downstream_tracks",
     owns = "the per-particle protocols (vertexing, tracks), added to mpm.downstream's table", as = "downstream" },
   { level = 16, module = "mpm.explore", owns = "embeddings to look at in the REPL", as = "explore" },
