@@ -22,7 +22,7 @@
 local downstream = mpm.downstream
 return downstream.protocol({
   name = "vertexing", kind = "btag", synopsis = "mpmlua examples/vertexing.lua [options]",
-  defaults = { ["train-jets"] = 6000, epochs = 20, data = "data/btag_train.h5", val = "data/btag_val.h5",
+  defaults = { ["train-jets"] = 6000, epochs = 60, data = "data/btag_train.h5", val = "data/btag_val.h5",
     test = "data/btag_test.h5", ["fit-data"] = "data/jetclass_train.h5", sizes = "6000" },
   size = { option = "train-jets", column = "train_jets", label = "number of training jets",
     help = "training jets (the first N of --data)" },
