@@ -55,6 +55,19 @@ struct DistributedTests {
         #expect(r.output.components(separatedBy: "btag sweep: 4 runs").count == 2, "rank 0 alone reports: \(r.output)")
     }
 
+    /// A sweep under two ranks keeps sweep.csv current: when rank 0 starts its second run, the
+    /// CSV lists the runs finished by both ranks so far and no other (lua/tests/distributed/sweep_csv.lua
+    /// orders four stand-in runs with barriers); at the end it lists all four.
+    @Test func sweepCSVIsCurrentDuringTheSweep() throws {
+        if Self.skipped() { return }
+        let dir = NSTemporaryDirectory() + "mpmlua-mpi-sweep-csv-\(getpid())"
+        try? FileManager.default.removeItem(atPath: dir)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (r, _) = try Self.run(ranks: 2, [Self.script("sweep_csv.lua"), dir], timeout: 60)
+        #expect(r.status == 0, "\(Self.report(r))")
+        #expect(r.output.contains("between: 1,2; final: 4 rows, 4 returned"), "\(Self.report(r))")
+    }
+
     /// make paper's job under two ranks at tiny sizes: pre-training is data-parallel, the sweeps
     /// deal out their runs, rank 0 alone prints the stages and writes the report; a second job
     /// under two ranks and a third in one process find every run done (runs are named by their
