@@ -17,10 +17,9 @@ local cli, files, stats, tabular, json = mpm.cli, mpm.files, mpm.stats, mpm.tabu
 
 -- What each budget runs, and the minutes each stage is expected to take on two idle cores as two
 -- MPI processes (make paper): the estimate of the time left. Measured on an idle AMD EPYC Zen 3
--- (quick: 14 minutes; full: pre-training 6-9 minutes a task, a JetClass-like seed 39 minutes);
--- the four smaller protocols measured on a Zen 4 under load, one process, and scaled by the 1.41
--- of two processes. Both budgets keep their runs in one place (--runs), so the full budget reuses
--- the quick one's identical runs.
+-- (quick: 14 minutes; full: pre-training 6-9 minutes a task, a JetClass-like seed 39 minutes,
+-- CWoLa 6, BTag-like 12, vertexing 6, tracks 5). Both budgets keep their runs in one place
+-- (--runs), so the full budget reuses the quick one's identical runs.
 local BUDGETS = {
   quick = {
     tasks = "cfm", steps = 2500, batch_size = 64, reconstruct_jets = 500,
@@ -36,7 +35,7 @@ local BUDGETS = {
       vertexing = { sizes = "2000", seeds = "1,2" },
       tracks = { sizes = "2000", seeds = "1,2" },
     },
-    minutes = { pretrain = 7, jetclass = 117, cwola = 4, btag = 9, vertexing = 7, tracks = 7, reconstruct = 1 },
+    minutes = { pretrain = 7, jetclass = 117, cwola = 6.5, btag = 12, vertexing = 6, tracks = 5, reconstruct = 0.5 },
   },
 }
 
