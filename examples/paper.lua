@@ -112,8 +112,25 @@ files.mkdir(o.report)
 -- adds up each stage's time over the jobs that ran it, so the report can say what it all cost.
 local stages = {}
 for _, task in ipairs(tasks) do stages[#stages + 1] = { name = "pretrain " .. task, minutes = budget.minutes.pretrain or 10 } end
+-- A protocol's estimate scales with the work asked against the budget's own choice: seeds x the
+-- sum of the sizes (a run's time grows about as its training jets), so --seeds 3 alone is a third.
+local function work(sizes, seeds, budget_sizes)
+  local jets = 0
+  if sizes ~= "" and budget_sizes ~= "" then
+    for _, n in ipairs(list(sizes, "integer", "sizes")) do jets = jets + n end
+  else jets = 1 end
+  return jets * #list(seeds, "integer", "seeds")
+end
 for _, p in ipairs(PROTOCOLS) do
-  if chosen[p.name] then stages[#stages + 1] = { name = p.name, minutes = budget.minutes[p.name] or 10 } end
+  local c, own = chosen[p.name], budget.protocols[p.name]
+  if c then
+    local minutes = budget.minutes[p.name] or 10
+    if own then
+      local sizes, seeds = o.sizes ~= "" and o.sizes or c.sizes, o.seeds ~= "" and o.seeds or c.seeds
+      minutes = minutes * work(sizes, seeds, own.sizes) / work(own.sizes, own.seeds, own.sizes)
+    end
+    stages[#stages + 1] = { name = p.name, minutes = minutes }
+  end
 end
 if reconstruct_jets > 0 then stages[#stages + 1] = { name = "reconstruct", minutes = budget.minutes.reconstruct or 1 } end
 local journal_path = files.join(runs, "paper.json")
