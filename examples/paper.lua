@@ -105,6 +105,12 @@ for name in pairs(chosen) do
   for _, p in ipairs(PROTOCOLS) do known = known or p.name == name end
   if not known then error(("paper: --protocols: unknown protocol '%s' (jetclass, cwola, btag, vertexing, tracks)"):format(name), 0) end
 end
+-- Each chosen protocol's sizes and seeds: the command line's, else the budget's.
+local asked = {}
+for name, c in pairs(chosen) do
+  asked[name] = { sizes = o.sizes ~= "" and o.sizes or c.sizes, seeds = o.seeds ~= "" and o.seeds or c.seeds }
+end
+chosen = asked
 files.mkdir(runs)
 files.mkdir(o.report)
 
@@ -112,22 +118,21 @@ files.mkdir(o.report)
 -- adds up each stage's time over the jobs that ran it, so the report can say what it all cost.
 local stages = {}
 for _, task in ipairs(tasks) do stages[#stages + 1] = { name = "pretrain " .. task, minutes = budget.minutes.pretrain or 10 } end
--- A protocol's estimate scales with the work asked against the budget's own choice: seeds x the
--- sum of the sizes (a run's time grows about as its training jets), so --seeds 3 alone is a third.
-local function work(sizes, seeds, budget_sizes)
-  local jets = 0
-  if sizes ~= "" and budget_sizes ~= "" then
-    for _, n in ipairs(list(sizes, "integer", "sizes")) do jets = jets + n end
-  else jets = 1 end
-  return jets * #list(seeds, "integer", "seeds")
+-- A protocol's estimate scales with the work asked against the budget's own choice: the seeds,
+-- and the sum of the sizes (a run's time grows about as its training jets), so --seeds 3 alone is
+-- a third.
+local function jets(sizes)
+  local sum = 0
+  for _, n in ipairs(list(sizes, "integer", "sizes")) do sum = sum + n end
+  return sum
 end
 for _, p in ipairs(PROTOCOLS) do
   local c, own = chosen[p.name], budget.protocols[p.name]
   if c then
     local minutes = budget.minutes[p.name] or 10
     if own then
-      local sizes, seeds = o.sizes ~= "" and o.sizes or c.sizes, o.seeds ~= "" and o.seeds or c.seeds
-      minutes = minutes * work(sizes, seeds, own.sizes) / work(own.sizes, own.seeds, own.sizes)
+      minutes = minutes * #list(c.seeds, "integer", "seeds") / #list(own.seeds, "integer", "seeds")
+      if c.sizes ~= "" and own.sizes ~= "" then minutes = minutes * jets(c.sizes) / jets(own.sizes) end
     end
     stages[#stages + 1] = { name = p.name, minutes = minutes }
   end
@@ -195,7 +200,7 @@ for _, p in ipairs(PROTOCOLS) do
   local c = chosen[p.name]
   if c then
     index = index + 1
-    local seeds, sizes = o.seeds ~= "" and o.seeds or c.seeds, o.sizes ~= "" and o.sizes or c.sizes
+    local seeds, sizes = c.seeds, c.sizes
     local args = { "--sweep", "--backbones", table.concat(paths, ","), "--seeds", seeds, "--preset", o.preset,
       "--out", files.join(runs, p.name) }
     if sizes ~= "" then args[#args + 1], args[#args + 2] = "--sizes", sizes end
