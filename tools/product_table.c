@@ -31,7 +31,8 @@ typedef struct { dnnl_primitive_t prim; size_t scratch; char impl[64]; } prim_t;
 // mpmlua: one primitive per (input type, transposes) serves every shape. (A primitive per shape
 // would run oneDNN's brgemm kernels at the same speed but JIT-compile 0.2-0.5 ms of code for each
 // new batch size.)
-static prim_t make_prim(int ta, int tb, dnnl_data_type_t in) {
+static dnnl_status_t matmul_desc(int ta, int tb, dnnl_data_type_t in, dnnl_primitive_attr_t attr,
+                                 dnnl_primitive_desc_t *pd) {
     const dnnl_dim_t R = DNNL_RUNTIME_DIM_VAL;
     dnnl_memory_desc_t a, b, c;
     dnnl_dims_t ad = {R, R}, as = {ta ? 1 : R, ta ? R : 1};
@@ -42,11 +43,15 @@ static prim_t make_prim(int ta, int tb, dnnl_data_type_t in) {
     CHECK(dnnl_memory_desc_init_by_strides(&c, 2, cd, dnnl_f32, cs));
     dnnl_matmul_desc_t md;
     CHECK(dnnl_matmul_desc_init(&md, &a, &b, NULL, &c));
+    return dnnl_primitive_desc_create(pd, &md, attr, engine, NULL);
+}
+
+static prim_t make_prim(int ta, int tb, dnnl_data_type_t in) {
     dnnl_primitive_attr_t attr;
     CHECK(dnnl_primitive_attr_create(&attr));
     CHECK(dnnl_primitive_attr_set_scratchpad_mode(attr, dnnl_scratchpad_mode_user));
     dnnl_primitive_desc_t pd;
-    CHECK(dnnl_primitive_desc_create(&pd, &md, attr, engine, NULL));
+    CHECK(matmul_desc(ta, tb, in, attr, &pd));
     prim_t p;
     const char *impl = NULL;
     dnnl_primitive_desc_query(pd, dnnl_query_impl_info_str, 0, &impl);
@@ -61,16 +66,8 @@ static prim_t make_prim(int ta, int tb, dnnl_data_type_t in) {
 // Whether oneDNN has a bf16 matmul on this CPU (none without AVX512_BF16 or AMX: then the table
 // has the OpenBLAS and f32 columns, the rule's fp32 half).
 static int bf16_available(void) {
-    const dnnl_dim_t R = DNNL_RUNTIME_DIM_VAL;
-    dnnl_memory_desc_t a, b, c;
-    dnnl_dims_t d = {R, R}, rs = {R, 1};
-    dnnl_memory_desc_init_by_strides(&a, 2, d, dnnl_bf16, rs);
-    dnnl_memory_desc_init_by_strides(&b, 2, d, dnnl_bf16, rs);
-    dnnl_memory_desc_init_by_strides(&c, 2, d, dnnl_f32, rs);
-    dnnl_matmul_desc_t md;
     dnnl_primitive_desc_t pd;
-    if (dnnl_matmul_desc_init(&md, &a, &b, NULL, &c) != dnnl_success) return 0;
-    if (dnnl_primitive_desc_create(&pd, &md, NULL, engine, NULL) != dnnl_success) return 0;
+    if (matmul_desc(0, 1, dnnl_bf16, NULL, &pd) != dnnl_success) return 0;
     dnnl_primitive_desc_destroy(pd);
     return 1;
 }
