@@ -63,6 +63,20 @@ public enum BLASCore {
         "bobcat", "bulldozer", "piledriver", "steamroller", "unknown", "",
     ]
 
+    /// Core names (lowercased) of OpenBLAS's AVX-512 kernels.
+    public static let avx512Cores: Set<String> = ["skylakex", "cooperlake", "sapphirerapids"]
+
+    /// Whether OpenBLAS runs narrower kernels than this CPU has: an AVX-512 CPU on AVX2 or
+    /// generic kernels, as when OPENBLAS_CORETYPE=Haswell is set for the sake of an older
+    /// OpenBLAS elsewhere (some machines set it). The product layer then gives its fp32 products
+    /// to oneDNN (Products.swift); the variable itself is never overridden.
+    public static let runsNarrowerKernels = runsNarrower(core: coreName, flags: .current())
+
+    /// The decision behind `runsNarrowerKernels`, for a given core and CPU.
+    public static func runsNarrower(core: String, flags: CPUFlags) -> Bool {
+        flags.avx512 && !avx512Cores.contains(core.lowercased())
+    }
+
     /// The core to force, or nil to leave OpenBLAS alone: nil when the user set `variable`
     /// (never overridden), when `marker` is set (already re-executed once), when `current` is
     /// not a generic core, or when the CPU has nothing better.

@@ -84,6 +84,7 @@ package enum OneDNN {
         guard engine != nil else { return "\(version): no CPU engine, unused" }
         return "\(version), ISA \(isaName), 1 OpenMP thread per call, bf16 products "
             + (Precision.bf16.isAvailable ? "native" : "fall back to fp32")
+            + (Products.oneDNNF32Wide ? ", fp32 products too (OpenBLAS's \(BLASCore.coreName) kernels are narrower)" : "")
     }
 
     /// C[m, n] = alpha op(A) op(B) + beta C on the calling thread. `a` and `b` hold Float or

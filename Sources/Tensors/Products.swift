@@ -16,7 +16,9 @@ import Foundation
 /// - fp32, at least 2^22 multiply-adds and one size at most 128 (the narrow projections of the
 ///   small preset, weight gradients onto 128 columns), on an AVX-512 CPU (where it was measured;
 ///   elsewhere OpenBLAS stays, so fp32 is never slower than before): oneDNN's f32 kernels, 10-35%
-///   faster there.
+///   faster there. Where OpenBLAS runs AVX2 kernels on an AVX-512 CPU (`BLASCore.runsNarrowerKernels`:
+///   OPENBLAS_CORETYPE=Haswell set by the machine), every fp32 product from 2^22 multiply-adds:
+///   oneDNN's full-width kernels, 1.6-2.9x OpenBLAS's there on AMD Zen 5.
 /// - everything else: OpenBLAS `cblas_sgemm`.
 ///
 /// Each choice is made once per call, on the whole product, so a product's blocks all use the
@@ -38,14 +40,18 @@ public enum Products {
     /// oneDNN's f32 kernels beat OpenBLAS's on products this large with a size at most `narrow`.
     static let oneDNNF32Threshold = 1 << 22
     static let narrow = 128
-    /// oneDNN's f32 route is taken only on the CPUs it was measured on (AVX-512, Zen 4).
+    /// oneDNN's f32 route is taken only on the CPUs it was measured on (AVX-512: Zen 4, Zen 5).
     static let oneDNNF32Measured = CPUFlags.current().avx512 && OneDNN.isUsable
+    /// Every shape takes oneDNN's f32 route when OpenBLAS runs narrower kernels than the CPU has.
+    package static let oneDNNF32Wide = oneDNNF32Measured && BLASCore.runsNarrowerKernels
 
     /// Where a product of this shape runs, asked for `precision` (the rule above).
     package static func route(m: Int, n: Int, k: Int, precision: Precision) -> Route {
         let work = Double(m) * Double(n) * Double(k)
         if precision.effective == .bf16 && work >= Double(bf16Threshold) { return .onednnBF16 }
-        if work >= Double(oneDNNF32Threshold) && Swift.min(m, n, k) <= narrow && oneDNNF32Measured { return .onednnF32 }
+        if work >= Double(oneDNNF32Threshold) && oneDNNF32Measured && (Swift.min(m, n, k) <= narrow || oneDNNF32Wide) {
+            return .onednnF32
+        }
         return .openblas
     }
 

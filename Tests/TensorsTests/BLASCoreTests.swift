@@ -21,6 +21,18 @@ final class BLASCoreTests: XCTestCase {
         XCTAssertEqual(BLASCore.recommendation(current: "Barcelona", flags: amdAVX2, environment: [:]), "Zen")
     }
 
+    /// OPENBLAS_CORETYPE=Haswell on an AVX-512 CPU: OpenBLAS runs half the CPU's width, and the
+    /// product layer sends fp32 products to oneDNN instead (Products.oneDNNF32Wide).
+    func testAVX2KernelsOnAnAVX512CPUAreNarrower() {
+        let amd512 = CPUFlags(vendor: "AuthenticAMD", avx2: true, avx512f: true, avx512bw: true,
+                              avx512vl: true, avx512dq: true, avx512bf16: true)
+        XCTAssertTrue(BLASCore.runsNarrower(core: "Haswell", flags: amd512))
+        XCTAssertTrue(BLASCore.runsNarrower(core: "Zen", flags: amd512))
+        XCTAssertFalse(BLASCore.runsNarrower(core: "Cooperlake", flags: amd512))
+        XCTAssertFalse(BLASCore.runsNarrower(core: "SkylakeX", flags: intel512))
+        XCTAssertFalse(BLASCore.runsNarrower(core: "Zen", flags: amdAVX2))
+    }
+
     func testAMDZenAlreadyRightIsLeftAlone() {
         XCTAssertNil(BLASCore.recommendation(current: "Zen", flags: amdAVX2, environment: [:]))
         XCTAssertNil(BLASCore.recommendation(current: "SkylakeX", flags: intel512, environment: [:]))

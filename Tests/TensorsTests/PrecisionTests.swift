@@ -107,7 +107,9 @@ final class PrecisionTests: XCTestCase {
 
     func testRouteFollowsTheMeasuredRule() {
         XCTAssertEqual(Products.route(m: 26, n: 26, k: 32, precision: .bf16), .openblas, "attention-sized products stay fp32")
-        XCTAssertEqual(Products.route(m: 2048, n: 512, k: 512, precision: .fp32), .openblas)
+        XCTAssertEqual(Products.route(m: 2048, n: 512, k: 512, precision: .fp32),
+                       Products.oneDNNF32Wide ? .onednnF32 : .openblas, "wide fp32: oneDNN only where OpenBLAS's kernels are narrower")
+        XCTAssertEqual(Products.route(m: 64, n: 64, k: 64, precision: .fp32), .openblas, "small fp32 products stay on OpenBLAS")
         XCTAssertEqual(Products.route(m: 6675, n: 384, k: 128, precision: .fp32),
                        Products.oneDNNF32Measured ? .onednnF32 : .openblas)
         XCTAssertEqual(Products.route(m: 2048, n: 512, k: 512, precision: .bf16),
