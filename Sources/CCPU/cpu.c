@@ -31,7 +31,7 @@ void mpm_cpu_read_flags(mpm_cpu_flags *out) {
     memcpy(out->vendor + 8, &ecx, 4);
     out->vendor[12] = 0;
     if (maxLeaf < 7 || !__get_cpuid(1, &eax, &ebx, &ecx, &edx)) return;
-    int osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1;
+    int osxsave = (ecx >> 27) & 1, avx = (ecx >> 28) & 1, fma = (ecx >> 12) & 1;
     if (!osxsave || !avx) return;
     unsigned long long xcr0 = read_xcr0();
     int ymm = (xcr0 & 0x6) == 0x6;       // SSE + AVX state
@@ -39,6 +39,7 @@ void mpm_cpu_read_flags(mpm_cpu_flags *out) {
     __cpuid_count(7, 0, eax, ebx, ecx, edx);
     // eax now holds the highest sub-leaf of leaf 7.
     out->avx2 = ymm && ((ebx >> 5) & 1);
+    out->fma = ymm && fma;
     out->avx512f = zmm && ((ebx >> 16) & 1);
     out->avx512dq = zmm && ((ebx >> 17) & 1);
     out->avx512bw = zmm && ((ebx >> 30) & 1);

@@ -12,9 +12,11 @@ public struct CPUFlags: Equatable, Sendable {
     public var avx512dq: Bool
     /// AVX512_BF16: bf16 products run natively (Precision.swift).
     public var avx512bf16: Bool
+    /// FMA3: with AVX2, the elementwise kernels' AVX2 build runs (VectorISA.swift).
+    public var fma: Bool
 
     public init(vendor: String, avx2: Bool = false, avx512f: Bool = false, avx512bw: Bool = false,
-                avx512vl: Bool = false, avx512dq: Bool = false, avx512bf16: Bool = false) {
+                avx512vl: Bool = false, avx512dq: Bool = false, avx512bf16: Bool = false, fma: Bool = false) {
         self.vendor = vendor
         self.avx2 = avx2
         self.avx512f = avx512f
@@ -22,6 +24,7 @@ public struct CPUFlags: Equatable, Sendable {
         self.avx512vl = avx512vl
         self.avx512dq = avx512dq
         self.avx512bf16 = avx512bf16
+        self.fma = fma
     }
 
     /// The subset OpenBLAS's SkylakeX kernels need (F, BW, VL, DQ).
@@ -38,7 +41,7 @@ public struct CPUFlags: Equatable, Sendable {
         }
         return CPUFlags(vendor: vendor, avx2: raw.avx2 != 0, avx512f: raw.avx512f != 0,
                         avx512bw: raw.avx512bw != 0, avx512vl: raw.avx512vl != 0,
-                        avx512dq: raw.avx512dq != 0, avx512bf16: raw.avx512bf16 != 0)
+                        avx512dq: raw.avx512dq != 0, avx512bf16: raw.avx512bf16 != 0, fma: raw.fma != 0)
     }
 }
 

@@ -28,6 +28,40 @@ final class FunctionalSwiGLUTests: XCTestCase {
         assertValues(gf, gc.toFloatArray().map(Double.init), tol: 1e-5)
     }
 
+    /// CCPU's AVX2 and AVX-512 loops (VectorISA) against the Swift vectors, on rows whose width
+    /// leaves tails for both, with gates far past exp's range and a NaN.
+    func testVectorKernelsMatchTheSwiftLoops() throws {
+        let isas = VectorISA.available
+        if isas.isEmpty { throw XCTSkip("this CPU has neither AVX2 with FMA nor AVX-512") }
+        let rows = 37, h = 203
+        var x = try normalSample([rows, 2 * h], seed: 76, scale: 4).toFloatArray()
+        var g = try normalSample([rows, h], seed: 77).toFloatArray()
+        x[0] = -200; x[1] = 100; x[2] = 0; x[3] = .nan; x[4] = -87.5; x[5] = 88.5
+        func run(_ isa: VectorISA?) -> (y: [Float], gx: [Float]) {
+            var y = [Float](repeating: 0, count: rows * h), gx = [Float](repeating: 0, count: rows * 2 * h)
+            x.withUnsafeMutableBufferPointer { xb in
+                g.withUnsafeMutableBufferPointer { gb in
+                    y.withUnsafeMutableBufferPointer { SwiGLUKernel.forward(xb.baseAddress!, $0.baseAddress!, rows, h, isa: isa) }
+                    gx.withUnsafeMutableBufferPointer {
+                        SwiGLUKernel.backward(xb.baseAddress!, gb.baseAddress!, $0.baseAddress!, rows, h, isa: isa)
+                    }
+                }
+            }
+            return (y, gx)
+        }
+        let swift = run(nil)
+        for isa in isas {
+            let vector = run(isa)
+            for (name, got, want) in [("forward", vector.y, swift.y), ("backward", vector.gx, swift.gx)] {
+                for i in 0..<want.count where !(want[i].isNaN && got[i].isNaN) {
+                    // Both evaluate the same exp within 2 ulp; FMA contraction moves the last bits.
+                    XCTAssertEqual(got[i], want[i], accuracy: 1e-6 * Swift.max(1, abs(want[i])), "\(isa) \(name) at \(i)")
+                }
+                XCTAssertTrue(got[3 % got.count].isNaN == want[3 % want.count].isNaN, "\(isa) \(name): NaN where the Swift loop has one")
+            }
+        }
+    }
+
     func testGradients() throws {
         try gradCheck([try sample([3, 2 * 11], seed: 73, lo: -3, hi: 3)]) { try Functional.swiglu($0[0]) }
         try gradCheck([try sample([2, 3, 4], seed: 74, lo: -3, hi: 3)]) { try Functional.swiglu($0[0]) }
