@@ -18,7 +18,7 @@ import Foundation
 ///   elsewhere OpenBLAS stays, so fp32 is never slower than before): oneDNN's f32 kernels, 10-35%
 ///   faster there. Where OpenBLAS runs AVX2 kernels on an AVX-512 CPU (`BLASCore.runsNarrowerKernels`:
 ///   OPENBLAS_CORETYPE=Haswell set by the machine), every fp32 product from 2^22 multiply-adds:
-///   oneDNN's full-width kernels, 1.6-2.9x OpenBLAS's there on AMD Zen 5.
+///   oneDNN's full-width kernels, 1.4-3.0x OpenBLAS's there on AMD Zen 5.
 /// - everything else: OpenBLAS `cblas_sgemm`.
 ///
 /// Each choice is made once per call, on the whole product, so a product's blocks all use the
